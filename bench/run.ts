@@ -1,0 +1,13 @@
+/**
+ * `npm run bench`: every hot path side by side with the best alternatives from npm, as ratios.
+ * BENCH_MB sets the size of each parser workload (default 32), BENCH_RUNS the runs per median.
+ */
+import { benchEncoder } from './encoder.ts';
+import { benchParser } from './parser.ts';
+
+const targetBytes = Number(process.env.BENCH_MB ?? 32) * 1024 * 1024;
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const only = process.argv[2];
+
+if (!only || only === 'parser') await benchParser({ targetBytes, runs });
+if (!only || only === 'encoder') benchEncoder({ runs });
