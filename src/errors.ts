@@ -14,9 +14,31 @@
 /**
  * What went wrong, as a kebab-case string union.
  *
- * - `event-too-large`: a line or an event grew past `maxEventSize` (parser).
+ * | code | class | raised by |
+ * | --- | --- | --- |
+ * | `event-too-large` | {@link ParseError} | parser: a line or event exceeds `maxEventSize` |
+ * | `http-error` | {@link ResponseError} | client: a response that is not 2xx |
+ * | `invalid-content-type` | {@link ResponseError} | client: a 2xx response that is not `text/event-stream` |
+ * | `idle-timeout` | {@link StreamError} | client: no event within `idleTimeoutMs` |
+ * | `retry-limit` | {@link StreamError} | client: retries exhausted; `cause` is the last failure |
+ * | `server-error` | {@link ServerError} | client: the server sent `event: error` |
+ * | `slow-consumer` | {@link StreamError} | server: a client that does not read was dropped |
+ * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
+ * | `engine-error` | {@link EngineError} | hub: the storage engine failed (Redis down, say) |
  */
-export type SsekitErrorCode = 'event-too-large';
+export type SsekitErrorCode =
+  | 'event-too-large'
+  | 'http-error'
+  | 'invalid-content-type'
+  | 'idle-timeout'
+  | 'retry-limit'
+  | 'server-error'
+  | 'slow-consumer'
+  | 'bad-request'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'method-not-allowed'
+  | 'engine-error';
 
 const baseMarker: symbol = Symbol.for('ssekit.error');
 
@@ -77,6 +99,150 @@ export class ParseError extends SsekitError {
   /** True for a {@link ParseError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is ParseError {
     return hasMarker(value, parseMarker);
+  }
+}
+
+const responseMarker: symbol = Symbol.for('ssekit.error.response');
+
+/** Options of {@link ResponseError}. */
+export interface ResponseErrorOptions extends SsekitErrorOptions {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** The start of the response body as text (bounded), for diagnosis. */
+  body: string;
+  method: string;
+  url: string;
+}
+
+/**
+ * The server answered, but not with an event stream: a non-2xx status (`http-error`) or a 2xx
+ * response of another content type (`invalid-content-type`).
+ */
+export class ResponseError extends SsekitError {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  /** The start of the response body as text (bounded), for diagnosis. */
+  readonly body: string;
+  readonly method: string;
+  readonly url: string;
+
+  constructor(
+    code: 'http-error' | 'invalid-content-type',
+    message: string,
+    options: ResponseErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = 'ResponseError';
+    this.status = options.status;
+    this.statusText = options.statusText;
+    this.headers = options.headers;
+    this.body = options.body;
+    this.method = options.method;
+    this.url = options.url;
+    mark(this, responseMarker);
+  }
+
+  /** True for a {@link ResponseError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is ResponseError {
+    return hasMarker(value, responseMarker);
+  }
+}
+
+const streamMarker: symbol = Symbol.for('ssekit.error.stream');
+
+/**
+ * A stream failed on the way: it went idle (`idle-timeout`), retries ran out (`retry-limit`, with
+ * the last failure as `cause`), or a consumer could not keep up (`slow-consumer`).
+ */
+export class StreamError extends SsekitError {
+  constructor(
+    code: 'idle-timeout' | 'retry-limit' | 'slow-consumer',
+    message: string,
+    options?: SsekitErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = 'StreamError';
+    mark(this, streamMarker);
+  }
+
+  /** True for a {@link StreamError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is StreamError {
+    return hasMarker(value, streamMarker);
+  }
+}
+
+const serverMarker: symbol = Symbol.for('ssekit.error.server');
+
+/**
+ * The server reported a failure in-band with `event: error`. `data` is the decoded payload (the
+ * parsed JSON when it is JSON, else the raw text); `message` comes from its `message` field.
+ */
+export class ServerError extends SsekitError {
+  /** The decoded payload of the `error` event. */
+  readonly data: unknown;
+  /** The id of the `error` event (the stream's last event ID). */
+  readonly id: string;
+
+  constructor(message: string, data: unknown, id: string, options?: SsekitErrorOptions) {
+    super('server-error', message, options);
+    this.name = 'ServerError';
+    this.data = data;
+    this.id = id;
+    mark(this, serverMarker);
+  }
+
+  /** True for a {@link ServerError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is ServerError {
+    return hasMarker(value, serverMarker);
+  }
+}
+
+const requestMarker: symbol = Symbol.for('ssekit.error.request');
+
+/** A request an event-stream endpoint refuses, with the HTTP status to answer it with. */
+export class RequestError extends SsekitError {
+  /** 400, 405, 413 or 415. */
+  readonly status: number;
+
+  constructor(
+    code: 'bad-request' | 'payload-too-large' | 'unsupported-media-type' | 'method-not-allowed',
+    message: string,
+    options?: SsekitErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = 'RequestError';
+    this.status = REQUEST_STATUS[code];
+    mark(this, requestMarker);
+  }
+
+  /** True for a {@link RequestError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is RequestError {
+    return hasMarker(value, requestMarker);
+  }
+}
+
+const REQUEST_STATUS = {
+  'bad-request': 400,
+  'method-not-allowed': 405,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+} as const;
+
+const engineMarker: symbol = Symbol.for('ssekit.error.engine');
+
+/** The hub's storage engine failed (a Redis connection lost, say); `cause` has the details. */
+export class EngineError extends SsekitError {
+  constructor(message: string, options?: SsekitErrorOptions) {
+    super('engine-error', message, options);
+    this.name = 'EngineError';
+    mark(this, engineMarker);
+  }
+
+  /** True for an {@link EngineError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is EngineError {
+    return hasMarker(value, engineMarker);
   }
 }
 
