@@ -5,10 +5,16 @@
  * @module
  */
 export {
+  EngineError,
   ParseError,
+  RequestError,
+  ResponseError,
+  type ResponseErrorOptions,
+  ServerError,
   SsekitError,
   type SsekitErrorCode,
   type SsekitErrorOptions,
+  StreamError,
 } from './errors.ts';
 export { EventStreamDecoder, type EventStreamDecoderOptions } from './protocol/decoder-stream.ts';
 export { encodeComment, encodeEvent } from './protocol/encode.ts';

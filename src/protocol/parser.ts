@@ -27,13 +27,13 @@ export interface ParserOptions {
    * units. `Infinity` disables the limit.
    * @default 16_777_216 (16 Mi code units, {@link DEFAULT_MAX_EVENT_SIZE})
    */
-  maxEventSize?: number;
+  maxEventSize?: number | undefined;
   /**
    * The last event ID to start from (for example the one a resumed connection sent as
    * `Last-Event-ID`): events without an `id:` field carry it until the stream sets another.
    * @default ""
    */
-  lastEventId?: string;
+  lastEventId?: string | undefined;
 }
 
 /** A push parser returned by {@link createParser}. */
@@ -47,10 +47,15 @@ export interface Parser {
   end(): void;
   /**
    * Forgets everything of the current stream (partial line, pending event, UTF-8 and BOM state),
-   * as when a connection is re-established. The last event ID is kept.
+   * as when a connection is re-established. The last event ID is kept; an `id:` of an unfinished
+   * block is forgotten.
    */
   reset(): void;
-  /** The stream's last event ID: what a reconnecting client sends as `Last-Event-ID`. */
+  /**
+   * The stream's last event ID as of the last blank line (spec "last event ID string"): what a
+   * reconnecting client sends as `Last-Event-ID`. An `id:` in a block that has not ended yet does
+   * not count, so a cut connection never skips the event it cut.
+   */
   readonly lastEventId: string;
 }
 
@@ -118,7 +123,8 @@ class ParserState {
   #hasData = false;
   #eventType = '';
   #firstError: ParseError | undefined = undefined;
-  lastEventId: string;
+  #idBuffer: string; // spec "last event ID buffer": set by id fields
+  lastEventId: string; // spec "last event ID string": the buffer as of the last dispatch
 
   constructor(options: ParserOptions, maxSize: number) {
     this.#onEvent = options.onEvent;
@@ -127,6 +133,7 @@ class ParserState {
     this.#onError = options.onError;
     this.#maxSize = maxSize;
     this.lastEventId = options.lastEventId ?? '';
+    this.#idBuffer = this.lastEventId;
   }
 
   feed(chunk: Uint8Array | string): void {
@@ -175,6 +182,7 @@ class ParserState {
     this.#data = '';
     this.#hasData = false;
     this.#eventType = '';
+    this.#idBuffer = this.lastEventId;
     this.#firstError = undefined;
   }
 
@@ -295,7 +303,7 @@ class ParserState {
         this.#appendData(value);
         break;
       case 'id':
-        if (!value.includes('\0')) this.lastEventId = value;
+        if (!value.includes('\0')) this.#idBuffer = value;
         break;
       case 'retry':
         if (this.#onRetry && isAsciiDigits(value)) this.#onRetry(Number.parseInt(value, 10));
@@ -318,9 +326,11 @@ class ParserState {
     }
   }
 
-  // Spec "dispatch the event". Step 1 (last event ID) happens as the id field is processed: the
-  // buffer is never reset, so the two are the same.
+  // Spec "dispatch the event". Step 1 runs for every blank line, even without data, so an id-only
+  // block moves the last event ID; an id in a block that never ends (cut connection) does not,
+  // and a client resuming from it cannot skip the event that was cut.
   #dispatch(): void {
+    this.lastEventId = this.#idBuffer;
     if (this.#discarding) {
       this.#discarding = false;
       return;

@@ -1,0 +1,167 @@
+import { afterEach, expect, test } from 'vitest';
+import { EventSource } from '../../src/client/index.ts';
+import {
+  type NodeHandler,
+  readBody,
+  startServer,
+  type TestServer,
+  writeEventStreamHead,
+} from '../helpers/http-server.ts';
+
+let server: TestServer | undefined;
+const sources: EventSource[] = [];
+
+afterEach(async () => {
+  for (const source of sources.splice(0)) source.close();
+  await server?.close();
+  server = undefined;
+});
+
+async function serve(handler: NodeHandler): Promise<TestServer> {
+  server = await startServer(handler);
+  return server;
+}
+
+function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
+  const source = new EventSource(url, init);
+  sources.push(source);
+  return source;
+}
+
+/** Records every event an EventSource fires, as "type:data:lastEventId:readyState". */
+function record(
+  source: EventSource,
+  types: string[],
+): { log: string[]; next(count: number): Promise<void> } {
+  const log: string[] = [];
+  let waiter: { count: number; resolve: () => void } | undefined;
+  for (const type of types) {
+    source.addEventListener(type, (event) => {
+      const message = event as MessageEvent;
+      log.push(
+        message.data === undefined
+          ? `${type}:${source.readyState}`
+          : `${type}:${message.data}:${message.lastEventId}:${source.readyState}`,
+      );
+      if (waiter && log.length >= waiter.count) waiter.resolve();
+    });
+  }
+  return {
+    log,
+    next: (count) =>
+      new Promise<void>((resolve) => {
+        if (log.length >= count) resolve();
+        else waiter = { count, resolve };
+      }),
+  };
+}
+
+test('has the standard shape: constants, readyState, url, withCredentials', async () => {
+  const { url } = await serve((_req, res) => writeEventStreamHead(res));
+  const source = open(`${url}/path?q=1`, { withCredentials: true });
+  expect([EventSource.CONNECTING, EventSource.OPEN, EventSource.CLOSED]).toEqual([0, 1, 2]);
+  expect([source.CONNECTING, source.OPEN, source.CLOSED]).toEqual([0, 1, 2]);
+  expect(source.readyState).toBe(0);
+  expect(source.url).toBe(`${url}/path?q=1`);
+  expect(source.withCredentials).toBe(true);
+  expect(source).toBeInstanceOf(EventTarget);
+  expect(() => new EventSource('http://[::1')).toThrow(/invalid URL/);
+  await new Promise((resolve) => source.addEventListener('open', resolve));
+  expect(source.readyState).toBe(1);
+  source.close();
+  expect(source.readyState).toBe(2);
+});
+
+test('dispatches message and named events with data, lastEventId and origin; on* handlers', async () => {
+  const { url } = await serve((_req, res) => {
+    writeEventStreamHead(res);
+    res.write(
+      'id: 1\ndata: hello\n\nevent: update\ndata: a\ndata: b\n\n: comment\n\ndata: again\n\n',
+    );
+  });
+  const source = open(url);
+  const { log, next } = record(source, ['open', 'message', 'update']);
+  const handled: string[] = [];
+  source.onmessage = (event) => handled.push((event as MessageEvent).data);
+  expect(typeof source.onmessage).toBe('function');
+  let origin = '';
+  source.addEventListener('message', (event) => {
+    origin = (event as MessageEvent).origin;
+  });
+  await next(4);
+  expect(log).toEqual(['open:1', 'message:hello:1:1', 'update:a\nb:1:1', 'message:again:1:1']);
+  expect(handled).toEqual(['hello', 'again']);
+  expect(origin).toBe(url);
+});
+
+test('reconnects after the stream ends: error event, CONNECTING, retry: delay, Last-Event-ID', async () => {
+  const lastIds: Array<string | undefined> = [];
+  const { url } = await serve((req, res) => {
+    lastIds.push(req.headers['last-event-id'] as string | undefined);
+    writeEventStreamHead(res);
+    if (lastIds.length === 1) res.end('retry: 10\nid: 5\ndata: first\n\n');
+    else res.write('data: second\n\n');
+  });
+  const source = open(url);
+  const { log, next } = record(source, ['open', 'message', 'error']);
+  await next(5);
+  expect(log).toEqual(['open:1', 'message:first:5:1', 'error:0', 'open:1', 'message:second:5:1']);
+  expect(lastIds).toEqual([undefined, '5']);
+});
+
+test('fails the connection on a non-200 status or a wrong content type: error, then CLOSED', async () => {
+  for (const respond of [
+    (res: Parameters<NodeHandler>[1]) => res.writeHead(500).end(),
+    (res: Parameters<NodeHandler>[1]) => res.writeHead(204).end(),
+    (res: Parameters<NodeHandler>[1]) =>
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('data: x\n\n'),
+  ]) {
+    const srv = await serve((_req, res) => respond(res));
+    const source = open(srv.url);
+    const { log, next } = record(source, ['open', 'message', 'error']);
+    await next(1);
+    expect(log).toEqual(['error:2']);
+    expect(srv.requests).toBe(1);
+    await srv.close();
+  }
+});
+
+test('close() inside a listener stops further events from the same chunk', async () => {
+  const { url } = await serve((_req, res) => {
+    writeEventStreamHead(res);
+    res.write('data: one\n\ndata: two\n\n');
+  });
+  const source = open(url);
+  const seen: string[] = [];
+  await new Promise<void>((resolve) => {
+    source.onmessage = (event) => {
+      seen.push((event as MessageEvent).data);
+      source.close();
+      setTimeout(resolve, 20);
+    };
+  });
+  expect(seen).toEqual(['one']);
+  await server?.waitForAborts(1);
+});
+
+test('extension: POST with a body and headers, resent on reconnection', async () => {
+  const requests: string[] = [];
+  const { url } = await serve(async (req, res) => {
+    requests.push(
+      `${req.method} ${req.headers.authorization} ${await readBody(req)} ${req.headers['last-event-id']}`,
+    );
+    writeEventStreamHead(res);
+    res.end(`retry: 5\nid: ${requests.length}\ndata: n\n\n`);
+  });
+  const source = open(url, {
+    method: 'POST',
+    body: '{"q":1}',
+    headers: { authorization: 'Bearer t' },
+  });
+  const { next } = record(source, ['message']);
+  await next(2);
+  expect(requests.slice(0, 2)).toEqual([
+    'POST Bearer t {"q":1} undefined',
+    'POST Bearer t {"q":1} 1',
+  ]);
+});
