@@ -143,7 +143,8 @@ describe('fetchEventStream', () => {
     await stream.finished;
     expect(delays).toHaveLength(3);
     // Full jitter over 20, 40, 80 ms windows: never the 10 s default.
-    delays.forEach((delay, index) => expect(delay).toBeLessThanOrEqual(20 * 2 ** index));
+    for (const [index, delay] of delays.entries())
+      expect(delay).toBeLessThanOrEqual(20 * 2 ** index);
   });
 
   test('retries a 500 and then streams', async () => {

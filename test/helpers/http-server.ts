@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 export interface TestServer {
   /** `http://127.0.0.1:PORT` */
