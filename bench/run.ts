@@ -2,6 +2,7 @@
  * `npm run bench`: every hot path side by side with the best alternatives from npm, as ratios.
  * BENCH_MB sets the size of each parser workload (default 32), BENCH_RUNS the runs per median.
  */
+import { benchClient } from './client.ts';
 import { benchEncoder } from './encoder.ts';
 import { benchParser } from './parser.ts';
 
@@ -11,3 +12,8 @@ const only = process.argv[2];
 
 if (!only || only === 'parser') await benchParser({ targetBytes, runs });
 if (!only || only === 'encoder') benchEncoder({ runs });
+if (!only || only === 'client')
+  await benchClient({
+    runs: Math.min(runs, 3),
+    events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
+  });

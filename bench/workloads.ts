@@ -23,7 +23,8 @@ const MIXED = `${ASCII}éü—中文字`;
 
 function word(next: () => number, length: number, alphabet = ASCII): string {
   let out = '';
-  for (let index = 0; index < length; index++) out += alphabet[Math.floor(next() * alphabet.length)];
+  for (let index = 0; index < length; index++)
+    out += alphabet[Math.floor(next() * alphabet.length)];
   return out;
 }
 

@@ -80,10 +80,18 @@ const PAUSED = Symbol('paused');
 /** Runs the connection until it ends; rejects with a fatal error or the signal's reason. @internal */
 export async function runConnection(config: ConnectionConfig): Promise<ConnectionEnd> {
   const state: AttemptState = {
+    closed: config.signal.aborted,
     lastEventId: config.lastEventId,
     serverRetryMs: undefined,
     delivered: false,
   };
+  config.signal.addEventListener(
+    'abort',
+    () => {
+      state.closed = true;
+    },
+    { once: true },
+  );
   let failures = 0;
   let streakStart = 0;
   for (let attempt = 1; ; attempt++) {
@@ -111,6 +119,8 @@ export async function runConnection(config: ConnectionConfig): Promise<Connectio
 }
 
 interface AttemptState {
+  /** config.signal.aborted, as a plain field: the per-event check stays cheap. */
+  closed: boolean;
   lastEventId: string;
   serverRetryMs: number | undefined;
   delivered: boolean;
@@ -196,7 +206,7 @@ async function readEvents(
       idle?.restart();
       const pending = hooks.onEvent(event);
       if (pending) await pending;
-      if (config.signal.aborted) throw config.signal.reason; // closed from inside a listener
+      if (state.closed) throw config.signal.reason; // closed from inside a listener
     }
     events.length = 0;
     if (parser.lastEventId !== state.lastEventId) {

@@ -276,6 +276,17 @@ class ParserState {
       this.#appendData(text.slice(from, end));
       return;
     }
+    // Resumable streams put an id on every event.
+    if (
+      text.charCodeAt(start) === 105 &&
+      text.charCodeAt(start + 1) === 100 &&
+      text.charCodeAt(start + 2) === COLON
+    ) {
+      const from = start + 3 < end && text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3;
+      const value = text.slice(from, end);
+      if (!value.includes('\0')) this.#idBuffer = value;
+      return;
+    }
     if (text.charCodeAt(start) === COLON) {
       if (this.#onComment) {
         const from =

@@ -1,0 +1,75 @@
+import { createRequire } from 'node:module';
+import { createParser } from 'eventsource-parser';
+import { fetchEventStream } from '../src/client/index.ts';
+
+const [client, url, expected] = process.argv.slice(2) as [string, string, string];
+const body = JSON.stringify({ messages: [{ role: 'user', content: 'benchmark' }] });
+const headers = { 'content-type': 'application/json' };
+
+async function ssekit(): Promise<number> {
+  let count = 0;
+  for await (const event of fetchEventStream(url, { method: 'POST', body, headers })) {
+    if (event.data.length > 0) count++;
+  }
+  return count;
+}
+
+// What people write by hand: fetch, getReader, a streaming TextDecoder and eventsource-parser.
+async function handWritten(): Promise<number> {
+  let count = 0;
+  let done = false;
+  const response = await fetch(url, { method: 'POST', body, headers });
+  const parser = createParser({
+    onEvent(event) {
+      if (event.event === 'done') done = true;
+      else if (event.data.length > 0) count++;
+    },
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  while (!done) {
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    parser.feed(decoder.decode(value, { stream: true }));
+  }
+  await reader.cancel();
+  return count;
+}
+
+// fetch-event-source touches window and document: shim them so it runs in Node at all.
+async function fetchEventSource(): Promise<number> {
+  const globals = globalThis as Record<string, unknown>;
+  globals.window = globalThis;
+  globals.document = { hidden: false, addEventListener() {}, removeEventListener() {} };
+  const require = createRequire(import.meta.url);
+  const { fetchEventSource: run } =
+    require('@microsoft/fetch-event-source') as typeof import('@microsoft/fetch-event-source');
+  let count = 0;
+  const controller = new AbortController();
+  await run(url, {
+    method: 'POST',
+    body,
+    headers,
+    signal: controller.signal,
+    openWhenHidden: true,
+    onmessage(message) {
+      if (message.event === 'done') controller.abort();
+      else if (message.data.length > 0) count++;
+    },
+    onerror(error) {
+      throw error;
+    },
+  }).catch((error: unknown) => {
+    if (!controller.signal.aborted) throw error;
+  });
+  return count;
+}
+
+const run = { ssekit, 'hand-written': handWritten, 'fetch-event-source': fetchEventSource }[client];
+if (!run) throw new Error(`unknown client ${client}`);
+const start = performance.now();
+const count = await run();
+const elapsed = performance.now() - start;
+if (count !== Number(expected))
+  throw new Error(`${client} received ${count} events, expected ${expected}`);
+process.send!(elapsed, () => process.exit(0));

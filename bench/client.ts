@@ -1,0 +1,86 @@
+/**
+ * End-to-end events/s over loopback: a POST stream of 1 million small events from a node:http
+ * server, consumed by ssekit's fetchEventStream, by a hand-written getReader() + eventsource-parser
+ * loop (what people write by hand), and by @microsoft/fetch-event-source (which needs `window` and
+ * `document` shims in Node). Each consumer runs in a fresh process; the server runs here.
+ */
+import { fork } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { median, printTable, type Row } from './report.ts';
+
+export const CLIENTS = ['ssekit', 'hand-written', 'fetch-event-source'] as const;
+
+function startStreamServer(events: number): Promise<Server> {
+  const chunks: Buffer[] = [];
+  let text = '';
+  for (let id = 1; id <= events; id++) {
+    text += `id: ${id}\ndata: {"t":"tok${id % 1000}"}\n\n`;
+    if (text.length > 60_000) {
+      chunks.push(Buffer.from(text));
+      text = '';
+    }
+  }
+  chunks.push(Buffer.from(`${text}event: done\ndata:\n\n`));
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let index = 0;
+      const pump = () => {
+        while (index < chunks.length) {
+          if (!res.write(chunks[index++])) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function timeClient(client: string, url: string, events: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = fork(
+      new URL('./client-worker.ts', import.meta.url),
+      [client, url, String(events)],
+      {
+        execArgv: ['--import', 'tsx'],
+      },
+    );
+    child.once('message', (message) => resolve(message as number));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`${client} benchmark process exited with ${code}`));
+    });
+  });
+}
+
+export async function benchClient(options: { runs: number; events: number }): Promise<void> {
+  const server = await startStreamServer(options.events);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const times: Record<string, number> = {};
+  try {
+    for (const client of CLIENTS) {
+      const samples: number[] = [];
+      for (let run = 0; run < options.runs; run++)
+        samples.push(await timeClient(client, url, options.events));
+      times[client] = median(samples);
+    }
+  } finally {
+    server.close();
+  }
+  const rows: Row[] = CLIENTS.map((client) => ({
+    client,
+    'events/s': `${(options.events / times[client]! / 1000).toFixed(2)} M`,
+    seconds: (times[client]! / 1000).toFixed(2),
+    'ssekit speed vs this': (times[client]! / times.ssekit!).toFixed(2),
+  }));
+  printTable(
+    `Client end to end: POST stream of ${options.events} events over loopback, median of ${options.runs}, fresh process each (ratio above 1: ssekit is faster)`,
+    rows,
+  );
+}
