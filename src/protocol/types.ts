@@ -21,7 +21,10 @@ export interface ServerSentEvent {
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream
  */
 export interface EventInput {
-  /** The payload. Any CR, LF or CRLF in it becomes a new `data:` line, so decoding restores it. */
+  /**
+   * The payload. Any CR, LF or CRLF in it starts a new `data:` line; decoding gives it back with
+   * every line break as LF.
+   */
   data?: string;
   /** The event type (`event:` field). Must not contain CR or LF. */
   event?: string;
