@@ -7,8 +7,9 @@ const LINE_BREAK = /\r\n|\r|\n/;
  *
  * Fields come in the order comment, `event`, `id`, `retry`, `data`. Line breaks (CR, LF or CRLF)
  * in `data` and `comment` become several lines, so that decoding gives back the original string
- * with every line break as LF (the spec joins `data:` lines with LF). A line break in `event` or `id`, or a NUL in `id`, cannot be encoded and throws a
- * `TypeError` (nothing is stripped silently).
+ * with every line break as LF (the spec joins `data:` lines with LF). A line break in `event` or
+ * `id`, or a NUL in `id`, cannot be encoded and throws a `TypeError` (nothing is stripped
+ * silently).
  *
  * @example
  * ```ts
