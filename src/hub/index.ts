@@ -1,0 +1,25 @@
+/**
+ * ssekit/hub: resumable runs that survive platform timeouts and reconnects, and broadcast topics
+ * with replay, over a storage engine (memory here, Redis in `ssekit/hub/redis`).
+ *
+ * @module
+ */
+export type {
+  AppendOptions,
+  HubEngine,
+  LogEntry,
+  LogTail,
+  StoredEvent,
+} from './engine.ts';
+export {
+  createHub,
+  type Hub,
+  type HubOptions,
+  type HubStreamOptions,
+  type RetentionOptions,
+  type RunProducer,
+  type RunWriter,
+  type SubscribeOptions,
+} from './hub.ts';
+export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
+export { RunCancelledError } from './run-cancel.ts';

@@ -1,0 +1,159 @@
+/**
+ * One conformance suite for every hub engine: `engineConformance(name, factory)` runs the same
+ * contract against the memory engine and against Redis.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import type { HubEngine, LogEntry } from '../../src/hub/index.ts';
+
+export interface EngineFactory {
+  /** A fresh engine; engines made by one factory share their storage (two instances). */
+  create(): Promise<HubEngine>;
+}
+
+let counter = 0;
+const uniqueKey = (name: string) => `test:${process.pid}:${Date.now()}:${++counter}:${name}`;
+
+function until(check: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (check()) resolve();
+      else if (Date.now() - started > 5_000) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(poll, 5);
+    };
+    poll();
+  });
+}
+
+export function engineConformance(name: string, factory: EngineFactory): void {
+  describe(`engine conformance: ${name}`, () => {
+    const engines: HubEngine[] = [];
+    const create = async () => {
+      const engine = await factory.create();
+      engines.push(engine);
+      return engine;
+    };
+    afterEach(async () => {
+      for (const engine of engines.splice(0)) await engine.close();
+    });
+
+    test('append assigns increasing ids; range replays after an id, exclusively', async () => {
+      const engine = await create();
+      const key = uniqueKey('log');
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index++)
+        ids.push(await engine.append(key, { event: 'n', data: String(index) }));
+      expect(ids).toEqual([...ids].sort((a, b) => compare(a, b)));
+      expect(new Set(ids).size).toBe(5);
+      const all = await engine.range(key, undefined, 100);
+      expect(all.map((entry) => entry.event)).toEqual(
+        [0, 1, 2, 3, 4].map((index) => ({ event: 'n', data: String(index) })),
+      );
+      expect((await engine.range(key, ids[1], 100)).map((entry) => entry.event.data)).toEqual([
+        '2',
+        '3',
+        '4',
+      ]);
+      expect((await engine.range(key, ids[1], 2)).map((entry) => entry.event.data)).toEqual([
+        '2',
+        '3',
+      ]);
+      expect(await engine.range(key, ids[4], 100)).toEqual([]);
+      expect(await engine.bounds(key)).toEqual({ first: ids[0], last: ids[4] });
+      expect(await engine.bounds(uniqueKey('missing'))).toBeUndefined();
+      expect(await engine.range(uniqueKey('missing'), undefined, 10)).toEqual([]);
+    });
+
+    test('explicit ids (a run log) and data without an event type', async () => {
+      const engine = await create();
+      const key = uniqueKey('run');
+      expect(await engine.append(key, { data: 'a' }, { id: '0-1' })).toBe('0-1');
+      expect(await engine.append(key, { data: 'b\nc' }, { id: '0-2' })).toBe('0-2');
+      await expect(engine.append(key, { data: 'x' }, { id: '0-2' })).rejects.toThrow();
+      expect(await engine.range(key, '0-1', 10)).toEqual([{ id: '0-2', event: { data: 'b\nc' } }]);
+    });
+
+    test('maxLen keeps the log bounded', async () => {
+      const engine = await create();
+      const key = uniqueKey('capped');
+      for (let index = 0; index < 1000; index++)
+        await engine.append(key, { data: String(index) }, { maxLen: 50 });
+      const kept = await engine.range(key, undefined, 10_000);
+      expect(kept.length).toBeGreaterThanOrEqual(50);
+      expect(kept.length).toBeLessThan(300); // Redis trims approximately, in whole nodes
+      expect(kept.at(-1)?.event.data).toBe('999');
+    });
+
+    test('a log expires ttlMs after its last append', async () => {
+      const engine = await create();
+      const key = uniqueKey('ttl');
+      await engine.append(key, { data: 'x' }, { ttlMs: 60 });
+      expect(await engine.bounds(key)).toBeDefined();
+      await expectEventually(async () => (await engine.bounds(key)) === undefined);
+      expect(await engine.range(key, undefined, 10)).toEqual([]);
+    });
+
+    test('values expire after their TTL', async () => {
+      const engine = await create();
+      const key = uniqueKey('value');
+      await engine.setValue(key, 'running', 60);
+      expect(await engine.getValue(key)).toBe('running');
+      await expectEventually(async () => (await engine.getValue(key)) === undefined);
+      expect(await engine.getValue(uniqueKey('never'))).toBeUndefined();
+    });
+
+    test('a tail delivers every later append, in order, to every listener, across instances', async () => {
+      const writer = await create();
+      const reader = await create();
+      const key = uniqueKey('tail');
+      await writer.append(key, { data: 'before' });
+      const first: LogEntry[] = [];
+      const second: LogEntry[] = [];
+      const tailA = reader.tail(key, (entry) => first.push(entry));
+      const tailB = reader.tail(key, (entry) => second.push(entry));
+      await Promise.all([tailA.ready, tailB.ready]);
+      for (let index = 0; index < 20; index++) await writer.append(key, { data: String(index) });
+      await until(() => first.length === 20 && second.length === 20, 'tail entries');
+      expect(first.map((entry) => entry.event.data)).toEqual(
+        Array.from({ length: 20 }, (_, index) => String(index)),
+      );
+      expect(second).toEqual(first);
+      tailA.close();
+      await writer.append(key, { data: 'after close' });
+      await until(() => second.length === 21, 'second listener');
+      expect(first).toHaveLength(20);
+      tailB.close();
+    });
+
+    test('a cancel published on one instance reaches every instance', async () => {
+      const one = await create();
+      const two = await create();
+      const heardOne: string[] = [];
+      const heardTwo: string[] = [];
+      one.onCancel((runId) => heardOne.push(runId));
+      const off = two.onCancel((runId) => heardTwo.push(runId));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let subscriptions reach the server
+      await one.publishCancel('run-a');
+      await until(() => heardOne.length === 1 && heardTwo.length === 1, 'cancel on both instances');
+      expect([heardOne, heardTwo]).toEqual([['run-a'], ['run-a']]);
+      off();
+      await one.publishCancel('run-b');
+      await until(() => heardOne.length === 2, 'second cancel');
+      expect(heardTwo).toEqual(['run-a']);
+    });
+  });
+}
+
+async function expectEventually(check: () => Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > 5_000) throw new Error('condition not reached within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function compare(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(Number) as [number, number];
+  const [bMs, bSeq] = b.split('-').map(Number) as [number, number];
+  return aMs === bMs ? aSeq - bSeq : aMs - bMs;
+}

@@ -1,0 +1,328 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { type FetchLike, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
+import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
+import { createRedisEngine } from '../../src/hub/redis.ts';
+import { ServerError } from '../../src/index.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+const engines: Record<string, () => HubEngine> = {
+  memory: () => createMemoryEngine(),
+  redis: () =>
+    createRedisEngine({ redis: redis.client(), prefix: `hub-test:${Date.now()}:`, blockMs: 200 }),
+};
+
+/** A `fetch` that calls a Web handler directly: real Requests and Response streams, no socket. */
+function handlerFetch(handler: (request: Request) => Promise<Response>): FetchLike {
+  return async (input, init) => handler(new Request(input, init));
+}
+
+async function collect(iterable: AsyncIterable<ServerSentEvent>): Promise<ServerSentEvent[]> {
+  const events: ServerSentEvent[] = [];
+  for await (const event of iterable) events.push(event);
+  return events;
+}
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
+  let hub: Hub;
+  let engine: HubEngine;
+  afterEach(async () => {
+    await hub?.close();
+    await engine?.close();
+  });
+  const makeHub = () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, onError: () => {} });
+    return hub;
+  };
+
+  test('a run streams its events with resumable ids, then done; the producer runs once', async () => {
+    makeHub();
+    let starts = 0;
+    const fetch = handlerFetch((request) =>
+      hub.stream(request, async (run) => {
+        starts++;
+        for (let index = 1; index <= 5; index++)
+          await run.send({ event: 'token', data: `t${index}` });
+        return { tokens: 5 };
+      }),
+    );
+    const closes: unknown[] = [];
+    const events = await collect(
+      fetchEventStream('http://hub.test/chat', {
+        fetch,
+        json: {},
+        onClose: (info) => closes.push(info),
+      }),
+    );
+    expect(events.map((event) => event.data)).toEqual(['t1', 't2', 't3', 't4', 't5']);
+    const runId = hub.runIdOf(events[0]!.id)!;
+    expect(runId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(events.map((event) => event.id)).toEqual(
+      [1, 2, 3, 4, 5].map((seq) => `${runId}.${seq}`),
+    );
+    expect(closes).toEqual([
+      { reason: 'done', event: { type: 'done', data: '{"tokens":5}', id: `${runId}.6` } },
+    ]);
+    expect(starts).toBe(1);
+  });
+
+  test('Last-Event-ID attaches to the same run: exactly the rest, no restart, live included', async () => {
+    makeHub();
+    let starts = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handler = (request: Request) =>
+      hub.stream(request, async (run) => {
+        starts++;
+        for (let index = 1; index <= 10; index++) {
+          if (index === 6) await gate; // the rest is produced while the resumed client listens
+          await run.send({ data: `e${index}` });
+        }
+      });
+    const fetch = handlerFetch(handler);
+    const first: ServerSentEvent[] = [];
+    for await (const event of fetchEventStream('http://hub.test/run', { fetch, method: 'POST' })) {
+      first.push(event);
+      if (first.length === 3) break;
+    }
+    const resumed = collect(
+      fetchEventStream('http://hub.test/run', { fetch, method: 'POST', lastEventId: first[2]!.id }),
+    );
+    await tick(20);
+    release();
+    const rest = await resumed;
+    expect(first.map((event) => event.data)).toEqual(['e1', 'e2', 'e3']);
+    expect(rest.map((event) => event.data)).toEqual(['e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10']);
+    expect(starts).toBe(1);
+  });
+
+  test('a deadline of 1 s: a 3 s run arrives complete and in order through several responses', async () => {
+    makeHub();
+    let responses = 0;
+    const fetch = handlerFetch((request) => {
+      responses++;
+      return hub.stream(
+        request,
+        async (run) => {
+          for (let index = 1; index <= 30; index++) {
+            await run.send({ event: 'token', data: String(index) });
+            await tick(100);
+          }
+        },
+        { maxDurationMs: 1_000, deadlineMarginMs: 200, retryMs: 10, retryJitterMs: 10 },
+      );
+    });
+    const events = await collect(
+      fetchEventStream('http://hub.test/long', { fetch, json: { q: 1 } }),
+    );
+    expect(events.map((event) => event.data)).toEqual(
+      Array.from({ length: 30 }, (_, index) => String(index + 1)),
+    );
+    expect(new Set(events.map((event) => event.id)).size).toBe(30);
+    expect(responses).toBeGreaterThanOrEqual(3);
+  }, 15_000);
+
+  test('cancel stops the producer (its signal aborts) and the stream ends with done {cancelled}', async () => {
+    makeHub();
+    let aborted: unknown;
+    const fetch = handlerFetch((request) =>
+      hub.stream(request, async (run) => {
+        run.signal.addEventListener('abort', () => (aborted = run.signal.reason));
+        for (let index = 1; ; index++) {
+          await run.send({ data: String(index) });
+          await tick(10);
+          run.signal.throwIfAborted();
+        }
+      }),
+    );
+    const closes: Array<{ event?: ServerSentEvent }> = [];
+    const stream = fetchEventStream('http://hub.test/c', {
+      fetch,
+      method: 'POST',
+      onClose: (info) => closes.push(info),
+    });
+    const events: ServerSentEvent[] = [];
+    for await (const event of stream) {
+      events.push(event);
+      if (events.length === 3) {
+        const response = await hub.handleCancel(
+          new Request(`http://hub.test/cancel?runId=${hub.runIdOf(event.id)}`, { method: 'POST' }),
+        );
+        expect(response.status).toBe(202);
+      }
+    }
+    expect(aborted).toBeInstanceOf(Error);
+    expect(closes[0]?.event?.type).toBe('done');
+    expect(JSON.parse(closes[0]!.event!.data)).toEqual({ cancelled: true });
+  });
+
+  test('unknown or expired run ids get an in-band error event, never silence', async () => {
+    makeHub();
+    const fetch = handlerFetch((request) => hub.stream(request, async () => {}));
+    for (const lastEventId of ['AAAAAAAAAAAAAAAAAAAAAA.4', 'not-a-run-id']) {
+      const error = await fetchEventStream('http://hub.test/x', {
+        fetch,
+        method: 'POST',
+        lastEventId,
+      }).finished.catch((e) => e);
+      expect(ServerError.isInstance(error)).toBe(true);
+      expect(error.data).toMatchObject({ code: 'run-expired' });
+    }
+    expect(await hub.cancel('AAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
+    const missing = await hub.handleCancel(
+      new Request('http://hub.test/cancel', {
+        method: 'DELETE',
+        body: '{"runId":"nope"}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    expect(missing.status).toBe(404);
+    expect((await hub.handleCancel(new Request('http://hub.test/cancel'))).status).toBe(405);
+  });
+
+  test('a producer error is logged in full and streamed as a safe error event', async () => {
+    engine = engines[engineName]!();
+    const errors: unknown[] = [];
+    hub = createHub({ engine, onError: (error) => errors.push(error) });
+    const fetch = handlerFetch((request) =>
+      hub.stream(request, async (run) => {
+        await run.send({ data: 'before' });
+        throw new Error('db password is hunter2');
+      }),
+    );
+    const events: ServerSentEvent[] = [];
+    const error = await (async () => {
+      for await (const event of fetchEventStream('http://hub.test/e', { fetch, method: 'POST' }))
+        events.push(event);
+    })().catch((e) => e);
+    expect(events.map((event) => event.data)).toEqual(['before']);
+    expect(error.data).toEqual({ message: 'Internal server error' });
+    expect(String((errors[0] as Error).message)).toContain('hunter2');
+  });
+
+  test('topics: live events, per-subscription filters, replay after Last-Event-ID', async () => {
+    makeHub();
+    const fetch = handlerFetch((request) =>
+      hub.subscribe(request, 'logs', {
+        filter: (event) =>
+          new URL(request.url).searchParams.get('level') !== 'warn' || event.event === 'warn',
+      }),
+    );
+    const all: ServerSentEvent[] = [];
+    const errorsOnly: ServerSentEvent[] = [];
+    const allStream = fetchEventStream('http://hub.test/logs', {
+      fetch,
+      onEvent: (event) => all.push(event),
+    });
+    const errorStream = fetchEventStream('http://hub.test/logs?level=warn', {
+      fetch,
+      onEvent: (event) => errorsOnly.push(event),
+    });
+    await tick(50);
+    for (let index = 1; index <= 6; index++)
+      await hub.publish('logs', {
+        event: index % 3 === 0 ? 'warn' : 'info',
+        data: `line ${index}`,
+      });
+    await waitFor(
+      () => all.length === 6 && errorsOnly.length === 2,
+      () => `${all.length} ${errorsOnly.length}`,
+    );
+    expect(all.map((event) => event.data)).toEqual(
+      [1, 2, 3, 4, 5, 6].map((index) => `line ${index}`),
+    );
+    expect(errorsOnly.map((event) => event.data)).toEqual(['line 3', 'line 6']);
+    allStream.close();
+    errorStream.close();
+
+    const replayed: ServerSentEvent[] = [];
+    const again = fetchEventStream('http://hub.test/logs', {
+      fetch,
+      lastEventId: all[3]!.id,
+      onEvent: (event) => replayed.push(event),
+    });
+    await waitFor(() => replayed.length === 2);
+    await hub.publish('logs', { data: 'line 7' });
+    await waitFor(() => replayed.length === 3);
+    expect(replayed.map((event) => event.data)).toEqual(['line 5', 'line 6', 'line 7']);
+    again.close();
+  });
+
+  test('topics: an id older than the retained history gets history-lost, then what is left', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, retention: { maxEvents: 5 } });
+    const ids: string[] = [];
+    for (let index = 1; index <= 400; index++)
+      ids.push(await hub.publish('metrics', { data: String(index) }));
+    const fetch = handlerFetch((request) => hub.subscribe(request, 'metrics'));
+    const received: ServerSentEvent[] = [];
+    const stream = fetchEventStream('http://hub.test/m', {
+      fetch,
+      lastEventId: ids[0]!,
+      onEvent: (event) => received.push(event),
+    });
+    await waitFor(() => received.length > 0 && received.at(-1)?.data === '400');
+    stream.close();
+    expect(received[0]!.type).toBe('history-lost');
+    const lost = JSON.parse(received[0]!.data);
+    expect(lost.requested).toBe(ids[0]);
+    expect(ids).toContain(lost.from);
+    expect(received.slice(1).map((event) => Number(event.data))).toEqual(
+      Array.from(
+        { length: received.length - 1 },
+        (_, index) => 401 - (received.length - 1) + index,
+      ),
+    );
+  });
+
+  test('5000 subscribers on one topic all receive every event', async () => {
+    makeHub();
+    const count = 5000;
+    const readers = await Promise.all(
+      Array.from({ length: count }, () =>
+        hub.subscribe(new Request('http://hub.test/t'), 'broadcast', { heartbeatMs: 0 }),
+      ),
+    );
+    const received = new Array<string>(count).fill('');
+    const done = readers.map(async (response, index) => {
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done: end } = await reader.read();
+        if (end) return;
+        received[index] += value;
+        if (received[index]!.includes('data: 10\n')) {
+          await reader.cancel();
+          return;
+        }
+      }
+    });
+    await tick(engineName === 'redis' ? 300 : 20);
+    for (let index = 1; index <= 10; index++)
+      await hub.publish('broadcast', { data: String(index) });
+    await Promise.all(done);
+    for (const text of received) {
+      expect(text.match(/^data: .*$/gm)).toEqual(
+        Array.from({ length: 10 }, (_, index) => `data: ${index + 1}`),
+      );
+    }
+  }, 60_000);
+});
+
+async function waitFor(check: () => boolean, describe?: () => string): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > 10_000)
+      throw new Error(`condition not reached within 10 s ${describe?.() ?? ''}`);
+    await tick(5);
+  }
+}
