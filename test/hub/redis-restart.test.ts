@@ -3,7 +3,7 @@
  * fails appends with a clear EngineError, and acknowledged events are never lost (the test Redis
  * fsyncs its append-only file on every write).
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { createHub } from '../../src/hub/index.ts';
@@ -21,7 +21,7 @@ afterAll(async () => {
   await redis.stop();
 });
 
-function client(options: ConstructorParameters<typeof Redis>[1] & object = {}): Redis {
+function client(options: RedisOptions = {}): Redis {
   const instance = new Redis(redis.url, { retryStrategy: () => 50, ...options });
   instance.on('error', () => {});
   clients.push(instance);
