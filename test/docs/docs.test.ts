@@ -1,0 +1,97 @@
+/**
+ * Every `ts` code block in README.md and docs/*.md type-checks against the sources (the package
+ * names map to src/), and the README's protocol example runs and prints what it says it prints.
+ * Blocks may use the placeholders declared in PRELUDE (an LLM to stream from, a DOM node).
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { expect, test } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname;
+const files = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
+
+const PRELUDE = `
+declare const output: HTMLElement;
+declare const token: string;
+declare function generate(prompt: string, options?: { signal?: AbortSignal }): AsyncIterable<string>;
+`;
+
+function blocks(file: string): Array<{ code: string; line: number }> {
+  const text = readFileSync(join(root, file), 'utf8');
+  const found: Array<{ code: string; line: number }> = [];
+  const pattern = /```ts\n([\s\S]*?)```/g;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    found.push({ code: match[1]!, line: text.slice(0, match.index).split('\n').length });
+  }
+  return found;
+}
+
+test('every ts block in the README and docs type-checks', () => {
+  const dir = join(root, 'node_modules/.cache/ssekit-docs');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'prelude.d.ts'), PRELUDE);
+  const names: string[] = [join(dir, 'prelude.d.ts')];
+  const origin = new Map<string, string>();
+  for (const file of files) {
+    for (const [index, block] of blocks(file).entries()) {
+      const name = join(dir, `${file.replace(/[/.]/g, '_')}_${index}.ts`);
+      // Each block is a module of its own (top-level await and exports are allowed).
+      writeFileSync(name, `${block.code}\nexport {};\n`);
+      names.push(name);
+      origin.set(name, `${file}:${block.line}`);
+    }
+  }
+  const program = ts.createProgram(names, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    allowImportingTsExtensions: true,
+    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+    types: ['node'],
+    baseUrl: root,
+    paths: {
+      ssekit: ['src/index.ts'],
+      'ssekit/hub/redis': ['src/hub/redis.ts'],
+      'ssekit/adapters/*': ['src/adapters/*.ts'],
+      'ssekit/*': ['src/*/index.ts'],
+    },
+  });
+  const problems = ts
+    .getPreEmitDiagnostics(program)
+    .filter((diagnostic) => diagnostic.file && origin.has(diagnostic.file.fileName))
+    .map((diagnostic) => {
+      const { line } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+      return `${origin.get(diagnostic.file!.fileName)} (+${line}): ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
+    });
+  expect(problems).toEqual([]);
+  expect(names.length).toBeGreaterThan(5);
+}, 60_000);
+
+test("the README's protocol example prints what it says", async () => {
+  const example = blocks('README.md').find((block) => block.code.includes('createParser'));
+  expect(example).toBeDefined();
+  const logged: unknown[] = [];
+  const { createParser, encodeEvent } = await import('../../src/index.ts');
+  const source = example!.code.replace(/^import .*$/gm, '').replace(/console\.log\(/g, 'log(');
+  const body = ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  new Function('createParser', 'encodeEvent', 'log', body)(
+    createParser,
+    encodeEvent,
+    (value: unknown) => logged.push(value),
+  );
+  const expected = /console\.log\(events\); \/\/ (.*)$/m.exec(example!.code)![1]!;
+  // The comment is the printed value, in JS object notation.
+  expect(logged).toEqual([new Function(`return ${expected}`)()]);
+});
