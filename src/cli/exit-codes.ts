@@ -1,0 +1,26 @@
+/**
+ * The exit codes of the `ssekit` CLI, one per way a run can end, so scripts can tell them apart.
+ * 22 and 28 are curl's codes for the same situations (`curl -f` on an HTTP error, a timeout).
+ * docs/cli.md has the same table; a test keeps the two in step.
+ */
+export const exitCodes = {
+  /** The stream finished: a terminal event, HTTP 204, or the end of the body with `--retry 0`. */
+  ok: 0,
+  /** Any other failure: a network error with `--retry 0`, an oversized event, a bug. */
+  failure: 1,
+  /** A bad command line, or a `-d @file` that cannot be read. */
+  usage: 2,
+  /** The server sent `event: error`. */
+  serverError: 3,
+  /** Reconnection gave up: `--retry N` reconnections in a row failed. */
+  retryLimit: 4,
+  /** The server answered, but not with an event stream: a non-2xx status or another content type. */
+  httpError: 22,
+  /** `--timeout` elapsed, or `--idle-timeout` with `--retry 0`. */
+  timeout: 28,
+  /** SIGINT (Ctrl-C): the stream was closed cleanly. */
+  interrupted: 130,
+} as const;
+
+/** One of {@link exitCodes}. */
+export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+
+/** The text of `ssekit --help`. docs/cli.md documents the same options; a test compares them. */
+export const HELP: string = `Usage: ssekit URL [options]
+
+Consume a Server-Sent Events stream and print each event as it arrives. When the connection
+drops, reconnect and resume with Last-Event-ID. URL may omit http://.
+
+Request:
+  -X, --request METHOD         the HTTP method (default: GET, or POST with -d)
+  -d, --data DATA              the request body; implies POST; JSON data is sent as
+                               application/json. -d @FILE reads a file, -d @- reads stdin
+  -H, --header 'Name: value'   a request header (repeatable)
+      --last-event-id ID       start after this event ID (sent as Last-Event-ID)
+
+Output (stdout):
+                               by default, readable: the type and id of each event, then its
+                               data; on a terminal, coloured (NO_COLOR, FORCE_COLOR) with
+                               JSON data indented
+      --json                   NDJSON: {"type","id","data"} per event, plus "json" (the data
+                               parsed) when the data is JSON
+      --raw                    the bytes of the stream exactly as received
+Reconnection notices and errors go to stderr.
+
+Connection:
+      --retry N                reconnections in a row before giving up (default: 9);
+                               0: never reconnect, the end of the body ends the stream
+      --idle-timeout MS        reconnect when no event arrives for MS milliseconds
+      --timeout MS             stop after MS milliseconds in all
+
+  -h, --help                   print this help
+      --version                print the version
+
+Exit codes:
+  0 done (terminal event, HTTP 204, or end of body with --retry 0)   1 other failure
+  2 usage error   3 the server sent event: error   4 retry limit reached
+  22 HTTP error or not an event stream   28 timeout   130 interrupted (Ctrl-C)
+`;
+
+/** The version in package.json (two levels up from src/cli and from dist/cli alike). */
+export function readVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}

@@ -1,0 +1,233 @@
+/**
+ * The `ssekit` command: curl for event streams. `runCli` takes its whole environment as
+ * arguments (streams, env, fetch, an interrupt signal) so tests run it in-process; bin.ts wires it
+ * to the real process.
+ *
+ * @module
+ */
+import { fetchEventStream } from '../client/fetch-event-stream.ts';
+import type { FetchLike } from '../client/types.ts';
+import { ResponseError, ServerError, StreamError } from '../errors.ts';
+import type { ServerSentEvent } from '../protocol/types.ts';
+import { type CliOptions, parseCliArgs, UsageError } from './args.ts';
+import { type ExitCode, exitCodes } from './exit-codes.ts';
+import {
+  type CliEnv,
+  colorEnabled,
+  createPaint,
+  describeError,
+  escapeControls,
+  formatJsonLine,
+  formatPretty,
+  type Paint,
+} from './format.ts';
+import { HELP, readVersion } from './help.ts';
+import { teeEventStreams } from './raw.ts';
+import { buildRequest, type RequestIo, type RequestParts } from './request.ts';
+
+/** An output stream: `process.stdout` or anything with a compatible `write`. */
+export interface CliWritable {
+  /** Returns false when the caller should wait for `drain` (if `once` exists). */
+  write(chunk: string | Uint8Array): boolean;
+  once?(event: 'drain', listener: () => void): unknown;
+  isTTY?: boolean | undefined;
+}
+
+/** The environment of a run; bin.ts passes the real process's. */
+export interface CliIo extends RequestIo {
+  stdout: CliWritable;
+  stderr: CliWritable;
+  /** Reads NO_COLOR, FORCE_COLOR and TERM. @default {} */
+  env?: CliEnv | undefined;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike | undefined;
+  /** Aborting it interrupts the run (SIGINT): the stream closes and the exit code is 130. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The client's default `maxAttempts` (10) is 9 reconnections after the first failure. */
+const DEFAULT_RETRIES = 9;
+
+/**
+ * Runs `ssekit` with `argv` (the arguments after the program name) and resolves with the exit
+ * code. It never rejects: every failure is reported on `io.stderr` and mapped to an exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['http://localhost:3000/events', '--json'], process);
+ * process.exitCode = code;
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const report = createReporter(io.stderr, io.env ?? {});
+  try {
+    const command = parseCliArgs(argv);
+    if (command.kind === 'help') return await done(io.stdout, HELP);
+    if (command.kind === 'version') return await done(io.stdout, `${readVersion()}\n`);
+    const request = await buildRequest(command.options, io);
+    return await stream(command.options, request, io, report);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      await report('red', `${error.message}\nRun 'ssekit --help' for usage.`);
+      return exitCodes.usage;
+    }
+    // A bug: the stack is what a bug report needs.
+    await report('red', `unexpected error: ${error instanceof Error ? error.stack : error}`);
+    return exitCodes.failure;
+  }
+}
+
+async function done(stdout: CliWritable, text: string): Promise<ExitCode> {
+  await writeTo(stdout, text);
+  return exitCodes.ok;
+}
+
+const INTERRUPTED = Symbol('interrupted');
+const TIMED_OUT = Symbol('timed out');
+
+async function stream(
+  options: CliOptions,
+  request: RequestParts,
+  io: CliIo,
+  report: Reporter,
+): Promise<ExitCode> {
+  const run = startRun(io.signal, options.timeoutMs);
+  const print = createPrinter(options, io);
+  const fetchImpl = io.fetch ?? globalThis.fetch.bind(globalThis);
+  let terminal: ServerSentEvent | undefined;
+  let reconnecting = false;
+  try {
+    const events = fetchEventStream(options.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      fetch:
+        options.output === 'raw'
+          ? teeEventStreams(fetchImpl, (chunk) => writeTo(io.stdout, chunk))
+          : fetchImpl,
+      signal: run.signal,
+      lastEventId: options.lastEventId,
+      retry: retryOption(options.retries),
+      idleTimeoutMs: options.idleTimeoutMs,
+      onOpen(response) {
+        if (reconnecting) void report('yellow', `reconnected (HTTP ${response.status})`);
+        reconnecting = false;
+      },
+      onRetry(info) {
+        reconnecting = true;
+        void report('yellow', retryNotice(info, options, events.lastEventId));
+      },
+      onClose(info) {
+        terminal = info.event;
+      },
+    });
+    for await (const event of events) await print(event);
+    if (terminal) await print(terminal);
+    return exitCodes.ok;
+  } catch (error) {
+    if (terminal) await print(terminal); // the `error` event
+    return await fail(error, options, report);
+  } finally {
+    run.end();
+  }
+}
+
+/**
+ * What a run needs while it streams: one signal for everything that stops it early (an interrupt,
+ * `--timeout`), and a handle that keeps the process alive.
+ */
+function startRun(
+  interruptSignal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): { signal: AbortSignal; end(): void } {
+  const stopper = new AbortController();
+  const interrupt = () => stopper.abort(INTERRUPTED);
+  if (interruptSignal?.aborted) interrupt();
+  else interruptSignal?.addEventListener('abort', interrupt, { once: true });
+  const timer =
+    timeoutMs === undefined ? undefined : setTimeout(() => stopper.abort(TIMED_OUT), timeoutMs);
+  // The client's timers are unref'd so they never hold a process open on their own; a CLI waiting
+  // to reconnect must stay alive, so this handle is ref'd for as long as the stream runs.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  return {
+    signal: stopper.signal,
+    end() {
+      clearTimeout(timer);
+      clearInterval(keepAlive);
+      interruptSignal?.removeEventListener('abort', interrupt);
+    },
+  };
+}
+
+function retryOption(retries: number | undefined): { maxAttempts: number } | false {
+  // maxAttempts counts failed attempts, the first included: N reconnections are N + 1 attempts.
+  return retries === 0 ? false : { maxAttempts: (retries ?? DEFAULT_RETRIES) + 1 };
+}
+
+function retryNotice(
+  info: { attempt: number; delayMs: number; error: unknown },
+  options: CliOptions,
+  lastEventId: string,
+): string {
+  const from = lastEventId === '' ? '' : `, resuming after id ${JSON.stringify(lastEventId)}`;
+  const of = options.retries ?? DEFAULT_RETRIES;
+  return `connection lost: ${describeError(info.error)}\nreconnecting in ${info.delayMs} ms (retry ${info.attempt} of ${of})${from}`;
+}
+
+/** Reports how the stream failed and returns the matching exit code. */
+async function fail(error: unknown, options: CliOptions, report: Reporter): Promise<ExitCode> {
+  if (error === INTERRUPTED) return exitCodes.interrupted;
+  if (error === TIMED_OUT) {
+    await report('red', `timed out after ${options.timeoutMs} ms (--timeout)`);
+    return exitCodes.timeout;
+  }
+  await report('red', describeFailure(error));
+  if (ResponseError.isInstance(error)) return exitCodes.httpError;
+  if (ServerError.isInstance(error)) return exitCodes.serverError;
+  if (StreamError.isInstance(error) && error.code === 'retry-limit') return exitCodes.retryLimit;
+  if (StreamError.isInstance(error) && error.code === 'idle-timeout') return exitCodes.timeout;
+  return exitCodes.failure;
+}
+
+function describeFailure(error: unknown): string {
+  if (ServerError.isInstance(error)) return `the server sent an error event: ${error.message}`;
+  const response = ResponseError.isInstance(error)
+    ? error
+    : StreamError.isInstance(error) && ResponseError.isInstance(error.cause)
+      ? error.cause
+      : undefined;
+  const body = response?.body.trim();
+  return body ? `${describeError(error)}\n${body}` : describeError(error);
+}
+
+type Printer = (event: ServerSentEvent) => Promise<void> | undefined;
+
+function createPrinter(options: CliOptions, io: CliIo): Printer {
+  if (options.output === 'raw') return () => undefined; // the tee writes the bytes
+  if (options.output === 'json') return (event) => writeTo(io.stdout, formatJsonLine(event));
+  const pretty = {
+    paint: createPaint(colorEnabled(io.stdout.isTTY, io.env ?? {})),
+    terminal: io.stdout.isTTY === true,
+  };
+  return (event) => writeTo(io.stdout, formatPretty(event, pretty));
+}
+
+/** Writes `ssekit: message` lines to stderr, coloured like the rest when colour is on. */
+type Reporter = (style: 'red' | 'yellow', message: string) => Promise<void>;
+
+function createReporter(stderr: CliWritable, env: CliEnv): Reporter {
+  const paint: Paint = createPaint(colorEnabled(stderr.isTTY, env));
+  const clean = stderr.isTTY ? escapeControls : (text: string) => text;
+  return async (style, message) => {
+    const lines = clean(message)
+      .split('\n')
+      .map((line) => paint(style, `ssekit: ${line}`));
+    await writeTo(stderr, `${lines.join('\n')}\n`);
+  };
+}
+
+/** Writes, and waits for `drain` when the stream asks for it (backpressure reaches the server). */
+function writeTo(output: CliWritable, chunk: string | Uint8Array): Promise<void> | undefined {
+  if (output.write(chunk) || !output.once) return undefined;
+  return new Promise((resolve) => output.once?.('drain', resolve));
+}
