@@ -1,0 +1,129 @@
+import { RequestError } from '../errors.ts';
+import { corsHeaders, corsPreflight } from './cors.ts';
+import { createEventStream } from './create-event-stream.ts';
+import type { EventStream, EventStreamProducerResult } from './event-stream.ts';
+import { jsonErrorResponse } from './json-error-response.ts';
+import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
+import { defaultPublicError } from './public-error.ts';
+import { readJsonBody } from './read-json-body.ts';
+
+/** Options of {@link eventStreamHandler}: the request checks, and those of `createEventStream`. */
+export interface EventStreamHandlerOptions<Body = unknown> extends EventStreamOptions {
+  /**
+   * The methods answered; any other gets 405 with an `allow` header (and `OPTIONS` gets the CORS
+   * preflight when `cors` is set).
+   * @default ['POST']
+   */
+  methods?: readonly string[];
+  /**
+   * Whether POST, PUT and PATCH requests carry a JSON body to read (`'json'`) or none (`'none'`).
+   * GET, HEAD and DELETE never do.
+   * @default 'json'
+   */
+  body?: 'json' | 'none';
+  /**
+   * The largest JSON body accepted, in bytes (413 beyond).
+   * @default 1_048_576 (1 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * Validates the parsed body and returns what the producer gets. Throw a `RequestError`
+   * (`bad-request`) to answer 400 with your message; any other error answers 400 with a generic
+   * message (or the error's own with `expose: true`) and goes to `onError`.
+   */
+  parseBody?: (body: unknown, request: Request) => Body | PromiseLike<Body>;
+}
+
+/** The producer of {@link eventStreamHandler}: that of `createEventStream`, plus the body. */
+export type EventStreamHandlerProducer<Body> = (
+  stream: EventStream,
+  body: Body,
+) => EventStreamProducerResult;
+
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/**
+ * A complete event-stream endpoint as a Web handler `(request) => Promise<Response>`: answers the
+ * CORS preflight, refuses other methods (405), reads and validates the JSON body (415, 413, 400),
+ * all as JSON errors rather than streams, then streams what `producer` sends. Options are
+ * validated when the handler is created.
+ *
+ * @example
+ * ```ts
+ * import { eventStreamHandler, RequestError } from 'ssekit/server';
+ *
+ * export const POST = eventStreamHandler(
+ *   {
+ *     maxBodyBytes: 16 * 1024,
+ *     parseBody: (body) => {
+ *       const prompt = (body as { prompt?: unknown }).prompt;
+ *       if (typeof prompt !== 'string') throw new RequestError('bad-request', 'prompt must be a string.');
+ *       return { prompt };
+ *     },
+ *   },
+ *   async (stream, { prompt }) => {
+ *     await stream.send({ event: 'token', data: prompt.toUpperCase() });
+ *   },
+ * );
+ * ```
+ */
+export function eventStreamHandler<Body = unknown>(
+  options: EventStreamHandlerOptions<Body>,
+  producer: EventStreamHandlerProducer<Body>,
+): (request: Request) => Promise<Response> {
+  const resolved = resolveEventStreamOptions(options); // throws now, not at the first request
+  if (typeof producer !== 'function') {
+    throw new TypeError(
+      `eventStreamHandler: the producer must be a function, got ${typeof producer}.`,
+    );
+  }
+  const methods = (options.methods ?? ['POST']).map((method) => method.toUpperCase());
+  const allow = methods.join(', ');
+  return async (request) => {
+    const cors = options.cors ? corsHeaders(request, options.cors) : undefined;
+    if (request.method === 'OPTIONS' && options.cors && !methods.includes('OPTIONS')) {
+      return corsPreflight(request, options.cors);
+    }
+    if (!methods.includes(request.method)) {
+      const path = new URL(request.url).pathname;
+      const error = new RequestError(
+        'method-not-allowed',
+        `${request.method} ${path} is not allowed; use ${methods.join(' or ')}.`,
+      );
+      const headers = new Headers(cors);
+      headers.set('allow', allow);
+      return jsonErrorResponse(error, { headers });
+    }
+    let body: Body;
+    try {
+      body = await readBody(request, options);
+    } catch (error) {
+      // A client that left mid-upload is not an error; anything else unexpected is reported.
+      if (!RequestError.isInstance(error) && !request.signal.aborted) resolved.onError(error);
+      return jsonErrorResponse(asRequestError(error), { headers: cors });
+    }
+    return createEventStream(request, (stream) => producer(stream, body), options);
+  };
+}
+
+async function readBody<Body>(
+  request: Request,
+  options: EventStreamHandlerOptions<Body>,
+): Promise<Body> {
+  const wantsBody = options.body !== 'none' && !BODYLESS.has(request.method);
+  const raw = wantsBody
+    ? await readJsonBody(request, { maxBytes: options.maxBodyBytes ?? 1_048_576 })
+    : undefined;
+  return options.parseBody ? await options.parseBody(raw, request) : (raw as Body);
+}
+
+// Validation failures are the client's fault (400), whatever the validator throws; its message
+// shows only when it is marked safe.
+function asRequestError(error: unknown): RequestError {
+  if (RequestError.isInstance(error)) return error;
+  const { message } = defaultPublicError(error);
+  const exposed = message !== defaultPublicError(undefined).message;
+  return new RequestError('bad-request', exposed ? message : 'The request body is invalid.', {
+    cause: error,
+  });
+}

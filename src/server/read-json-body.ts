@@ -1,0 +1,123 @@
+import { RequestError } from '../errors.ts';
+
+/** Options of {@link readJsonBody}. */
+export interface ReadJsonBodyOptions {
+  /**
+   * The largest body accepted, in bytes. A larger `content-length` is refused before reading; a
+   * body without one (chunked) is read only up to the limit.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxBytes?: number;
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
+
+/**
+ * Reads a request body as JSON, streamed, within a byte limit, and throws a {@link RequestError}
+ * that `jsonErrorResponse` turns into the right answer:
+ *
+ * - `unsupported-media-type` (415): the content type is not `application/json` (or `+json`);
+ * - `payload-too-large` (413): `content-length` or the bytes read exceed `maxBytes` (reading stops
+ *   there and the body is cancelled: nothing past the limit is buffered);
+ * - `bad-request` (400): the body is empty, not UTF-8, or not JSON.
+ *
+ * @example
+ * ```ts
+ * import { jsonErrorResponse, readJsonBody, RequestError } from 'ssekit/server';
+ *
+ * let body: unknown;
+ * try {
+ *   body = await readJsonBody(request, { maxBytes: 64 * 1024 });
+ * } catch (error) {
+ *   if (RequestError.isInstance(error)) return jsonErrorResponse(error);
+ *   throw error;
+ * }
+ * ```
+ */
+export async function readJsonBody(
+  request: Request,
+  options: ReadJsonBodyOptions = {},
+): Promise<unknown> {
+  const maxBytes = options.maxBytes ?? 1_048_576;
+  if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
+    throw new TypeError(`readJsonBody: maxBytes must be a positive integer, got ${maxBytes}.`);
+  }
+  if (request.bodyUsed) {
+    throw new TypeError('readJsonBody: the request body was read already; read it only once.');
+  }
+  const where = `${request.method} ${new URL(request.url).pathname}`;
+  const contentType = request.headers.get('content-type');
+  const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+    await request.body?.cancel();
+    throw new RequestError(
+      'unsupported-media-type',
+      `${where} expects a JSON body (content-type: application/json), got ${contentType === null ? 'no content-type' : JSON.stringify(contentType)}.`,
+    );
+  }
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await request.body?.cancel();
+    throw tooLarge(where, maxBytes, `content-length is ${declared}`);
+  }
+  const bytes = await readAtMost(request.body, maxBytes, where);
+  return parseJson(bytes, where);
+}
+
+async function readAtMost(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  where: string,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (body) {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw tooLarge(where, maxBytes, `more than ${maxBytes} bytes arrived`);
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+function parseJson(bytes: Uint8Array, where: string): unknown {
+  if (bytes.byteLength === 0) {
+    throw new RequestError('bad-request', `${where} expects a JSON body, got an empty body.`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new RequestError('bad-request', `The body of ${where} is not valid UTF-8.`, {
+      cause: error,
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? `: ${error.message}` : '';
+    throw new RequestError('bad-request', `The body of ${where} is not valid JSON${detail}.`, {
+      cause: error,
+    });
+  }
+}
+
+function tooLarge(where: string, maxBytes: number, why: string): RequestError {
+  return new RequestError(
+    'payload-too-large',
+    `The body of ${where} is larger than the limit of ${maxBytes} bytes (${why}).`,
+  );
+}

@@ -1,0 +1,217 @@
+import { ResponseError, ServerError } from '../errors.ts';
+import { createParser } from '../protocol/parser.ts';
+import type { ServerSentEvent } from '../protocol/types.ts';
+import { openSession } from './_session.ts';
+import { readLastEventId } from './create-event-stream.ts';
+import type { EventStream, EventStreamEvent } from './event-stream.ts';
+import { createEventStreamHeaders, isEventStreamContentType } from './event-stream-headers.ts';
+import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
+import { type PublicError, withPublicError } from './public-error.ts';
+
+/** What `map` returns: the event to send, or `null`/`undefined` to drop it. */
+export type RelayMapResult = EventStreamEvent | null | undefined;
+
+/** Options of {@link relayEventStream}: a mapping, the client's request, and the stream options. */
+export interface RelayEventStreamOptions extends EventStreamOptions {
+  /**
+   * The client's request: when its `signal` aborts (the client left) the upstream is cancelled,
+   * and `cors` needs its `Origin`. Cancelling the returned body does the same.
+   */
+  request?: Request;
+  /**
+   * Maps each upstream event to the event to send (`null` drops it). Without it, events pass
+   * unchanged (type, data, id). The upstream's last event ID is forwarded whenever it changes,
+   * unless the mapped event sets its own `id`. A `map` that throws ends the stream with `error`.
+   */
+  map?: (event: ServerSentEvent) => RelayMapResult | PromiseLike<RelayMapResult>;
+}
+
+/**
+ * Forwards an upstream event stream (the `Response` of a `fetch`) to the client without buffering,
+ * event by event as they arrive, optionally mapping each. The client gets the usual ssekit stream:
+ * heartbeats, backpressure (the upstream is read only as fast as the client reads), the deadline,
+ * and the terminal events:
+ *
+ * - `done` when the upstream ends, sends OpenAI's `data: [DONE]`, or sends ssekit's `done`;
+ * - `error` when the upstream answers with an error status or not with `text/event-stream`
+ *   (`{"message":"The upstream service ...","code":"upstream-error"}`), fails mid-stream, or
+ *   sends ssekit's `error` (whose payload is forwarded). `onError` gets the real error.
+ *
+ * Upstream comments are not forwarded (the relay sends its own heartbeats); `retry:` is.
+ *
+ * @example
+ * ```ts
+ * import { relayEventStream } from 'ssekit/server';
+ *
+ * export async function POST(request: Request): Promise<Response> {
+ *   const upstream = await fetch('https://api.openai.com/v1/chat/completions', {
+ *     method: 'POST',
+ *     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+ *     body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages }),
+ *     signal: request.signal,
+ *   });
+ *   return relayEventStream(upstream, {
+ *     request,
+ *     map: (event) => {
+ *       const text = JSON.parse(event.data).choices[0]?.delta?.content;
+ *       return text ? { event: 'token', data: text } : null;
+ *     },
+ *   });
+ * }
+ * ```
+ */
+export function relayEventStream(
+  upstream: Response,
+  options: RelayEventStreamOptions = {},
+): Response {
+  if (typeof upstream?.headers?.get !== 'function' || typeof upstream.status !== 'number') {
+    throw new TypeError('relayEventStream: the first argument must be the upstream Response.');
+  }
+  if (options.map !== undefined && typeof options.map !== 'function') {
+    throw new TypeError(`relayEventStream: map must be a function, got ${typeof options.map}.`);
+  }
+  const resolved = resolveEventStreamOptions(options);
+  const { request, map } = options;
+  const headers = createEventStreamHeaders({
+    headers: resolved.headers,
+    cors: resolved.cors,
+    request,
+  });
+  const lastEventId = request ? readLastEventId(request) : '';
+  const session = openSession({ request, lastEventId, options: resolved });
+  void session.run((stream) => relay(upstream, stream, map));
+  return new Response(session.readable, { status: 200, headers });
+}
+
+async function relay(
+  upstream: Response,
+  stream: EventStream,
+  map: RelayEventStreamOptions['map'],
+): Promise<void> {
+  if (
+    !upstream.ok ||
+    !upstream.body ||
+    !isEventStreamContentType(upstream.headers.get('content-type'))
+  ) {
+    throw await refused(upstream);
+  }
+  const reader = upstream.body.getReader();
+  const cancelUpstream = () => cancelQuietly(reader, stream.signal.reason);
+  stream.signal.addEventListener('abort', cancelUpstream, { once: true });
+  const forwarder = createForwarder(stream, map);
+  const pending: Array<ServerSentEvent | number> = [];
+  const parser = createParser({
+    onEvent: (event) => pending.push(event),
+    onRetry: (ms) => pending.push(ms),
+  });
+  try {
+    for (;;) {
+      const chunk = await reader.read().catch((error: unknown) => {
+        throw upstreamFailed(error);
+      });
+      if (chunk.done) return;
+      parser.feed(chunk.value); // an oversized upstream event throws a ParseError: the relay fails
+      for (const item of pending.splice(0)) {
+        if (!(await forwarder(item))) {
+          cancelQuietly(reader, undefined); // the upstream said it is done; do not wait for its close
+          return;
+        }
+      }
+    }
+  } finally {
+    stream.signal.removeEventListener('abort', cancelUpstream);
+  }
+}
+
+// Returns false at the upstream's end marker.
+function createForwarder(stream: EventStream, map: RelayEventStreamOptions['map']) {
+  let lastId = '';
+  return async (item: ServerSentEvent | number): Promise<boolean> => {
+    if (typeof item === 'number') {
+      await stream.send({ retry: item });
+      return true;
+    }
+    if (item.type === 'done' || (item.type === 'message' && item.data.trim() === '[DONE]'))
+      return false;
+    if (item.type === 'error') throw upstreamReported(item);
+    const mapped = map ? await map(item) : passThrough(item);
+    if (mapped === null || mapped === undefined) return true;
+    const event =
+      mapped.id === undefined && item.id !== lastId ? { ...mapped, id: item.id } : mapped;
+    if (event.id !== undefined) lastId = String(event.id);
+    await stream.send(event);
+    return true;
+  };
+}
+
+function passThrough(event: ServerSentEvent): EventStreamEvent {
+  return event.type === 'message' ? { data: event.data } : { event: event.type, data: event.data };
+}
+
+const UPSTREAM_FAILED: PublicError = {
+  message: 'The upstream stream failed.',
+  code: 'upstream-error',
+};
+
+async function refused(upstream: Response): Promise<ResponseError> {
+  const contentType = upstream.headers.get('content-type');
+  const body = await readStart(upstream.body);
+  const code = upstream.ok ? 'invalid-content-type' : 'http-error';
+  const message = upstream.ok
+    ? `The upstream ${upstream.url || 'response'} is not an event stream (content-type: ${contentType ?? 'none'}).`
+    : `The upstream ${upstream.url || 'response'} responded with status ${upstream.status} ${upstream.statusText}.`;
+  const error = new ResponseError(code, message, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: upstream.headers,
+    body,
+    method: 'unknown',
+    url: upstream.url,
+  });
+  return withPublicError(error, {
+    message: upstream.ok
+      ? 'The upstream service did not answer with an event stream.'
+      : `The upstream service answered with status ${upstream.status}.`,
+    code: 'upstream-error',
+  });
+}
+
+function upstreamFailed(error: unknown): object {
+  const failure = typeof error === 'object' && error !== null ? error : new Error(String(error));
+  return withPublicError(failure, UPSTREAM_FAILED);
+}
+
+// The upstream's error payload was public already: forward its message and code.
+function upstreamReported(event: ServerSentEvent): ServerError {
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    data = event.data; // not JSON: keep the raw text; the public message is the generic one
+  }
+  const fields = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+  const message = typeof fields.message === 'string' ? fields.message : UPSTREAM_FAILED.message;
+  const error = new ServerError(`The upstream sent an error event: ${message}`, data, event.id);
+  const code = typeof fields.code === 'string' ? fields.code : undefined;
+  return withPublicError(error, code === undefined ? { message } : { message, code });
+}
+
+// Up to 2 KiB of an error body, for the diagnosis in onError; the rest is cancelled unread.
+async function readStart(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  try {
+    const { value } = await reader.read();
+    return value ? new TextDecoder().decode(value.subarray(0, 2048)) : '';
+  } catch (error) {
+    return `(the body could not be read: ${String(error)})`;
+  } finally {
+    cancelQuietly(reader, undefined);
+  }
+}
+
+// Cancelling an upstream that already failed rejects with that same failure, which the relay has
+// reported (or which is the client leaving): nothing new to tell anyone.
+function cancelQuietly(reader: ReadableStreamDefaultReader<Uint8Array>, reason: unknown): void {
+  reader.cancel(reason).then(undefined, () => undefined);
+}
