@@ -1,10 +1,10 @@
 /**
- * Express: `npx tsx examples/express/server.ts`, then `npx tsx examples/express/client.ts`.
+ * Express: `npx tsx examples/express/server.ts`, then `npx tsx examples/shared/client.ts`.
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { toExpressHandler } from '../../src/adapters/express.ts';
-import { chat } from './chat.ts';
+import { chat } from '../shared/fake-chat.ts';
 
 export function createApp(): Express {
   const app = express();

@@ -1,10 +1,10 @@
 /**
- * Fastify: `npx tsx examples/fastify/server.ts`, then `npx tsx examples/fastify/client.ts`.
+ * Fastify: `npx tsx examples/fastify/server.ts`, then `npx tsx examples/shared/client.ts`.
  */
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { toFastifyHandler } from '../../src/adapters/fastify.ts';
-import { chat } from './chat.ts';
+import { chat } from '../shared/fake-chat.ts';
 
 export function createApp(): FastifyInstance {
   // forceCloseConnections: close() must not wait for open event streams to end by themselves.

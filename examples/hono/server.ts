@@ -1,11 +1,11 @@
 /**
- * Hono on Node: `npx tsx examples/hono/server.ts`, then `npx tsx examples/hono/client.ts`.
+ * Hono on Node: `npx tsx examples/hono/server.ts`, then `npx tsx examples/shared/client.ts`.
  * The same `app.fetch` runs unchanged on Cloudflare Workers, Deno and Bun.
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { chat } from './chat.ts';
+import { chat } from '../shared/fake-chat.ts';
 
 export const app: Hono = new Hono();
 // A Web handler needs no adapter in Hono: hand it the raw Request.

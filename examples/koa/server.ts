@@ -1,10 +1,10 @@
 /**
- * Koa: `npx tsx examples/koa/server.ts`, then `npx tsx examples/koa/client.ts`.
+ * Koa: `npx tsx examples/koa/server.ts`, then `npx tsx examples/shared/client.ts`.
  */
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { toKoaHandler } from '../../src/adapters/koa.ts';
-import { chat } from './chat.ts';
+import { chat } from '../shared/fake-chat.ts';
 
 export function createApp(): Koa {
   const app = new Koa();

@@ -1,10 +1,10 @@
 /**
- * node:http: `npx tsx examples/node-http/server.ts`, then `npx tsx examples/node-http/client.ts`.
+ * node:http: `npx tsx examples/node-http/server.ts`, then `npx tsx examples/shared/client.ts`.
  */
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { toNodeHandler } from '../../src/adapters/node.ts';
-import { chat } from './chat.ts';
+import { chat } from '../shared/fake-chat.ts';
 
 export function createChatServer(): Server {
   const handler = toNodeHandler(chat);

@@ -9,8 +9,8 @@ import { chatHandler } from '../../examples/azure-functions/src/handler.ts';
 import { createApp as createExpressApp } from '../../examples/express/server.ts';
 import { createApp as createFastifyApp } from '../../examples/fastify/server.ts';
 import { createApp as createKoaApp } from '../../examples/koa/server.ts';
-import { streamChat } from '../../examples/node-http/client.ts';
 import { createChatServer } from '../../examples/node-http/server.ts';
+import { streamChat } from '../../examples/shared/client.ts';
 import { EventStreamDecoder } from '../../src/index.ts';
 import { watchUnhandledRejections } from '../helpers/server-stream.ts';
 

@@ -7,7 +7,6 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { describe, expect, test } from 'vitest';
 import { app as honoApp } from '../../examples/hono/server.ts';
-import { streamChat as streamNetlify } from '../../examples/netlify/client.ts';
 import netlifyEdge, {
   config as edgeConfig,
 } from '../../examples/netlify/netlify/edge-functions/chat-relay.ts';
@@ -16,6 +15,7 @@ import netlifyFunction, {
 } from '../../examples/netlify/netlify/functions/chat.ts';
 import * as route from '../../examples/nextjs/app/api/chat/route.ts';
 import { streamChat as streamNext } from '../../examples/nextjs/app/chat-client.ts';
+import { streamChat as streamNetlify } from '../../examples/shared/client.ts';
 import { createEventStream, type EventStream } from '../../src/server/index.ts';
 import { collectEvents, deferred, serveWeb, textReader } from '../helpers/server-stream.ts';
 

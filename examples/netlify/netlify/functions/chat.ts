@@ -3,7 +3,7 @@
  * `Response` whose body is a stream makes it a streaming function: no setting needed.
  * Synchronous functions stop after 60 s; the stream ends cleanly before that.
  */
-import { chat } from './_chat.ts';
+import { chat } from '../../../shared/fake-chat.ts';
 
 export default function handler(request: Request): Promise<Response> {
   return chat(request);

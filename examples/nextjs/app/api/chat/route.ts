@@ -1,7 +1,7 @@
 /**
  * Next.js App Router: `app/api/chat/route.ts`. Web `Request` in, Web `Response` out: no adapter.
  */
-import { chat } from './chat.ts';
+import { chat } from '../../../../shared/fake-chat.ts';
 
 // Stream from the Node.js runtime (full Node APIs, longer limits than edge); 'edge' works too,
 // since ssekit/server uses Web APIs only.

@@ -1,8 +1,12 @@
 /**
- * The chat endpoint shared by this example: a POST with `{"prompt": "..."}` answered with one
- * `token` event per word of a fake, deterministic answer, then `done`.
+ * The chat endpoint every platform example serves: a POST with `{"prompt": "..."}` answered with
+ * one `token` event per word of a fake, deterministic answer, then `done`.
  */
-import { eventStreamHandler, RequestError } from '../../../../src/server/index.ts';
+import {
+  type EventStreamOptions,
+  eventStreamHandler,
+  RequestError,
+} from '../../src/server/index.ts';
 
 /** A stand-in for an LLM: the same answer for the same prompt, one word at a time. */
 export async function* fakeTokens(prompt: string, signal: AbortSignal, delayMs = 10) {
@@ -36,12 +40,22 @@ function parsePrompt(body: unknown): { prompt: string } {
   return { prompt };
 }
 
-/** POST /api/chat as a Web handler: 405/415/413/400 as JSON errors, else the token stream. */
-export const chat: (request: Request) => Promise<Response> = eventStreamHandler(
-  { maxBodyBytes: 16 * 1024, parseBody: parsePrompt },
-  async function* (stream, { prompt }) {
-    for await (const token of fakeTokens(prompt, stream.signal)) {
-      yield { event: 'token', data: token };
-    }
-  },
-);
+/**
+ * POST /api/chat as a Web handler: 405/415/413/400 as JSON errors, else the token stream.
+ * `options` are the stream's (a platform's `maxDurationMs`, say).
+ */
+export function createChat(
+  options: EventStreamOptions = {},
+): (request: Request) => Promise<Response> {
+  return eventStreamHandler(
+    { ...options, maxBodyBytes: 16 * 1024, parseBody: parsePrompt },
+    async function* (stream, { prompt }) {
+      for await (const token of fakeTokens(prompt, stream.signal)) {
+        yield { event: 'token', data: token };
+      }
+    },
+  );
+}
+
+/** The handler with default stream options. */
+export const chat: (request: Request) => Promise<Response> = createChat();
