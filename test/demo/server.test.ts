@@ -1,0 +1,179 @@
+/**
+ * The demo's API over real sockets, read with ssekit's own client: resumption, cancellation,
+ * progress, topic filters and replay, clean shutdown. The browser suite covers the page.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type Demo, startDemo } from '../../examples/demo/server/demo.ts';
+import { fakeAnswer, tokenize } from '../../examples/demo/server/fake-model.ts';
+import type { ChatMessage, JobProgress, LogLine } from '../../examples/demo/shared.ts';
+import { fetchEventStream } from '../../src/client/index.ts';
+import type { ServerSentEvent } from '../../src/index.ts';
+
+let demo: Demo;
+const errors: unknown[] = [];
+const fast = { retry: { initialDelayMs: 20, maxDelayMs: 100 } };
+
+beforeAll(async () => {
+  demo = await startDemo({
+    port: 0,
+    maxDurationMs: 600, // responses last 400 ms: several resumes per answer
+    retryMs: 50,
+    retryJitterMs: 50,
+    tokenDelayMs: 3,
+    jobStepMs: 2,
+    logIntervalMs: 10,
+    metricsIntervalMs: 50,
+    onError: (error) => errors.push(error),
+  });
+});
+afterAll(() => demo?.close());
+
+const messages: ChatMessage[] = [{ role: 'user', content: 'Is it resumable?' }];
+
+describe('chat', () => {
+  test('the answer arrives whole and exact across several deadline cuts', async () => {
+    let resumes = 0;
+    let text = '';
+    const stream = fetchEventStream(`${demo.url}/api/chat`, {
+      json: { messages },
+      ...fast,
+      onRetry: () => resumes++,
+    });
+    for await (const event of stream) {
+      if (event.type === 'token') text += (JSON.parse(event.data) as { text: string }).text;
+    }
+    expect(text).toBe(fakeAnswer(messages));
+    expect(resumes).toBeGreaterThanOrEqual(1);
+    expect(errors).toEqual([]);
+  });
+
+  test('the default answer outlives the default 10 s deadline at least once', () => {
+    const tokens = tokenize(fakeAnswer(messages));
+    expect(tokens.join('')).toBe(fakeAnswer(messages));
+    // 35 ms per token against a response cut at 10 s minus its 1 s margin.
+    expect(tokens.length * 35).toBeGreaterThan(9_000);
+  });
+
+  test('cancel stops the run on the server, and the stream says so', async () => {
+    const events: ServerSentEvent[] = [];
+    let done: ServerSentEvent | undefined;
+    const stream = fetchEventStream(`${demo.url}/api/chat`, {
+      json: { messages },
+      ...fast,
+      onClose: (info) => {
+        done = info.event;
+      },
+    });
+    let runId = '';
+    for await (const event of stream) {
+      events.push(event);
+      if (event.type === 'run') {
+        runId = (JSON.parse(event.data) as { runId: string }).runId;
+        const response = await fetch(`${demo.url}/api/runs/cancel`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ runId }),
+        });
+        expect(response.status).toBe(202);
+      }
+    }
+    expect(done?.data).toBe('{"cancelled":true}');
+    expect(events.length).toBeLessThan(tokenize(fakeAnswer(messages)).length);
+    const runs = (await (await fetch(`${demo.url}/api/debug/runs`)).json()) as {
+      runs: Array<{ runId: string; state: string }>;
+    };
+    expect(runs.runs.find((run) => run.runId === runId)?.state).toBe('cancelled');
+  });
+
+  test('a bad body is a 400 that says what is wrong', async () => {
+    const response = await fetch(`${demo.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'assistant', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: { code: 'bad-request', message: "The last message must be the user's." },
+    });
+  });
+});
+
+test('a job reports progress through its phases to 100 %, then its result', async () => {
+  const progress: JobProgress[] = [];
+  let result: unknown;
+  const stream = fetchEventStream(`${demo.url}/api/jobs`, {
+    json: { items: 100 },
+    onClose: (info) => {
+      result = info.event && JSON.parse(info.event.data);
+    },
+  });
+  for await (const event of stream) {
+    if (event.type === 'progress') progress.push(JSON.parse(event.data) as JobProgress);
+  }
+  expect(progress.map((step) => step.percent)).toEqual(
+    [...progress.map((step) => step.percent)].sort((a, b) => a - b),
+  );
+  expect(progress.at(-1)).toMatchObject({ phase: 'render report', fraction: 1, percent: 100 });
+  expect([...new Set(progress.map((step) => step.phase))]).toEqual([
+    'download',
+    'analyse',
+    'render report',
+  ]);
+  expect(result).toMatchObject({ items: 100, summary: 'Processed 100 items in 3 phases.' });
+});
+
+describe('topics', () => {
+  async function readLines(query: string, count: number, lastEventId = '') {
+    const lines: Array<LogLine & { id: string }> = [];
+    const stream = fetchEventStream(`${demo.url}/api/logs${query}`, { lastEventId });
+    for await (const event of stream) {
+      lines.push({ ...(JSON.parse(event.data) as LogLine), id: event.id });
+      if (lines.length === count) break;
+    }
+    return lines;
+  }
+
+  test('the level filter runs on the server', async () => {
+    const lines = await readLines('?level=warn', 5);
+    expect(new Set(lines.map((line) => line.level))).not.toContain('info');
+    expect(lines.every((line) => line.level === 'warn' || line.level === 'error')).toBe(true);
+  });
+
+  test('an unknown level is a 400', async () => {
+    const response = await fetch(`${demo.url}/api/logs?level=loud`);
+    expect(response.status).toBe(400);
+    await response.body?.cancel();
+  });
+
+  test('a reconnect with Last-Event-ID replays exactly the missed lines', async () => {
+    const first = await readLines('?level=debug', 3);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // lines go by meanwhile
+    const replayed = await readLines('?level=debug', 5, first.at(-1)!.id);
+    expect(replayed.map((line) => line.seq)).toEqual(
+      Array.from({ length: 5 }, (_, index) => first.at(-1)!.seq + 1 + index),
+    );
+    expect(replayed[0]!.time).toBeLessThan(Date.now() - 50); // logged while away
+  });
+
+  test('metrics arrive as samples, counting the open streams', async () => {
+    const stream = fetchEventStream(`${demo.url}/api/metrics`);
+    const samples: Array<{ cpu: number; connections: number }> = [];
+    for await (const event of stream) {
+      samples.push(JSON.parse(event.data) as { cpu: number; connections: number });
+      if (samples.length === 2) break;
+    }
+    expect(samples[1]!.connections).toBeGreaterThanOrEqual(1);
+    expect(samples[1]!.cpu).toBeGreaterThanOrEqual(0);
+  });
+});
+
+test('shutdown ends every stream with a retry hint with jitter, then closes', async () => {
+  const own = await startDemo({ port: 0, retryMs: 1000, retryJitterMs: 1000, onError: () => {} });
+  const response = await fetch(`${own.url}/api/logs`);
+  const body = response.text();
+  await own.close();
+  const retry = Number(/^retry: (\d+)$/m.exec(await body)?.[1]);
+  expect(retry).toBeGreaterThanOrEqual(1000);
+  expect(retry).toBeLessThan(2000);
+  await expect(fetch(`${own.url}/api/config`)).rejects.toThrow();
+});
