@@ -82,7 +82,7 @@ export interface Hub {
    * any instance), streams the same run from just after that event, without starting it again.
    */
   stream(request: Request, producer: RunProducer, options?: HubStreamOptions): Promise<Response>;
-  /** Cancels a run wherever it runs; false for an unknown or expired run. */
+  /** Cancels a run wherever it runs: true if it was running; false if finished, unknown or expired. */
   cancel(runId: string): Promise<boolean>;
   /**
    * A handler for a cancel endpoint (POST or DELETE): the run id from the `runId` query
@@ -165,20 +165,22 @@ export function createHub(options: HubOptions = {}): Hub {
       request,
     };
     const done = (async () => {
+      let terminal: EventStreamEvent;
       try {
         const result = await runProducer(producer, writer);
-        await append({ event: 'done', data: serialise(result ?? {}) });
+        terminal = { event: 'done', data: serialise(result ?? {}) };
       } catch (error) {
         if (signal.aborted) {
-          await append({ event: 'done', data: { cancelled: true } });
+          terminal = { event: 'done', data: { cancelled: true } };
         } else {
           onError(error);
-          await append({ event: 'error', data: publicError(error) });
+          terminal = { event: 'error', data: publicError(error) };
         }
-      } finally {
-        runs.unregister(runId);
-        await engine.setValue(`run:${runId}`, 'finished', runTtlMs);
       }
+      // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
+      runs.unregister(runId);
+      await engine.setValue(`run:${runId}`, 'finished', runTtlMs);
+      await append(terminal);
     })().catch(onError);
     waitUntil?.(done);
     return runId;
@@ -247,7 +249,7 @@ export function createHub(options: HubOptions = {}): Hub {
       );
     },
 
-    cancel: (runId) => runs.cancel(runId),
+    cancel: async (runId) => (await runs.cancel(runId)) === 'running',
 
     async handleCancel(request) {
       if (request.method !== 'POST' && request.method !== 'DELETE') {
@@ -270,9 +272,12 @@ export function createHub(options: HubOptions = {}): Hub {
           400,
         );
       }
-      return (await runs.cancel(runId))
-        ? json({ cancelled: true, runId }, 202)
-        : json({ error: { code: 'run-expired', message: 'No such run, or it expired.' } }, 404);
+      const state = await runs.cancel(runId);
+      if (state === 'running') return json({ cancelled: true, runId }, 202);
+      if (state === 'finished') {
+        return json({ error: { code: 'run-finished', message: 'The run already finished.' } }, 409);
+      }
+      return json({ error: { code: 'run-expired', message: 'No such run, or it expired.' } }, 404);
     },
 
     runIdOf(eventId) {

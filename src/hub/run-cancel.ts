@@ -37,12 +37,14 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number) {
     unregister(runId: string): void {
       local.delete(runId);
     },
-    async cancel(runId: string): Promise<boolean> {
-      if (!(await engine.getValue(`run:${runId}`))) return false;
+    /** `running` (now cancelled), `finished` (nothing to cancel) or `unknown` (or expired). */
+    async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
+      const state = await engine.getValue(`run:${runId}`);
+      if (state !== 'running') return state === undefined ? 'unknown' : 'finished';
       await engine.setValue(`cancel:${runId}`, '1', ttlMs);
       abort(runId);
       await engine.publishCancel(runId);
-      return true;
+      return 'running';
     },
     close(): void {
       for (const runId of local.keys()) abort(runId);

@@ -162,6 +162,15 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
       }
     }
     expect(aborted).toBeInstanceOf(Error);
+    const runId = hub.runIdOf(events[0]!.id)!;
+    expect(await hub.cancel(runId)).toBe(false); // finished now: nothing to cancel
+    const again = await hub.handleCancel(
+      new Request(`http://hub.test/cancel?runId=${runId}`, { method: 'DELETE' }),
+    );
+    expect([again.status, await again.json()]).toEqual([
+      409,
+      { error: { code: 'run-finished', message: 'The run already finished.' } },
+    ]);
     expect(closes[0]?.event?.type).toBe('done');
     expect(JSON.parse(closes[0]!.event!.data)).toEqual({ cancelled: true });
   });
