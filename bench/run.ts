@@ -4,6 +4,7 @@
  */
 import { benchClient } from './client.ts';
 import { benchEncoder } from './encoder.ts';
+import { benchFanout } from './fanout.ts';
 import { benchParser } from './parser.ts';
 
 const targetBytes = Number(process.env.BENCH_MB ?? 32) * 1024 * 1024;
@@ -16,4 +17,10 @@ if (!only || only === 'client')
   await benchClient({
     runs: Math.min(runs, 3),
     events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
+  });
+if (!only || only === 'fanout' || only === 'redis')
+  await benchFanout({
+    runs: Math.min(runs, 3),
+    fanout: only !== 'redis',
+    redis: only !== 'fanout',
   });
