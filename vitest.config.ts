@@ -1,9 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: everything on Node, and the universal layers' suites once more in an edge-like
+ * runtime (@edge-runtime/vm: the Web globals of Vercel's Edge Runtime, no Node globals in the
+ * code under test), proving that protocol, client, server core and hub need only Web APIs.
+ */
+const EDGE = [
+  'test/edge/**/*.test.ts',
+  'test/protocol/**/*.test.ts',
+  'test/client/fetch-event-stream.test.ts',
+  'test/client/event-source.test.ts',
+  'test/server/create-event-stream.test.ts',
+  'test/hub/hub.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/edge/**'] },
+      },
+      { extends: true, test: { name: 'edge', include: EDGE, environment: 'edge-runtime' } },
+    ],
   },
 });
