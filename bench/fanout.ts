@@ -1,0 +1,279 @@
+/**
+ * Fan-out: one topic broadcast to N SSE connections over loopback, side by side: raw node:http
+ * (`res.write` of an event encoded once: the ceiling), better-sse channels, Hono `streamSSE`, and
+ * the ssekit hub (memory engine; a Redis part compares it with the Redis engine).
+ *
+ * Each server runs in a fresh process (bench/fanout-server.ts) per N and run, and its clients in
+ * another (bench/fanout-client.ts: raw sockets counting `data:` lines); this process coordinates
+ * them over IPC (bench/fanout-measure.ts) and prints the tables. ssekit runs as users run it,
+ * compiled by tsc into a temporary directory (better-sse and Hono come compiled from npm).
+ *
+ * Per run: a warm-up with 10 connections and 50 broadcasts (then closed, so that what it creates
+ * once is in the baseline), the server's heap and RSS after GC with 0 and with N idle
+ * connections, 3 settling broadcasts, paced broadcasts timed from the server's call to the last
+ * client's receipt (CLOCK_MONOTONIC on both sides), and a burst of broadcasts, one per event-loop
+ * turn, for delivered events/s. Every client must receive every event. The CPU of the server and
+ * client processes during the bursts is printed too: a client well below one core did not set
+ * the pace.
+ *
+ * Environment:
+ * - BENCH_FANOUT_N: connection counts, comma-separated. @default 100,1000,5000
+ * - BENCH_FANOUT_SERVERS: which servers. @default raw,better-sse,hono,ssekit
+ * - BENCH_FANOUT_BROADCASTS: paced broadcasts per run for the latency percentiles, at most
+ *   75000 / N but at least 15. @default 50
+ * - BENCH_FANOUT_DELIVERIES: events per burst over all clients; broadcasts per burst = this / N,
+ *   clamped to 20..2000. @default 100000
+ * - BENCH_FANOUT_REDIS_N: connections of the Redis part. @default 100
+ * - BENCH_FANOUT_PROFILE: a directory; every server process runs with `--cpu-prof`, writing to
+ *   `<dir>/<server>-N<n>/` (with BENCH_FANOUT_SERVERS=ssekit for a profile of ssekit alone).
+ * - BENCH_RUNS: runs per median (bench/run.ts passes at most 3 here).
+ * - BENCH_FANOUT_SSEKIT=src: run ssekit from src/ through tsx instead of its tsc build.
+ * - BENCH_FANOUT_VERBOSE=1: print each burst's timings and CPU times to stderr.
+ * - REDIS_URL: a Redis to use instead of starting redis-server (see test/helpers/redis.ts).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { startRedis, type TestRedis } from '../test/helpers/redis.ts';
+import {
+  broadcastsPerBurst,
+  buildSsekit,
+  measure,
+  pacedBroadcasts,
+  type Sample,
+  type Settings,
+} from './fanout-measure.ts';
+import { median, printTable, type Row } from './report.ts';
+
+const SERVERS = ['raw', 'better-sse', 'hono', 'ssekit'] as const;
+
+export interface FanoutOptions {
+  /** Runs per median. */
+  runs: number;
+  /** The fan-out part (every server, every N). @default true */
+  fanout?: boolean;
+  /** The Redis part (ssekit on the memory engine vs on Redis). @default true */
+  redis?: boolean;
+}
+
+export async function benchFanout(options: FanoutOptions): Promise<void> {
+  const started = performance.now();
+  const ssekit = buildSsekit(process.env.BENCH_FANOUT_SSEKIT === 'src');
+  try {
+    const settings: Settings = {
+      ssekit,
+      broadcasts: envNumber('BENCH_FANOUT_BROADCASTS', 50),
+      deliveries: envNumber('BENCH_FANOUT_DELIVERIES', 100_000),
+      profileDir: process.env.BENCH_FANOUT_PROFILE || undefined,
+    };
+    if (options.fanout !== false) await fanoutPart(options.runs, settings);
+    if (options.redis !== false) await redisPart(options.runs, settings);
+  } finally {
+    ssekit.remove();
+  }
+  const load = loadavg().map((value) => value.toFixed(1));
+  console.log(
+    `\nFan-out section: ${((performance.now() - started) / 1000).toFixed(0)} s, ssekit ${ssekit.from}; load average at the end ${load.join(' ')} on ${availableParallelism()} cores (other work on the machine skews these figures).`,
+  );
+}
+
+async function fanoutPart(runs: number, settings: Settings): Promise<void> {
+  const counts = envList('BENCH_FANOUT_N', ['100', '1000', '5000']).map(Number);
+  const servers = envList('BENCH_FANOUT_SERVERS', [...SERVERS]);
+  for (const server of servers) {
+    if (!(SERVERS as readonly string[]).includes(server))
+      throw new TypeError(
+        `BENCH_FANOUT_SERVERS: unknown server ${server}; use ${SERVERS.join(',')}`,
+      );
+  }
+  const results = new Map<string, Sample[]>();
+  const problems: string[] = [];
+  for (const n of counts) {
+    for (let run = 1; run <= runs; run++) {
+      // Servers interleaved within a run, so that drift on the machine hits them all alike.
+      for (const server of servers) {
+        progress(`fan-out N=${n} run ${run}/${runs}: ${server}`);
+        const sample = await measure(server, n, settings);
+        for (const problem of sample.problems) problems.push(`${server} N=${n}: ${problem}`);
+        const key = `${server}@${n}`;
+        results.set(key, [...(results.get(key) ?? []), sample]);
+      }
+    }
+  }
+  progress('');
+  const of = (server: string, n: number) => results.get(`${server}@${n}`) ?? [];
+  const has = (server: string) => servers.includes(server);
+  const burst = (n: number) => broadcastsPerBurst(n, settings);
+
+  printTable(
+    `Fan-out: delivered events/s (all N clients together) during a burst of ${counts.map((n) => `${burst(n)}`).join('/')} broadcasts, median of ${runs}, each server in a fresh process (ssekit/x above 1: ssekit delivers more)`,
+    counts.map((n) => {
+      const rate = (server: string) => median(of(server, n).map((s) => s.eventsPerSecond));
+      const row: Row = { N: String(n) };
+      for (const server of servers) row[server] = formatRate(of(server, n));
+      if (has('ssekit') && has('raw'))
+        row['ssekit/raw (>= 0.9)'] = verdict(rate('ssekit') / rate('raw'), 0.9, 'at-least');
+      if (has('ssekit') && has('better-sse'))
+        row['ssekit/better-sse (>= 1.4)'] = verdict(
+          rate('ssekit') / rate('better-sse'),
+          1.4,
+          'at-least',
+        );
+      return row;
+    }),
+  );
+
+  const cpu = (server: string) => {
+    const samples = counts.flatMap((n) => of(server, n));
+    const range = (pick: (s: Sample) => number) =>
+      `${(100 * Math.min(...samples.map(pick))).toFixed(0)}-${(100 * Math.max(...samples.map(pick))).toFixed(0)}%`;
+    return `${server} ${range((s) => s.serverCpu)} (its clients ${range((s) => s.clientCpu)})`;
+  };
+  console.log(
+    `\nCPU during the bursts, in % of one core, server process (client process): ${servers.map(cpu).join(', ')}.`,
+  );
+
+  printTable(
+    `Fan-out: time for one broadcast to reach all N clients, p50 / p99 in ms over ${counts.map((n) => pacedBroadcasts(n, settings) * runs).join('/')} paced broadcasts (all runs)`,
+    counts.map((n) => {
+      const row: Row = { N: String(n) };
+      for (const server of servers) row[server] = formatLatency(of(server, n));
+      if (has('ssekit') && has('raw')) {
+        const p50 = (server: string) =>
+          percentile(
+            of(server, n).flatMap((s) => s.latenciesMs),
+            50,
+          );
+        row['ssekit p50/raw p50'] = (p50('ssekit') / p50('raw')).toFixed(2);
+      }
+      return row;
+    }),
+  );
+
+  for (const [metric, pick] of [
+    ['heap', (s: Sample) => s.heapPerConnection],
+    ['RSS', (s: Sample) => s.rssPerConnection],
+  ] as const) {
+    printTable(
+      `Fan-out: server ${metric} per idle connection ((with N idle - with 0) / N, after GC), median of ${runs}`,
+      counts.map((n) => {
+        const value = (server: string) => median(of(server, n).map(pick));
+        const row: Row = { N: String(n) };
+        for (const server of servers) row[server] = formatBytes(value(server));
+        if (has('ssekit') && has('raw')) {
+          const ratio = value('ssekit') / value('raw');
+          if (metric === 'heap') row['ssekit/raw (<= 1.2)'] = verdict(ratio, 1.2, 'at-most');
+          // RSS grows by whole pages from pools: at small N it may not move at all.
+          else row['ssekit/raw'] = value('raw') > 0 ? ratio.toFixed(2) : 'n/a';
+        }
+        return row;
+      }),
+    );
+  }
+  printProblems(problems);
+}
+
+async function redisPart(runs: number, settings: Settings): Promise<void> {
+  const n = envNumber('BENCH_FANOUT_REDIS_N', 100);
+  progress('starting redis-server');
+  const redis: TestRedis = await startRedis();
+  // redis-server is not one of our forked children: kill it too if this process exits early.
+  const killRedis = () => void redis.kill().catch(() => {});
+  process.once('exit', killRedis);
+  const engines = ['ssekit', 'ssekit-redis'];
+  const results = new Map<string, Sample[]>();
+  const problems: string[] = [];
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const engine of engines) {
+        progress(`redis N=${n} run ${run}/${runs}: ${engine}`);
+        const sample = await measure(engine, n, settings, redis.url);
+        for (const problem of sample.problems) problems.push(`${engine} N=${n}: ${problem}`);
+        results.set(engine, [...(results.get(engine) ?? []), sample]);
+      }
+    }
+  } finally {
+    process.off('exit', killRedis);
+    await redis.stop();
+    progress('');
+  }
+  const p50 = (engine: string) =>
+    percentile(
+      (results.get(engine) ?? []).flatMap((s) => s.latenciesMs),
+      50,
+    );
+  printTable(
+    `Hub engines: ssekit memory vs Redis Streams (redis-server on loopback, ${process.env.REDIS_URL ? 'REDIS_URL' : 'test/helpers/redis.ts: appendonly, appendfsync always'}), N = ${n}, burst of ${broadcastsPerBurst(n, settings)} broadcasts, median of ${runs}`,
+    engines.map((engine) => {
+      const samples = results.get(engine) ?? [];
+      return {
+        engine: engine === 'ssekit' ? 'memory' : 'redis',
+        'events/s': formatRate(samples),
+        'broadcast to all N, p50 / p99': formatLatency(samples),
+        'added p50 per event':
+          engine === 'ssekit' ? '-' : `${(p50(engine) - p50('ssekit')).toFixed(2)} ms`,
+        'events/s vs memory': (
+          median(samples.map((s) => s.eventsPerSecond)) /
+          median((results.get('ssekit') ?? []).map((s) => s.eventsPerSecond))
+        ).toFixed(2),
+      };
+    }),
+  );
+  console.log(
+    '\nThe Redis tail reads up to 512 entries per XREAD: during a burst several events reach a subscriber in one write, which the memory engine (one delivery per publish) does not do.',
+  );
+  printProblems(problems);
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function formatRate(samples: Sample[]): string {
+  const rate = median(samples.map((s) => s.eventsPerSecond));
+  const text = rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M` : `${(rate / 1e3).toFixed(0)} k`;
+  return samples.every((s) => s.complete) ? text : `${text} (incomplete)`;
+}
+
+function formatLatency(samples: Sample[]): string {
+  const all = samples.flatMap((s) => s.latenciesMs);
+  const format = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+  return `${format(percentile(all, 50))} / ${format(percentile(all, 99))}`;
+}
+
+function formatBytes(bytes: number): string {
+  return Math.abs(bytes) >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes.toFixed(0)} B`;
+}
+
+function verdict(ratio: number, target: number, direction: 'at-least' | 'at-most'): string {
+  const met = direction === 'at-least' ? ratio >= target : ratio <= target;
+  return `${ratio.toFixed(2)} (${met ? 'met' : 'missed'})`;
+}
+
+function printProblems(problems: string[]): void {
+  if (problems.length === 0) return;
+  console.log('\nProblems seen (the figures above include these runs):');
+  for (const problem of problems) console.log(`- ${problem}`);
+}
+
+function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+}
+
+function envList(name: string, fallback: string[]): string[] {
+  const value = process.env[name];
+  return value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : fallback;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new TypeError(`${name} must be a positive number, got ${process.env[name]}`);
+  return value;
+}
