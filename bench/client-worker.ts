@@ -14,6 +14,20 @@ async function ssekit(): Promise<number> {
   return count;
 }
 
+// The same client in callback mode: no promise per event.
+async function ssekitCallbacks(): Promise<number> {
+  let count = 0;
+  await fetchEventStream(url, {
+    method: 'POST',
+    body,
+    headers,
+    onEvent(event) {
+      if (event.data.length > 0) count++;
+    },
+  }).finished;
+  return count;
+}
+
 // What people write by hand: fetch, getReader, a streaming TextDecoder and eventsource-parser.
 async function handWritten(): Promise<number> {
   let count = 0;
@@ -65,7 +79,12 @@ async function fetchEventSource(): Promise<number> {
   return count;
 }
 
-const run = { ssekit, 'hand-written': handWritten, 'fetch-event-source': fetchEventSource }[client];
+const run = {
+  ssekit,
+  'ssekit (onEvent)': ssekitCallbacks,
+  'hand-written': handWritten,
+  'fetch-event-source': fetchEventSource,
+}[client];
 if (!run) throw new Error(`unknown client ${client}`);
 const start = performance.now();
 const count = await run();
