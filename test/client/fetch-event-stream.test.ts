@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { ResponseError, ServerError, SsekitError, StreamError } from '../../src/index.ts';
