@@ -115,6 +115,7 @@ class ParserState {
   readonly #maxSize: number;
   #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   #streaming = false; // #decoder holds part of a UTF-8 sequence from the previous chunk
+  #ascii = true; // the last chunk was ASCII: try the one-shot decode first
   #atStreamStart = true; // no text decoded yet: a leading U+FEFF is a BOM
   #skipLF = false; // the previous chunk ended in CR: a leading LF belongs to it
   #pending = ''; // the unterminated tail of the last chunk
@@ -165,9 +166,18 @@ class ParserState {
       if (last < 0x80) this.#streaming = false;
       return decoder.decode(chunk, { stream: true });
     }
-    if (last < 0x80 || incompleteTail(chunk) === 0) return decoder.decode(chunk);
-    this.#streaming = true;
-    return decoder.decode(chunk, { stream: true });
+    // The one-shot path wins only on ASCII (Node's is SIMD there, and slower than the streaming
+    // one on mixed text): stay on it while chunks decode to as many characters as bytes.
+    if (this.#ascii && (last < 0x80 || incompleteTail(chunk) === 0)) {
+      const text = decoder.decode(chunk);
+      this.#ascii = text.length === length;
+      return text;
+    }
+    const text = decoder.decode(chunk, { stream: true });
+    this.#ascii = text.length === length;
+    // Short chunks may be all continuation bytes of a sequence begun earlier: stay streaming.
+    this.#streaming = last >= 0x80 && (length < 4 || incompleteTail(chunk) > 0);
+    return text;
   }
 
   // Also what end() does: a truncated UTF-8 sequence or an unterminated line can only belong to
@@ -175,6 +185,7 @@ class ParserState {
   clear(): void {
     this.#decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     this.#streaming = false;
+    this.#ascii = true;
     this.#atStreamStart = true;
     this.#skipLF = false;
     this.#pending = '';
