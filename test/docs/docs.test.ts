@@ -56,7 +56,7 @@ test('every ts block in the README and docs type-checks', () => {
     noEmit: true,
     skipLibCheck: true,
     allowImportingTsExtensions: true,
-    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts', 'lib.dom.asynciterable.d.ts'],
     types: ['node'],
     baseUrl: root,
     paths: {
