@@ -22,17 +22,21 @@ declare const token: string;
 declare function generate(prompt: string, options?: { signal?: AbortSignal }): AsyncIterable<string>;
 `;
 
-function blocks(file: string): Array<{ code: string; line: number }> {
+function blocks(file: string): Array<{ code: string; line: number; tsx: boolean }> {
   const text = readFileSync(join(root, file), 'utf8');
-  const found: Array<{ code: string; line: number }> = [];
-  const pattern = /```ts\n([\s\S]*?)```/g;
+  const found: Array<{ code: string; line: number; tsx: boolean }> = [];
+  const pattern = /```(ts|tsx)\n([\s\S]*?)```/g;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-    found.push({ code: match[1]!, line: text.slice(0, match.index).split('\n').length });
+    found.push({
+      code: match[2]!,
+      line: text.slice(0, match.index).split('\n').length,
+      tsx: match[1] === 'tsx',
+    });
   }
   return found;
 }
 
-test('every ts block in the README and docs type-checks', () => {
+test('every ts and tsx block in the README and docs type-checks', () => {
   const dir = join(root, 'node_modules/.cache/ssekit-docs');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -41,7 +45,7 @@ test('every ts block in the README and docs type-checks', () => {
   const origin = new Map<string, string>();
   for (const file of files) {
     for (const [index, block] of blocks(file).entries()) {
-      const name = join(dir, `${file.replace(/[/.]/g, '_')}_${index}.ts`);
+      const name = join(dir, `${file.replace(/[/.]/g, '_')}_${index}.${block.tsx ? 'tsx' : 'ts'}`);
       // Each block is a module of its own (top-level await and exports are allowed).
       writeFileSync(name, `${block.code}\nexport {};\n`);
       names.push(name);
@@ -54,6 +58,7 @@ test('every ts block in the README and docs type-checks', () => {
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     strict: true,
     noEmit: true,
+    jsx: ts.JsxEmit.ReactJSX,
     skipLibCheck: true,
     allowImportingTsExtensions: true,
     lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts', 'lib.dom.asynciterable.d.ts'],
