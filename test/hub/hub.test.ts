@@ -106,7 +106,7 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
     expect(starts).toBe(1);
   });
 
-  test('a deadline of 1 s: a 3 s run arrives complete and in order through several responses', async () => {
+  test('a deadline of 1 s: a 5 s run arrives complete and in order through at least four responses', async () => {
     makeHub();
     let responses = 0;
     const fetch = handlerFetch((request) => {
@@ -116,7 +116,7 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
         async (run) => {
           for (let index = 1; index <= 30; index++) {
             await run.send({ event: 'token', data: String(index) });
-            await tick(100);
+            await tick(170);
           }
         },
         { maxDurationMs: 1_000, deadlineMarginMs: 200, retryMs: 10, retryJitterMs: 10 },
@@ -129,8 +129,8 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
       Array.from({ length: 30 }, (_, index) => String(index + 1)),
     );
     expect(new Set(events.map((event) => event.id)).size).toBe(30);
-    expect(responses).toBeGreaterThanOrEqual(3);
-  }, 15_000);
+    expect(responses).toBeGreaterThanOrEqual(4);
+  }, 20_000);
 
   test('cancel stops the producer (its signal aborts) and the stream ends with done {cancelled}', async () => {
     makeHub();
