@@ -1,0 +1,68 @@
+/**
+ * The public surface: every entry point of package.json `exports` maps to a source module, its
+ * export names are pinned by a snapshot (an accidental export or removal fails here), and key
+ * signatures are checked at the type level.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, expectTypeOf, test } from 'vitest';
+import type { EventStream, FetchEventStreamOptions } from '../src/client/index.ts';
+import { fetchEventStream } from '../src/client/index.ts';
+import type { Hub } from '../src/hub/index.ts';
+import { createHub } from '../src/hub/index.ts';
+import { createParser, encodeEvent, type Parser, type ServerSentEvent } from '../src/index.ts';
+import { createEventStream } from '../src/server/index.ts';
+
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  exports: Record<string, string | { types: string; import: string }>;
+  bin: Record<string, string>;
+};
+
+/** `./dist/client/index.js` → `../src/client/index.ts` */
+function sourceOf(target: string): string {
+  return target.replace(/^\.\/dist\//, '../src/').replace(/\.js$/, '.ts');
+}
+
+const entries = Object.entries(manifest.exports).filter(([name]) => name !== './package.json');
+
+describe('package exports', () => {
+  test.each(entries)('%s points at built files of a source module', async (name, target) => {
+    expect(typeof target).toBe('object');
+    const { types, import: js } = target as { types: string; import: string };
+    expect(types).toBe(js.replace(/\.js$/, '.d.ts'));
+    const module = await import(sourceOf(js));
+    expect(Object.keys(module).length, name).toBeGreaterThan(0);
+  });
+
+  test('export names of every entry point', async () => {
+    const names: Record<string, string[]> = {};
+    for (const [name, target] of entries) {
+      names[name] = Object.keys(
+        await import(sourceOf((target as { import: string }).import)),
+      ).sort();
+    }
+    expect(names).toMatchSnapshot();
+  });
+
+  test('the bin is the CLI', () => {
+    expect(manifest.bin).toEqual({ ssekit: './dist/cli/bin.js' });
+  });
+});
+
+describe('key signatures', () => {
+  test('protocol', () => {
+    expectTypeOf(createParser).returns.toEqualTypeOf<Parser>();
+    expectTypeOf(encodeEvent).returns.toEqualTypeOf<string>();
+    expectTypeOf<ServerSentEvent>().toEqualTypeOf<{ type: string; data: string; id: string }>();
+  });
+
+  test('client, server and hub', () => {
+    expectTypeOf(fetchEventStream).parameters.toEqualTypeOf<
+      [string | URL, FetchEventStreamOptions?]
+    >();
+    expectTypeOf(fetchEventStream).returns.toEqualTypeOf<EventStream>();
+    expectTypeOf<EventStream>().toExtend<AsyncIterable<ServerSentEvent>>();
+    expectTypeOf(createEventStream).returns.toEqualTypeOf<Response>();
+    expectTypeOf(createHub).returns.toEqualTypeOf<Hub>();
+    expectTypeOf<Hub['stream']>().returns.toEqualTypeOf<Promise<Response>>();
+  });
+});
