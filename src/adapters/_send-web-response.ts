@@ -55,10 +55,11 @@ export async function sendWebResponse(
   await pipe(body, res);
 }
 
-function writeHead(
+/** Status and headers of `response` on `res` (HTTP/2: without connection headers). */
+export function writeHead(
   req: IncomingMessage,
   res: ServerResponse,
-  response: Response,
+  response: Pick<Response, 'status' | 'statusText' | 'headers'>,
   eventStream: boolean,
 ): void {
   const http1 = req.httpVersionMajor === 1;

@@ -9,10 +9,10 @@
  */
 /// <reference types="node" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { StreamError } from '../errors.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
+import { NodeConnection } from './_node-connection.ts';
 import { sendWebResponse } from './_send-web-response.ts';
+import { type Client, createWatchedRequest, webRequestInit } from './_web-request.ts';
 
 /** A Web handler with a second, platform-specific argument. */
 export type FetchHandler<Context> = (
@@ -53,8 +53,6 @@ export interface HandleNodeRequestOptions<Context> extends NodeHandlerOptions {
    */
   parsedBody?: unknown;
 }
-
-const NO_BODY = new Set(['GET', 'HEAD']);
 
 /**
  * A node:http request listener from a Web handler.
@@ -97,33 +95,48 @@ export function toNodeHandler(
  * );
  * ```
  */
-export async function handleNodeRequest<Context>(
+export function handleNodeRequest<Context>(
   req: IncomingMessage,
   res: ServerResponse,
   handler: FetchHandler<Context>,
   options: HandleNodeRequestOptions<Context>,
 ): Promise<void> {
-  const report = options.onError ?? logError;
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) abort.abort(clientClosed());
-  };
-  res.once('close', onClose);
-  let response: Response;
+  // The promise is what the returned one waits for; the connection resolves it when the response
+  // ends. No async function and no closure here lives as long as the response does: an idle event
+  // stream keeps the promise, the connection and its close listener, not the handler or options.
+  return new Promise<void>((resolve) => {
+    const report = options.onError ?? logError;
+    void serve(req, handler, options, new NodeConnection(res, report, resolve), report);
+  });
+}
+
+async function serve<Context>(
+  req: IncomingMessage,
+  handler: FetchHandler<Context>,
+  options: HandleNodeRequestOptions<Context>,
+  connection: NodeConnection,
+  report: (error: unknown) => void,
+): Promise<void> {
   try {
-    const request = createWebRequest(req, abort.signal, options);
-    response = await handler(request, options.context);
+    connection.send(req, await respond(req, handler, options, connection, report));
   } catch (error) {
-    if (!abort.signal.aborted) report(error);
-    response = jsonErrorResponse(error);
+    report(error);
+    connection.end();
   }
+}
+
+async function respond<Context>(
+  req: IncomingMessage,
+  handler: FetchHandler<Context>,
+  options: HandleNodeRequestOptions<Context>,
+  client: Client,
+  report: (error: unknown) => void,
+): Promise<Response> {
   try {
-    await sendWebResponse(req, res, response);
+    return await handler(createWatchedRequest(req, client, options), options.context);
   } catch (error) {
-    // The response body failed. A slow-consumer drop was reported by the stream that made it.
-    if (!abort.signal.aborted && !StreamError.isInstance(error)) report(error);
-  } finally {
-    res.off('close', onClose);
+    if (client.reason === undefined) report(error);
+    return jsonErrorResponse(error);
   }
 }
 
@@ -145,100 +158,9 @@ export function createWebRequest(
   signal: AbortSignal,
   options: Pick<HandleNodeRequestOptions<unknown>, 'parsedBody' | 'trustProxy'> = {},
 ): Request {
-  const method = req.method ?? 'GET';
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = raw[index]!;
-    if (!name.startsWith(':')) headers.append(name, raw[index + 1]!);
-  }
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
-  if (!NO_BODY.has(method)) {
-    const body =
-      options.parsedBody === undefined ? nodeBody(req) : fromParsed(options.parsedBody, headers);
-    if (body !== null) {
-      init.body = body;
-      init.duplex = 'half'; // required by undici for a stream body
-    }
-  }
-  return new Request(requestUrl(req, options.trustProxy === true), init);
-}
-
-function requestUrl(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = (name: string) => {
-    const value = trustProxy ? req.headers[name] : undefined;
-    return typeof value === 'string' ? value.split(',', 1)[0]!.trim() : undefined;
-  };
-  const encrypted = (req.socket as Partial<TLSSocket> | null)?.encrypted === true;
-  const protocol = forwarded('x-forwarded-proto') ?? (encrypted ? 'https' : 'http');
-  const host = forwarded('x-forwarded-host') ?? req.headers.host ?? req.headers[':authority'];
-  try {
-    return new URL(req.url ?? '/', `${protocol}://${host ?? 'localhost'}`).href;
-  } catch {
-    // A malformed Host header must not fail the request: the path is what handlers route on.
-    return new URL(req.url ?? '/', 'http://localhost').href;
-  }
-}
-
-// A pull-driven stream over the Node request: nothing is read from the socket until the handler
-// reads the body, and at most one chunk is buffered beyond what it asked for.
-function nodeBody(req: IncomingMessage): ReadableStream<Uint8Array> | null {
-  if (req.readableEnded) return null; // a framework consumed it already
-  const length = req.headers['content-length'];
-  if (length === '0' || (length === undefined && !req.headers['transfer-encoding'])) {
-    if (req.httpVersionMajor === 1) return null;
-  }
-  let detach = () => {};
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const onData = (chunk: Uint8Array) => {
-        controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      };
-      const onEnd = () => {
-        detach();
-        controller.close();
-      };
-      const onError = (error: Error) => {
-        detach();
-        controller.error(error);
-      };
-      const onClose = () => {
-        if (!req.complete)
-          onError(new DOMException('The client aborted the request body.', 'AbortError'));
-      };
-      detach = () => {
-        req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      };
-      req.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
-      req.pause();
-    },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      // Stop reading but keep the socket: a 413 must still reach the client. The response then
-      // carries `connection: close`, so the unread rest is not drained.
-      detach();
-      req.pause();
-    },
-  });
-}
-
-function fromParsed(body: unknown, headers: Headers): BodyInit | null {
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return body as Uint8Array<ArrayBuffer>;
-  if (isJsonContentType(headers.get('content-type'))) return JSON.stringify(body);
-  return null;
-}
-
-function isJsonContentType(value: string | null): boolean {
-  const mediaType = (value ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'application/json' || mediaType.endsWith('+json');
-}
-
-function clientClosed(): DOMException {
-  return new DOMException('The client closed the connection.', 'AbortError');
+  const { url, init } = webRequestInit(req, options);
+  init.signal = signal;
+  return new Request(url, init);
 }
 
 function logError(error: unknown): void {

@@ -1,49 +1,36 @@
 /**
- * The outbox: the only buffer between a producer and the consumer of a `Response` body, counted in
- * bytes. The `ReadableStream` it feeds has a high-water mark of 0, so the stream itself never holds
- * more than the one chunk a pending read asked for; everything else waits here, where it can be
- * measured, coalesced and bounded.
+ * The outbox: the only buffer between a producer and the consumer of an event stream, counted in
+ * bytes. The consumer is either a `ReadableStream` with a high-water mark of 0 (the stream itself
+ * never holds more than the one chunk a pending read asked for), or a {@link ByteSink} that writes
+ * to a socket (ssekit's Node adapter), which takes chunks until it says it is full and asks again
+ * at `drain`. Everything else waits here, where it can be measured, coalesced and bounded.
+ *
+ * A class, where the package otherwise prefers closures: one outbox lives per connection, and
+ * prototype methods cost an idle connection nothing, where a factory's closures cost it about a
+ * kilobyte (the fan-out benchmark holds thousands of connections). For the same reason, what only
+ * some streams need (the Web stream, coalescing keys, waiting producers) lives in objects made
+ * on demand.
  */
-import { startTimer } from './_timers.ts';
+import { setTimer, type Timer } from './_timers.ts';
 
-/** Settings and callbacks of {@link createOutbox}. */
-export interface OutboxOptions {
-  /** Above this many queued bytes, `push` returns a promise that resolves at the next flush. */
-  highWaterMark: number;
-  /** Past this many queued bytes (with more than one event queued), `onOverflow` fires. */
-  maxBufferedBytes: number;
-  /** Data waiting this long without a read from the consumer fires `onStall`. */
-  writeTimeoutMs: number;
-  /** The consumer cancelled the body (it went away). The outbox is closed already. */
-  onCancel(reason: unknown): void;
-  onStall(): void;
-  onOverflow(): void;
-  /** Everything was handed to the consumer after `end()`, and the body is closed. */
-  onClosed(): void;
-}
-
-/** A bounded byte queue in front of a `ReadableStream`, see {@link createOutbox}. */
-export interface Outbox {
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Bytes queued and not yet handed to the consumer. */
-  readonly bufferedBytes: number;
-  /**
-   * Queues one encoded event. With a `key`, a queued event with the same key is replaced (it moves
-   * to the end: the latest value wins). Returns `undefined` while there is room, else a promise that
-   * resolves at the next flush and rejects if the outbox fails first. `force` skips the overflow
-   * check, for the small terminal events that must get through.
-   */
-  push(text: string, key?: string, force?: boolean): Promise<void> | undefined;
-  /** Closes the body once everything queued has been handed over. */
+/** A consumer that writes chunks on (a socket): the fast lane of the Node adapter. */
+export interface ByteSink {
+  /** Takes a chunk; false when it is full: nothing more until the outbox hears `drained()`. */
+  write(chunk: Uint8Array): boolean;
+  /** The stream ended and everything was written: end the response. */
   end(): void;
-  /** Drops everything queued and errors the body (the consumer is cut off). */
+  /** The stream failed or was cut off: cut the response. */
   fail(reason: unknown): void;
 }
 
-interface Item {
-  bytes: Uint8Array;
-  key: string | undefined;
-  live: boolean;
+/** The bounds of an outbox. */
+export interface OutboxLimits {
+  /** Above this many queued bytes, `push` returns a promise that resolves at the next flush. */
+  highWaterMark: number;
+  /** Past this many queued bytes (with more than one event queued), `overflowed()` is called. */
+  maxBufferedBytes: number;
+  /** Data waiting this long without the consumer taking any calls `consumerStalled()`. */
+  writeTimeoutMs: number;
 }
 
 interface Waiter {
@@ -51,147 +38,294 @@ interface Waiter {
   reject(reason: unknown): void;
 }
 
-/**
- * Creates an outbox; see {@link Outbox}. Like the parser, one closure over the queue's state,
- * split into short inner functions (flush, release, close) rather than a class.
- */
-export function createOutbox(options: OutboxOptions): Outbox {
-  const encoder = new TextEncoder();
-  let items: Item[] = [];
-  const byKey = new Map<string, Item>();
-  let buffered = 0;
-  let state: 'open' | 'ending' | 'closed' = 'open';
-  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let wakeReader: (() => void) | undefined; // resolves the pull that is waiting for data
-  let waiters: Waiter[] = [];
-  let cancelStall: (() => void) | undefined;
+/** The Web consumer's side: its stream, and the pull that waits for data. */
+interface WebConsumer {
+  readable: ReadableStream<Uint8Array>;
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  wakePull: (() => void) | undefined;
+}
 
-  const stopStall = () => {
-    cancelStall?.();
-    cancelStall = undefined;
-  };
+/** What only some outboxes need. */
+interface Extra {
+  /** Coalescing key -> index in the queue. */
+  keys: Map<string, number> | undefined;
+  /** Pushes that wait for room. */
+  waiters: Waiter[] | undefined;
+  /** What the outbox failed with (for a `readable` made afterwards). */
+  failure: unknown;
+}
 
-  const release = (reason?: unknown) => {
-    stopStall();
-    items = [];
-    byKey.clear();
-    buffered = 0;
-    const pending = waiters;
-    waiters = [];
-    for (const waiter of pending) {
-      if (reason === undefined) waiter.resolve();
-      else waiter.reject(reason);
+const OPEN = 0;
+const ENDING = 1;
+const CLOSED = 2;
+const FAILED = 3;
+
+const encoder = new TextEncoder();
+
+/** A bounded byte queue in front of a `ReadableStream` or a {@link ByteSink}. */
+export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
+  readonly options: Options;
+  /** Queued chunks in order; `undefined` where a coalesced chunk was replaced by a newer one. */
+  #queue: Array<Uint8Array | undefined> | undefined;
+  #buffered = 0;
+  #state: typeof OPEN | typeof ENDING | typeof CLOSED | typeof FAILED = OPEN;
+  /** The consumer asked for data and has none: the next push goes out at once. */
+  #wanting = false;
+  #sink: ByteSink | undefined;
+  #web: WebConsumer | undefined;
+  #extra: Extra | undefined;
+  #stall: Timer | undefined;
+
+  constructor(options: Options) {
+    this.options = options;
+  }
+
+  /** The consumer went away (it cancelled the body). The outbox is closed already. */
+  protected abstract consumerCancelled(reason: unknown): void;
+  /** Data waited `writeTimeoutMs` without the consumer taking any. */
+  protected abstract consumerStalled(): void;
+  /** More than `maxBufferedBytes` are queued. */
+  protected abstract overflowed(): void;
+  /** Everything was handed to the consumer after `end()`, and the body is closed. */
+  protected abstract outboxClosed(): void;
+
+  /** Bytes queued and not yet handed to the consumer. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** The body as a Web stream, made at the first call. Not once a sink is attached. */
+  get readable(): ReadableStream<Uint8Array> {
+    if (this.#sink) throw new TypeError('The event stream is written to a sink.');
+    if (this.#web) return this.#web.readable;
+    const web = { controller: undefined, wakePull: undefined } as Partial<WebConsumer>;
+    web.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          web.controller = controller;
+          if (this.#state === FAILED) controller.error(this.#extra?.failure);
+          else if (this.#state === CLOSED) controller.close();
+        },
+        pull: () => this.#pull(),
+        cancel: (reason) => {
+          if (this.#state >= CLOSED || this.#sink) return;
+          this.#state = CLOSED;
+          this.#release(reason);
+          this.consumerCancelled(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    this.#web = web as WebConsumer;
+    return web.readable;
+  }
+
+  /**
+   * Queues one encoded event. With a `key`, a queued event with the same key is replaced (it moves
+   * to the end: the latest value wins). Returns `undefined` while there is room, else a promise that
+   * resolves at the next flush and rejects if the outbox fails first. `force` skips the overflow
+   * check, for the small terminal events that must get through.
+   */
+  push(text: string, key?: string, force = false): Promise<void> | undefined {
+    if (this.#state !== OPEN) return undefined;
+    if (!this.#add(encoder.encode(text), key, force)) return undefined;
+    if (this.#buffered <= this.options.highWaterMark) return undefined;
+    return this.#wait();
+  }
+
+  /**
+   * Queues encoded bytes, which may be shared with other outboxes (nothing writes to them).
+   * Returns true while the queue is within `highWaterMark`; false when it is above (the caller
+   * should wait for {@link Outbox.waitForRoom}) or the outbox is no longer open.
+   */
+  pushBytes(bytes: Uint8Array, key?: string): boolean {
+    if (this.#state !== OPEN) return false;
+    if (this.#wanting && key === undefined && this.#buffered === 0) {
+      this.#hand(bytes); // the common case of a consumer that keeps up: straight through
+      return true;
     }
-  };
+    return this.#add(bytes, key, false) && this.#buffered <= this.options.highWaterMark;
+  }
 
-  const close = () => {
-    state = 'closed';
-    controller?.close();
-    options.onClosed();
-  };
+  /** Resolves once the queue is within `highWaterMark` (at once if it is); rejects on failure. */
+  waitForRoom(): Promise<void> {
+    if (this.#state === FAILED) return Promise.reject(this.#extra?.failure);
+    if (this.#buffered <= this.options.highWaterMark || this.#state !== OPEN) {
+      return Promise.resolve();
+    }
+    return this.#wait();
+  }
+
+  /** Closes the body once everything queued has been handed over. */
+  end(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = ENDING;
+    if (this.#buffered > 0 || this.#queue?.length) return; // the next pull or drain flushes, then closes
+    const wake = this.#web?.wakePull;
+    if (wake) this.#web!.wakePull = undefined;
+    this.#close();
+    wake?.();
+  }
+
+  /** Drops everything queued and errors the body (the consumer is cut off). */
+  fail(reason: unknown): void {
+    if (this.#state >= CLOSED) return;
+    this.#state = FAILED;
+    (this.#extra ??= newExtra()).failure = reason;
+    this.#release(reason);
+    if (this.#sink) {
+      this.#sink.fail(reason);
+      return;
+    }
+    const web = this.#web;
+    web?.controller?.error(reason);
+    const wake = web?.wakePull;
+    if (wake) web.wakePull = undefined;
+    wake?.();
+  }
+
+  /**
+   * Hands the stream to a sink instead of its `readable`, which nobody read (if it was made, it
+   * now reads as empty): what is queued goes out now, the rest as it comes while the sink has room.
+   */
+  attach(sink: ByteSink): void {
+    if (this.#sink) throw new TypeError('The event stream has a sink already.');
+    const controller = this.#web?.controller;
+    this.#sink = sink;
+    this.#web = undefined;
+    if (this.#state === FAILED) sink.fail(this.#extra?.failure);
+    else if (this.#state === CLOSED) sink.end();
+    else {
+      controller?.close();
+      this.drained();
+    }
+  }
+
+  /** The sink has room again (Node's `drain`). */
+  drained(): void {
+    if (this.#state >= CLOSED || !this.#sink) return;
+    this.#wanting = true;
+    if (this.#queue?.length) this.#flush();
+    else if (this.#state === ENDING) this.#close();
+  }
+
+  #add(bytes: Uint8Array, key: string | undefined, force: boolean): boolean {
+    const queue = (this.#queue ??= []);
+    if (key !== undefined) {
+      const keys = ((this.#extra ??= newExtra()).keys ??= new Map());
+      const previous = keys.get(key);
+      if (previous !== undefined) {
+        this.#buffered -= queue[previous]!.byteLength;
+        queue[previous] = undefined;
+      }
+      keys.set(key, queue.length);
+    }
+    queue.push(bytes);
+    this.#buffered += bytes.byteLength;
+    if (this.#wanting) {
+      this.#flush();
+      return true;
+    }
+    this.#stall ??= setTimer(Outbox.#stalled, this.options.writeTimeoutMs, this);
+    // One event larger than the cap on its own is let through: the bound is the cap plus one event.
+    if (!force && this.#buffered > this.options.maxBufferedBytes && this.#buffered > bytes.length) {
+      this.overflowed();
+      return false;
+    }
+    return true;
+  }
+
+  #wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      ((this.#extra ??= newExtra()).waiters ??= []).push({ resolve, reject });
+    });
+  }
+
+  #pull(): Promise<void> | undefined {
+    if (this.#sink) return undefined;
+    this.#stopStall();
+    if (this.#queue?.length) return this.#flush();
+    if (this.#state === ENDING) return this.#close();
+    this.#wanting = true;
+    return new Promise<void>((resolve) => {
+      this.#web!.wakePull = resolve;
+    });
+  }
 
   // Hands everything queued to the consumer as one chunk: one write (one syscall) however many
   // events piled up while the consumer was busy.
-  const flush = () => {
-    const live = items.filter((item) => item.live);
-    const chunk = live.length === 1 ? live[0]!.bytes : concat(live, buffered);
-    release();
-    controller?.enqueue(chunk);
-    if (state === 'ending') close();
-  };
+  #flush(): undefined {
+    const queue = this.#queue!;
+    const chunk = queue.length === 1 ? queue[0]! : concat(queue, this.#buffered);
+    this.#release(undefined);
+    this.#hand(chunk);
+    if (this.#state === ENDING) this.#close();
+    return undefined;
+  }
 
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(streamController) {
-        controller = streamController;
-      },
-      pull() {
-        stopStall();
-        if (items.length > 0) return flush();
-        if (state === 'ending') return close();
-        return new Promise<void>((resolve) => {
-          wakeReader = resolve;
-        });
-      },
-      cancel(reason) {
-        if (state === 'closed') return;
-        state = 'closed';
-        release(reason);
-        options.onCancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-
-  const enqueue = (text: string, key: string | undefined) => {
-    const bytes = encoder.encode(text);
-    if (key !== undefined) {
-      const previous = byKey.get(key);
-      if (previous) {
-        previous.live = false;
-        buffered -= previous.bytes.byteLength;
-      }
+  #hand(chunk: Uint8Array): void {
+    if (this.#sink) {
+      this.#wanting = this.#sink.write(chunk);
+      return;
     }
-    const item: Item = { bytes, key, live: true };
-    items.push(item);
-    if (key !== undefined) byKey.set(key, item);
-    buffered += bytes.byteLength;
-    return bytes.byteLength;
-  };
+    this.#wanting = false;
+    const web = this.#web;
+    if (!web) return;
+    web.controller?.enqueue(chunk);
+    const wake = web.wakePull;
+    web.wakePull = undefined;
+    wake?.();
+  }
 
-  return {
-    readable,
-    get bufferedBytes() {
-      return buffered;
-    },
-    push(text, key, force = false) {
-      if (state !== 'open') return undefined;
-      const size = enqueue(text, key);
-      const wake = wakeReader;
-      if (wake) {
-        wakeReader = undefined;
-        flush();
-        wake();
-        return undefined;
-      }
-      cancelStall ??= startTimer(options.onStall, options.writeTimeoutMs);
-      // One event larger than the cap on its own is let through: the bound is the cap plus one event.
-      if (!force && buffered > options.maxBufferedBytes && buffered > size) {
-        options.onOverflow();
-        return undefined;
-      }
-      if (buffered <= options.highWaterMark) return undefined;
-      return new Promise<void>((resolve, reject) => {
-        waiters.push({ resolve, reject });
-      });
-    },
-    end() {
-      if (state !== 'open') return;
-      state = 'ending';
-      if (items.length > 0) return; // the next pull flushes, then closes
-      const wake = wakeReader;
-      wakeReader = undefined;
-      close();
-      wake?.();
-    },
-    fail(reason) {
-      if (state === 'closed') return;
-      state = 'closed';
-      release(reason);
-      controller?.error(reason);
-      const wake = wakeReader;
-      wakeReader = undefined;
-      wake?.();
-    },
-  };
+  #close(): undefined {
+    this.#state = CLOSED;
+    this.#wanting = false;
+    if (this.#sink) this.#sink.end();
+    else this.#web?.controller?.close();
+    this.outboxClosed();
+    return undefined;
+  }
+
+  /** Empties the queue and settles the waiting pushes: resolved, or rejected with `reason`. */
+  #release(reason: unknown): void {
+    this.#stopStall();
+    if (this.#queue?.length) this.#queue.length = 0;
+    this.#buffered = 0;
+    const extra = this.#extra;
+    if (extra === undefined) return;
+    if (extra.keys?.size) extra.keys.clear();
+    const waiters = extra.waiters;
+    if (waiters === undefined) return;
+    extra.waiters = undefined;
+    for (const waiter of waiters) {
+      if (reason === undefined) waiter.resolve();
+      else waiter.reject(reason);
+    }
+  }
+
+  #stopStall(): void {
+    if (this.#stall === undefined) return;
+    clearTimeout(this.#stall);
+    this.#stall = undefined;
+  }
+
+  static #stalled(outbox: Outbox): void {
+    outbox.#stall = undefined;
+    outbox.consumerStalled();
+  }
 }
 
-function concat(items: Item[], size: number): Uint8Array {
+function newExtra(): Extra {
+  return { keys: undefined, waiters: undefined, failure: undefined };
+}
+
+function concat(chunks: Array<Uint8Array | undefined>, size: number): Uint8Array {
   const chunk = new Uint8Array(size);
   let offset = 0;
-  for (const item of items) {
-    chunk.set(item.bytes, offset);
-    offset += item.bytes.byteLength;
+  for (const part of chunks) {
+    if (part === undefined) continue;
+    chunk.set(part, offset);
+    offset += part.byteLength;
   }
   return chunk;
 }

@@ -6,228 +6,332 @@
  * is over; the terminal event and whatever is queued go out) and `finished` (everything released).
  * The producer's side ends the first phase (`finish`); the consumer's side can end any phase
  * (`terminate`: it left, or it was dropped as too slow).
+ *
+ * A class over the outbox, for the memory of idle connections (see _outbox.ts): its timers call
+ * shared functions with the session as argument, and the producer's `AbortSignal` is made only
+ * when someone asks for it (the hub's topic subscriptions, which run no producer, never do).
  */
 import { StreamError } from '../errors.ts';
 import { encodeEvent } from '../protocol/encode.ts';
-import { encodeStreamEvent, serialiseData } from './_encode.ts';
-import { createOutbox } from './_outbox.ts';
+import {
+  type ClientWatcher,
+  isWatchedRequest,
+  kRequestName,
+  kWatchClient,
+  type RequestName,
+} from './_direct.ts';
+import { type Outcome, terminalText } from './_encode.ts';
+import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
+import { type ByteSink, Outbox } from './_outbox.ts';
 import { isCancellation, runProducer } from './_run-producer.ts';
-import { startHeartbeat, startTimer } from './_timers.ts';
-import type { EventStream, EventStreamProducer } from './event-stream.ts';
+import { createStreamObject } from './_stream-object.ts';
+import { now, setTimer, type Timer } from './_timers.ts';
+import type { EventStreamProducer } from './event-stream.ts';
 import type { ResolvedEventStreamOptions } from './options.ts';
-import { defaultPublicError, type PublicError } from './public-error.ts';
 
-/** What {@link openSession} needs. */
+/** What a {@link Session} needs. */
 export interface SessionInit {
   /** The request answered; its `signal` aborting means the client left. */
   request: Request | undefined;
-  lastEventId: string;
   options: ResolvedEventStreamOptions;
 }
 
-/** A running event stream: its body, and the producer to run into it. */
-export interface Session {
-  readonly readable: ReadableStream<Uint8Array>;
-  /** Starts the producer; the returned promise settles when it does and never rejects. */
-  run(producer: EventStreamProducer): Promise<void>;
+/** Hears that a session is over: for what feeds a session without a producer (the hub's topics). */
+export interface SessionOwner {
+  sessionEnded(session: Session): void;
 }
 
-type Outcome =
-  | { kind: 'done'; value: unknown }
-  | { kind: 'error'; error: unknown }
-  | { kind: 'deadline' };
+/** What only some sessions need: a signal someone asked for, a deadline, abort listeners. */
+interface Extra {
+  abort: AbortController | undefined;
+  abortReason: unknown;
+  deadline: Timer | undefined;
+  clientSignal: AbortSignal | undefined;
+  onClientAbort: (() => void) | undefined;
+  onShutdown: (() => void) | undefined;
+}
 
 const HEARTBEAT = encodeEvent({ comment: '' });
 const RESOLVED: Promise<void> = Promise.resolve();
+const PRODUCING = 0;
+const FLUSHING = 1;
+const FINISHED = 2;
 
 /**
- * Opens a session; see the module comment. One closure owns the session's state (longer than the
- * house limit of ~50 lines, on purpose): its parts are the short inner functions, which share that
- * state and would otherwise need an object passed around or a class.
+ * A running event stream: its body, and what feeds it (a producer, or the hub). Longer than the
+ * house limit of ~300 lines, on purpose: its parts share the session's state, which a split would
+ * have to pass around or expose.
  */
-export function openSession(init: SessionInit): Session {
-  const { options, request } = init;
-  const abort = new AbortController();
-  const signal = abort.signal;
-  let phase: 'producing' | 'flushing' | 'finished' = 'producing';
+export class Session extends Outbox<ResolvedEventStreamOptions> implements ClientWatcher, Beating {
+  /** Told when the session stops taking events. */
+  owner: SessionOwner | undefined;
+  #phase: typeof PRODUCING | typeof FLUSHING | typeof FINISHED = PRODUCING;
+  #aborted = false;
+  /** The heartbeat's own timer; none once the shared clock beats for it (see _heartbeats.ts). */
+  #heartbeat: Timer | undefined;
+  /** Its place in the shared clock of heartbeats; -1 when not there. */
+  heartbeatIndex = -1;
+  /** When the last event was queued, for the heartbeat (see `now()`). */
+  #lastTraffic = now();
+  /** The request answered; once released, what error messages call the stream. */
+  #request: Request | RequestName | string | undefined;
+  #extra: Extra | undefined;
 
-  const report = (error: unknown) => {
-    try {
-      options.onError(error);
-    } catch (hookError) {
-      console.error('ssekit: onError threw', hookError, 'while reporting', error);
+  constructor(init: SessionInit) {
+    const { options, request } = init;
+    super(options);
+    this.#request = request;
+    if (options.heartbeatMs > 0) {
+      this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
-  };
-  const where = request ? `${request.method} ${request.url}` : 'a relayed stream';
-  const dropSlowConsumer = (why: string) => {
-    const error = new StreamError('slow-consumer', `Dropped the client of ${where}: ${why}.`);
-    report(error);
-    terminate(error);
-  };
-
-  const outbox = createOutbox({
-    highWaterMark: options.highWaterMark,
-    maxBufferedBytes: options.maxBufferedBytes,
-    writeTimeoutMs: options.writeTimeoutMs,
-    onCancel: (reason) => terminate(reason ?? clientGone()),
-    onStall: () =>
-      dropSlowConsumer(
-        `it read nothing for writeTimeoutMs (${options.writeTimeoutMs} ms) with ${outbox.bufferedBytes} bytes waiting`,
-      ),
-    onOverflow: () =>
-      dropSlowConsumer(
-        `${outbox.bufferedBytes} bytes queued, more than maxBufferedBytes (${options.maxBufferedBytes})`,
-      ),
-    onClosed: () => cleanup(),
-  });
-  // A heartbeat behind queued data would prove nothing and only add to the queue.
-  const heartbeat = startHeartbeat(options.heartbeatMs, () => {
-    if (outbox.bufferedBytes === 0) outbox.push(HEARTBEAT);
-  });
-  const cancelDeadline =
-    options.deadlineMs === undefined
-      ? () => {}
-      : startTimer(() => finish({ kind: 'deadline' }), options.deadlineMs);
-  const clientSignal = request?.signal;
-  const onClientAbort = () => terminate(clientSignal?.reason ?? clientGone());
-  const onShutdown = () => finish({ kind: 'deadline' });
-  clientSignal?.addEventListener('abort', onClientAbort, { once: true });
-  options.signal?.addEventListener('abort', onShutdown, { once: true });
-
-  function cleanup(): void {
-    phase = 'finished';
-    heartbeat.stop();
-    cancelDeadline();
-    clientSignal?.removeEventListener('abort', onClientAbort);
-    options.signal?.removeEventListener('abort', onShutdown);
+    if (options.deadlineMs !== undefined) {
+      this.#more().deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
+    }
+    const shutdown = options.signal;
+    if (shutdown) {
+      const onShutdown = () => this.finish({ kind: 'deadline' });
+      this.#more().onShutdown = onShutdown;
+      shutdown.addEventListener('abort', onShutdown, { once: true });
+    }
+    if (request && isWatchedRequest(request)) {
+      request[kWatchClient](this); // may call clientLeft at once
+    } else if (request) {
+      const clientSignal = request.signal;
+      const onClientAbort = () => this.clientLeft(clientSignal.reason);
+      const extra = this.#more();
+      extra.clientSignal = clientSignal;
+      extra.onClientAbort = onClientAbort;
+      clientSignal.addEventListener('abort', onClientAbort, { once: true });
+      if (clientSignal.aborted) onClientAbort();
+    }
+    if (!this.#aborted && shutdown?.aborted) this.finish({ kind: 'deadline' });
   }
 
-  function finish(outcome: Outcome): void {
-    if (phase !== 'producing') return;
-    phase = 'flushing';
-    heartbeat.stop();
-    cancelDeadline();
-    if (outcome.kind === 'error') report(outcome.error);
-    const text = terminalText(outcome, options, report);
-    if (text !== undefined) outbox.push(text, undefined, true);
-    abort.abort(
-      outcome.kind === 'deadline'
-        ? new DOMException(`The event stream of ${where} reached its deadline.`, 'TimeoutError')
-        : new DOMException(`The event stream of ${where} ended.`, 'AbortError'),
-    );
-    outbox.end();
+  /** The request answered (none for a relay without one, or once released). */
+  get request(): Request | undefined {
+    const request = this.#request;
+    return typeof request === 'object' && request instanceof Request ? request : undefined;
   }
 
-  function terminate(reason: unknown): void {
-    if (phase === 'finished') return;
-    cleanup();
-    outbox.fail(reason);
-    abort.abort(reason);
+  /**
+   * Lets the request go, for a session that runs no producer (nothing can ask for
+   * `stream.request`): an idle connection then holds neither it nor its headers.
+   */
+  releaseRequest(): void {
+    const request = this.request;
+    if (!request) return;
+    this.#request = isWatchedRequest(request) ? request[kRequestName]() : this.#describe();
   }
 
-  function write(text: string, key?: string): Promise<void> {
-    if (signal.aborted) return rejected(signal.reason);
-    heartbeat.touch();
-    const wait = outbox.push(text, key);
-    if (signal.aborted) return rejected(signal.reason); // that push overflowed: the client is gone
+  /** Aborts when the stream is over; made at the first call. */
+  get signal(): AbortSignal {
+    const extra = this.#more();
+    if (!extra.abort) {
+      extra.abort = new AbortController();
+      if (this.#aborted) extra.abort.abort(extra.abortReason);
+    }
+    return extra.abort.signal;
+  }
+
+  /** True once the stream takes no more events. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Starts the producer; the returned promise settles when it does and never rejects. */
+  async run(producer: EventStreamProducer, lastEventId: string): Promise<void> {
+    if (this.#aborted) return;
+    const report = (error: unknown) => this.report(error);
+    try {
+      const value = await runProducer(producer, createStreamObject(this, lastEventId), report);
+      this.finish({ kind: 'done', value });
+    } catch (error) {
+      if (!this.#aborted) this.finish({ kind: 'error', error });
+      else if (!isCancellation(error, this.signal)) this.report(error);
+    }
+  }
+
+  /** Queues an event for the producer: resolves when there is room, rejects once it is over. */
+  write(text: string, key?: string): Promise<void> {
+    if (this.#aborted) return rejected(this.#extra?.abortReason);
+    if (this.options.heartbeatMs !== 0) this.#lastTraffic = now();
+    const wait = this.push(text, key);
+    if (this.#aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
     if (wait === undefined) return RESOLVED;
     wait.then(undefined, ignoreUnawaited);
     return wait;
   }
 
-  const stream = createStreamObject(
-    init,
-    signal,
-    write,
-    () => finish({ kind: 'done', value: undefined }),
-    () => outbox.bufferedBytes,
-  );
-  if (clientSignal?.aborted) onClientAbort();
-  else if (options.signal?.aborted) onShutdown();
-
-  return {
-    readable: outbox.readable,
-    async run(producer) {
-      if (signal.aborted) return;
-      try {
-        const value = await runProducer(producer, stream, report);
-        finish({ kind: 'done', value });
-      } catch (error) {
-        if (!signal.aborted) finish({ kind: 'error', error });
-        else if (!isCancellation(error, signal)) report(error);
-      }
-    },
-  };
-}
-
-function terminalText(
-  outcome: Outcome,
-  options: ResolvedEventStreamOptions,
-  report: (error: unknown) => void,
-): string | undefined {
-  if (outcome.kind === 'deadline') {
-    const jitter = Math.floor(Math.random() * options.retryJitterMs);
-    return encodeEvent({ retry: options.retryMs + jitter });
+  /**
+   * Queues an encoded event (bytes that may be shared between sessions), without a promise: true
+   * while there is room, false when the queue is above `highWaterMark` or the stream is over.
+   * `time` is `now()`, which a caller delivering to many sessions reads once.
+   */
+  deliver(bytes: Uint8Array, key?: string, time: number = now()): boolean {
+    if (this.#aborted) return false;
+    this.#lastTraffic = time;
+    return this.pushBytes(bytes, key);
   }
-  if (!options.terminalEvents) return undefined;
-  if (outcome.kind === 'error') {
-    let payload: PublicError;
+
+  /**
+   * Hands the stream to a sink (see Outbox), and its heartbeat to the shared clock: a stream
+   * written to a socket by the Node adapter keeps no timer of its own.
+   */
+  override attach(sink: ByteSink): void {
+    super.attach(sink);
+    if (this.#heartbeat === undefined || this.#phase !== PRODUCING) return;
+    clearTimeout(this.#heartbeat);
+    this.#heartbeat = undefined;
+    addHeartbeat(this, this.heartbeatDue());
+  }
+
+  /** When the next heartbeat is due if the stream stays silent. */
+  heartbeatDue(): number {
+    return this.#lastTraffic + this.options.heartbeatMs;
+  }
+
+  /** Sends a heartbeat (the shared clock says it is due); returns when the next one is. */
+  beat(time: number): number {
+    this.#lastTraffic = time;
+    // A heartbeat behind queued data would prove nothing and only add to the queue.
+    if (this.bufferedBytes === 0) this.push(HEARTBEAT);
+    return time + this.options.heartbeatMs;
+  }
+
+  /** The client left (the Node adapter's requests call this instead of aborting a signal). */
+  clientLeft(reason: unknown): void {
+    this.terminate(reason ?? clientGone());
+  }
+
+  /** Ends the producing phase: the terminal event (if any) goes out after what is queued. */
+  finish(outcome: Outcome): void {
+    if (this.#phase !== PRODUCING) return;
+    this.#phase = FLUSHING;
+    this.#stopTimers();
+    if (outcome.kind === 'error') this.report(outcome.error);
+    const text = terminalText(outcome, this.options, (error) => this.report(error));
+    if (text !== undefined) this.push(text, undefined, true);
+    const where = this.#describe();
+    this.#abortWith(
+      outcome.kind === 'deadline'
+        ? new DOMException(`The event stream of ${where} reached its deadline.`, 'TimeoutError')
+        : new DOMException(`The event stream of ${where} ended.`, 'AbortError'),
+    );
+    this.end();
+  }
+
+  /** Ends the stream from the consumer's side at once: it left, or it is dropped. */
+  terminate(reason: unknown): void {
+    if (this.#phase === FINISHED) return;
+    this.#cleanup();
+    this.fail(reason);
+    this.#abortWith(reason);
+  }
+
+  /** Hands an error to `onError`, which must not throw into the stream. */
+  report(error: unknown): void {
     try {
-      payload = options.publicError?.(outcome.error) ?? defaultPublicError(outcome.error);
-    } catch (mapError) {
-      report(mapError);
-      payload = defaultPublicError(undefined);
+      this.options.onError(error);
+    } catch (hookError) {
+      console.error('ssekit: onError threw', hookError, 'while reporting', error);
     }
-    return encodeEvent({ event: 'error', data: JSON.stringify(payload) });
   }
-  let data: string;
-  try {
-    data = serialiseData(outcome.value ?? {}) ?? '{}';
-  } catch (error) {
-    report(error);
-    data = '{}';
-  }
-  return encodeEvent({ event: 'done', data });
-}
 
-function createStreamObject(
-  init: SessionInit,
-  signal: AbortSignal,
-  write: (text: string, key?: string) => Promise<void>,
-  close: () => void,
-  bufferedBytes: () => number,
-): EventStream {
-  return {
-    send: (event, sendOptions) => write(encodeStreamEvent(event), sendOptions?.coalesce),
-    comment: (text = '') => write(encodeEvent({ comment: text })),
-    progress(progress, progressOptions) {
-      const { phase, fraction } = progress ?? {};
-      if (typeof phase !== 'string') {
-        throw new TypeError(`progress: phase must be a string, got ${typeof phase}.`);
-      }
-      if (
-        fraction !== undefined &&
-        !(typeof fraction === 'number' && fraction >= 0 && fraction <= 1)
-      ) {
-        throw new TypeError(
-          `progress: fraction must be a number from 0 to 1, got ${String(fraction)}.`,
-        );
-      }
-      const key = progressOptions?.coalesce ?? 'progress';
-      const text = encodeStreamEvent({ event: 'progress', data: progress });
-      return write(text, key === false ? undefined : key);
-    },
-    close,
-    signal,
-    lastEventId: init.lastEventId,
-    get request(): Request {
-      if (!init.request) throw new TypeError('This event stream answers no request (a relay).');
-      return init.request;
-    },
-    get bufferedBytes() {
-      return bufferedBytes();
-    },
-  };
+  protected consumerCancelled(reason: unknown): void {
+    this.terminate(reason ?? clientGone());
+  }
+
+  protected consumerStalled(): void {
+    this.#dropSlowConsumer(
+      `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${this.bufferedBytes} bytes waiting`,
+    );
+  }
+
+  protected overflowed(): void {
+    this.#dropSlowConsumer(
+      `${this.bufferedBytes} bytes queued, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
+    );
+  }
+
+  protected outboxClosed(): void {
+    this.#cleanup();
+  }
+
+  #more(): Extra {
+    this.#extra ??= {
+      abort: undefined,
+      abortReason: undefined,
+      deadline: undefined,
+      clientSignal: undefined,
+      onClientAbort: undefined,
+      onShutdown: undefined,
+    };
+    return this.#extra;
+  }
+
+  #dropSlowConsumer(why: string): void {
+    const error = new StreamError(
+      'slow-consumer',
+      `Dropped the client of ${this.#describe()}: ${why}.`,
+    );
+    this.report(error);
+    this.terminate(error);
+  }
+
+  #describe(): string {
+    const request = this.#request;
+    if (request === undefined) return 'a relayed stream';
+    if (typeof request === 'string') return request;
+    if (request instanceof Request) return `${request.method} ${request.url}`;
+    return request.describe();
+  }
+
+  #abortWith(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const extra = this.#more();
+    extra.abortReason = reason;
+    extra.abort?.abort(reason);
+    this.owner?.sessionEnded(this);
+  }
+
+  #cleanup(): void {
+    this.#phase = FINISHED;
+    this.#stopTimers();
+    const extra = this.#extra;
+    if (!extra) return;
+    if (extra.onClientAbort) extra.clientSignal?.removeEventListener('abort', extra.onClientAbort);
+    if (extra.onShutdown) this.options.signal?.removeEventListener('abort', extra.onShutdown);
+  }
+
+  #stopTimers(): void {
+    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
+    this.#heartbeat = undefined;
+    removeHeartbeat(this);
+    const extra = this.#extra;
+    if (extra?.deadline !== undefined) clearTimeout(extra.deadline);
+    if (extra) extra.deadline = undefined;
+  }
+
+  // One timer, re-armed for the remaining silence when it fires early, rather than a
+  // clearTimeout/setTimeout pair per event: a stream of thousands of events costs nothing extra.
+  // (Until a sink takes the stream: then the shared clock does the same for every stream.)
+  static #beat(session: Session): void {
+    const time = now();
+    const due = session.heartbeatDue();
+    if (due > time) {
+      session.#heartbeat = setTimer(Session.#beat, due - time, session);
+      return;
+    }
+    // Armed first: the beat may end the stream, which cancels this timer.
+    session.#heartbeat = setTimer(Session.#beat, session.options.heartbeatMs, session);
+    session.beat(time);
+  }
+
+  static #deadlineReached(session: Session): void {
+    session.#more().deadline = undefined;
+    session.finish({ kind: 'deadline' });
+  }
 }
 
 function clientGone(): DOMException {

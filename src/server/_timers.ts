@@ -1,13 +1,18 @@
 /**
  * Timers for the server: they never keep a process alive (a stream that is the only thing left
- * must not block a graceful exit), and the heartbeat costs one timer however much traffic flows.
+ * must not block a graceful exit). A stream holds its timers as handles plus one shared callback
+ * that gets the stream as its argument, rather than a closure per timer: with thousands of idle
+ * connections, every closure counts.
  */
 
-/** Starts a one-shot timer and returns its cancel function. */
-export function startTimer(callback: () => void, ms: number): () => void {
-  const handle = setTimeout(callback, ms);
+/** What `setTimeout` returns in this runtime: an object in Node, Bun and Deno, a number elsewhere. */
+export type Timer = ReturnType<typeof setTimeout>;
+
+/** Starts a one-shot timer that calls `callback(argument)` after `ms`, and does not keep a process alive. */
+export function setTimer<T>(callback: (argument: T) => void, ms: number, argument: T): Timer {
+  const handle = setTimeout(callback, ms, argument);
   unref(handle);
-  return () => clearTimeout(handle);
+  return handle;
 }
 
 // Node, Bun and Deno return a handle with unref(); browsers and workers return a number, and there
@@ -18,46 +23,12 @@ function unref(handle: unknown): void {
   if (typeof candidate.unref === 'function') candidate.unref();
 }
 
-/** A heartbeat that fires after `intervalMs` of silence; any traffic pushes it back. */
-export interface Heartbeat {
-  /** Records traffic: the next beat comes `intervalMs` after now. */
-  touch(): void;
-  stop(): void;
-}
-
-const NO_HEARTBEAT: Heartbeat = { touch() {}, stop() {} };
+const EPOCH = Date.now();
 
 /**
- * Starts a heartbeat. One timer, re-armed for the remaining silence when it fires early, rather than
- * a clearTimeout/setTimeout pair per event: a stream of thousands of tokens costs nothing extra.
- * `intervalMs` 0 disables it.
+ * Milliseconds since this module loaded: small integers (for 24 days), which an object holds
+ * inline, where a `Date.now()` value needs a boxed double per stream.
  */
-export function startHeartbeat(intervalMs: number, beat: () => void): Heartbeat {
-  if (intervalMs === 0) return NO_HEARTBEAT;
-  let last = Date.now();
-  let cancel: (() => void) | undefined;
-  const arm = (ms: number) => {
-    cancel = startTimer(tick, ms);
-  };
-  const tick = () => {
-    cancel = undefined;
-    const silence = Date.now() - last;
-    if (silence < intervalMs) {
-      arm(intervalMs - silence);
-      return;
-    }
-    last = Date.now();
-    arm(intervalMs);
-    beat(); // last: beat() may stop the heartbeat, and then the timer armed above is cancelled
-  };
-  arm(intervalMs);
-  return {
-    touch() {
-      last = Date.now();
-    },
-    stop() {
-      cancel?.();
-      cancel = undefined;
-    },
-  };
+export function now(): number {
+  return Date.now() - EPOCH;
 }

@@ -1,8 +1,13 @@
+import { eventStreamResponse } from './_direct.ts';
 import { assertProducer } from './_run-producer.ts';
-import { openSession } from './_session.ts';
+import { Session } from './_session.ts';
 import type { EventStreamProducer } from './event-stream.ts';
 import { createEventStreamHeaders } from './event-stream-headers.ts';
-import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
+import {
+  type EventStreamOptions,
+  type ResolvedEventStreamOptions,
+  resolveEventStreamOptions,
+} from './options.ts';
 
 /**
  * Answers `request` with an event stream: runs `producer` and streams what it sends as a Web
@@ -43,20 +48,31 @@ export function createEventStream(
     );
   }
   assertProducer(producer);
-  const resolved = resolveEventStreamOptions(options);
-  const headers = createEventStreamHeaders({
-    headers: resolved.headers,
-    cors: resolved.cors,
-    request,
-  });
-  if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
-  const session = openSession({
-    request,
-    lastEventId: readLastEventId(request),
-    options: resolved,
-  });
-  void session.run(producer); // never rejects: every failure ends in the stream or in onError
-  return new Response(session.readable, { status: 200, headers });
+  const { response, session } = openEventStream(request, resolveEventStreamOptions(options));
+  // never rejects: every failure ends in the stream or in onError
+  void session?.run(producer, readLastEventId(request));
+  return response;
+}
+
+/**
+ * The response of an event stream and its session (none for `HEAD`), which the caller feeds:
+ * with a producer (`session.run`), or with events it encodes itself (the hub's topics).
+ * @internal
+ */
+export function openEventStream(
+  request: Request,
+  options: ResolvedEventStreamOptions,
+): { response: Response; session: Session | undefined } {
+  if (request.method === 'HEAD') {
+    const headers = createEventStreamHeaders({
+      headers: options.headers,
+      cors: options.cors,
+      request,
+    });
+    return { response: new Response(null, { status: 200, headers }), session: undefined };
+  }
+  const session = new Session({ request, options });
+  return { response: eventStreamResponse(session), session };
 }
 
 /**
@@ -75,5 +91,6 @@ export function createEventStream(
 export function readLastEventId(request: Request): string {
   const header = request.headers.get('last-event-id');
   if (header !== null) return header;
-  return new URL(request.url).searchParams.get('lastEventId') ?? '';
+  const url = request.url;
+  return url.includes('?') ? (new URL(url).searchParams.get('lastEventId') ?? '') : '';
 }

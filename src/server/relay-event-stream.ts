@@ -1,10 +1,11 @@
 import { ResponseError, ServerError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { openSession } from './_session.ts';
+import { eventStreamResponse } from './_direct.ts';
+import { Session } from './_session.ts';
 import { readLastEventId } from './create-event-stream.ts';
 import type { EventStream, EventStreamEvent } from './event-stream.ts';
-import { createEventStreamHeaders, isEventStreamContentType } from './event-stream-headers.ts';
+import { isEventStreamContentType } from './event-stream-headers.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
 import { type PublicError, withPublicError } from './public-error.ts';
 
@@ -72,15 +73,10 @@ export function relayEventStream(
   }
   const resolved = resolveEventStreamOptions(options);
   const { request, map } = options;
-  const headers = createEventStreamHeaders({
-    headers: resolved.headers,
-    cors: resolved.cors,
-    request,
-  });
   const lastEventId = request ? readLastEventId(request) : '';
-  const session = openSession({ request, lastEventId, options: resolved });
-  void session.run((stream) => relay(upstream, stream, map));
-  return new Response(session.readable, { status: 200, headers });
+  const session = new Session({ request, options: resolved });
+  void session.run((stream) => relay(upstream, stream, map), lastEventId);
+  return eventStreamResponse(session);
 }
 
 async function relay(

@@ -67,6 +67,26 @@ describe('Node request -> Web Request', () => {
     expect(await (await responsePromise).text()).toBe('first|second');
   });
 
+  test('the request is a real Request: copied by new Request(), cloned, its body read', async () => {
+    server = await startServer(
+      toNodeHandler(async (request) => {
+        const clone = request.clone();
+        const copy = new Request(request, { headers: { 'x-added': '1' } });
+        return Response.json({
+          copy: [copy.method, copy.url, copy.headers.get('x-added'), await copy.text()],
+          clone: await clone.text(),
+          isRequest: request instanceof Request,
+        });
+      }),
+    );
+    const response = await fetch(`${server.url}/p?q=1`, { method: 'POST', body: 'payload' });
+    expect(await response.json()).toEqual({
+      copy: ['POST', `${server.url}/p?q=1`, '1', 'payload'],
+      clone: 'payload',
+      isRequest: true,
+    });
+  });
+
   test('the request signal aborts when the client disconnects before the response', async () => {
     const aborted = deferred<unknown>();
     server = await startServer(
@@ -157,6 +177,43 @@ describe('Web Response -> Node response', () => {
     expect(head).not.toContain('transfer-encoding');
     expect(text.endsWith('\r\n\r\ndata: one\n\nevent: done\ndata: {}\n\n')).toBe(true);
     socket.destroy();
+  });
+
+  test('an event stream whose headers the handler changed, or whose body it wrapped, goes out so', async () => {
+    server = await startServer(
+      toNodeHandler((request) => {
+        const response = createEventStream(request, [{ data: 'one' }]);
+        if (new URL(request.url).pathname === '/wrapped') {
+          return new Response(response.body, { headers: { 'content-type': 'text/event-stream' } });
+        }
+        response.headers.set('x-extra', 'yes');
+        return response;
+      }),
+    );
+    const changed = await fetch(server.url);
+    expect(changed.headers.get('x-extra')).toBe('yes');
+    expect(await textReader(changed.body).all()).toBe('data: one\n\nevent: done\ndata: {}\n\n');
+    const wrapped = await fetch(`${server.url}/wrapped`);
+    expect(await textReader(wrapped.body).all()).toBe('data: one\n\nevent: done\ndata: {}\n\n');
+  });
+
+  test('heartbeats of idle streams, written to the socket by the adapter', async () => {
+    server = await startServer(
+      toNodeHandler((request) =>
+        createEventStream(
+          request,
+          (stream) => new Promise((resolve) => stream.signal.addEventListener('abort', resolve)),
+          { heartbeatMs: 30 },
+        ),
+      ),
+    );
+    const sockets = await Promise.all(
+      [1, 2].map(() => rawRequest(server!.port, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n')),
+    );
+    for (const socket of sockets) {
+      expect(await readSocketUntil(socket, ':\n\n\r\n3\r\n:\n\n')).toContain('200 OK');
+      socket.destroy();
+    }
   });
 
   test('an event stream through the adapter, exact bytes', async () => {

@@ -1,0 +1,144 @@
+/**
+ * One Node request as the adapter serves it: whether the client left (and who hears it), and the
+ * response. An ssekit event stream of the adapter's own request takes the direct lane
+ * (src/server/_direct.ts): its session writes to `res` through this object, which tells it when
+ * `drain` comes; anything else goes the Web way (`sendWebResponse`).
+ *
+ * A class, and the one object an idle event stream keeps here besides its `close` listener and
+ * the adapter's promise: with thousands of connections every object counts.
+ */
+/// <reference types="node" />
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamError } from '../errors.ts';
+import { type ClientWatcher, takeSession } from '../server/_direct.ts';
+import type { ByteSink } from '../server/_outbox.ts';
+import type { Session } from '../server/_session.ts';
+import { sendWebResponse, writeHead } from './_send-web-response.ts';
+import type { Client } from './_web-request.ts';
+
+export class NodeConnection implements Client, ByteSink {
+  readonly #res: ServerResponse;
+  readonly #report: (error: unknown) => void;
+  readonly #done: () => void;
+  /** Why the client left; `undefined` while it is there. */
+  reason: unknown;
+  abort: AbortController | undefined;
+  watcher: ClientWatcher | undefined;
+  #session: Session | undefined;
+  #onDrain: (() => void) | undefined;
+
+  constructor(res: ServerResponse, report: (error: unknown) => void, done: () => void) {
+    this.#res = res;
+    this.#report = report;
+    this.#done = done;
+    res.on('close', () => this.closed());
+  }
+
+  /** The request in error messages: its method and path (what Node keeps anyway). */
+  describe(): string {
+    const req = this.#res.req;
+    return `${req.method} ${req.url}`;
+  }
+
+  /** The response closed: if it had not finished, the client left. */
+  closed(): void {
+    if (this.#res.writableFinished || this.reason !== undefined) return;
+    this.reason = new DOMException('The client closed the connection.', 'AbortError');
+    this.abort?.abort(this.reason);
+    this.watcher?.clientLeft(this.reason);
+  }
+
+  /** Sends the handler's response, then calls `done`. */
+  send(req: IncomingMessage, response: Response): void {
+    const session = takeSession(response);
+    if (session) {
+      this.#sendSession(req, response.headers, session);
+      return;
+    }
+    sendWebResponse(req, this.#res, response).then(this.#done, (error: unknown) => {
+      this.#failed(error);
+      this.#done();
+    });
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#res.write(asBuffer(chunk))) return true;
+    if (!this.#onDrain) {
+      // Made at the first full socket, then kept: most connections never need it.
+      const session = this.#session!;
+      this.#onDrain = () => session.drained();
+      this.#res.on('drain', this.#onDrain);
+    }
+    return false;
+  }
+
+  end(): void {
+    this.#stop();
+    if (!this.#res.destroyed) this.#res.end();
+    this.#done();
+  }
+
+  fail(reason: unknown): void {
+    this.#stop();
+    this.#res.destroy(); // no argument: an error argument would be emitted as 'error' with no listener
+    this.#failed(reason);
+    this.#done();
+  }
+
+  #sendSession(req: IncomingMessage, headers: Headers, session: Session): void {
+    const res = this.#res;
+    if (res.headersSent || res.destroyed) {
+      session.clientLeft(undefined);
+      if (!res.destroyed) {
+        this.#failed(
+          new TypeError(
+            `sendWebResponse: the headers of ${req.method} ${req.url} were sent already.`,
+          ),
+        );
+      }
+      this.#done();
+      return;
+    }
+    if (req.httpVersionMajor === 1) {
+      // One array to writeHead, not setHeader per header: Node keeps no header table per response.
+      const list: string[] = [];
+      for (const [name, value] of headers) {
+        if (name !== 'set-cookie') list.push(name, value);
+      }
+      for (const cookie of headers.getSetCookie()) list.push('set-cookie', cookie);
+      if (req.httpVersionMinor >= 1) list.push('connection', 'keep-alive');
+      res.writeHead(200, list);
+    } else {
+      writeHead(req, res, { status: 200, statusText: '', headers }, true);
+    }
+    res.flushHeaders();
+    req.socket?.setNoDelay(true);
+    this.#session = session;
+    session.attach(this);
+  }
+
+  // A slow-consumer drop was reported by the stream that made it; a client leaving is no error.
+  #failed(error: unknown): void {
+    if (this.reason === undefined && !StreamError.isInstance(error)) this.#report(error);
+  }
+
+  #stop(): void {
+    if (this.#onDrain) this.#res.off('drain', this.#onDrain);
+    this.#onDrain = undefined;
+  }
+}
+
+// Node turns every Uint8Array written into a Buffer over the same memory. The hub writes one
+// chunk to every subscriber in turn: made once, the Buffer serves them all. (Small chunks only:
+// the cache must not keep a large one alive.)
+let lastChunk: Uint8Array | undefined;
+let lastBuffer: Buffer | undefined;
+function asBuffer(chunk: Uint8Array): Buffer {
+  if (chunk.byteLength > 16_384)
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk !== lastChunk) {
+    lastChunk = chunk;
+    lastBuffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  return lastBuffer!;
+}
