@@ -21,7 +21,6 @@ import { createChannel, createSession } from 'better-sse';
 import { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { Redis } from 'ioredis';
-import type { HubEngine } from '../src/hub/index.ts';
 import { nowUs, serveCalls } from './fanout-ipc.ts';
 
 const [kind, ssekitBase, ext, redisUrl] = process.argv.slice(2) as [
@@ -112,53 +111,31 @@ function honoServer(): BenchServer {
   };
 }
 
-/**
- * The engine as is, except that it counts live tails: the number of subscriptions that would see
- * a publish now. Costs nothing per event (the listener is passed through untouched).
- */
-function countingEngine(engine: HubEngine): { engine: HubEngine; tails(): number } {
-  let live = 0;
-  const counted: HubEngine = {
-    append: (key, event, options) => engine.append(key, event, options),
-    range: (key, after, count) => engine.range(key, after, count),
-    bounds: (key) => engine.bounds(key),
-    tail(key, listener, onError) {
-      const tail = engine.tail(key, listener, onError);
-      let closed = false;
-      void tail.ready.then(() => {
-        if (!closed) live++;
-      });
-      return {
-        ready: tail.ready,
-        close() {
-          if (!closed) {
-            closed = true;
-            void tail.ready.then(() => live--);
-          }
-          tail.close();
-        },
-      };
-    },
-    setValue: (key, value, ttlMs) => engine.setValue(key, value, ttlMs),
-    getValue: (key) => engine.getValue(key),
-    publishCancel: (runId) => engine.publishCancel(runId),
-    onCancel: (listener) => engine.onCancel(listener),
-    close: () => engine.close(),
-  };
-  return { engine: counted, tails: () => live };
+// Open ssekit subscriptions: counted when `hub.subscribe` has registered one, uncounted when its
+// response closes. The close listener is one shared function, not a closure per connection.
+let subscriptions = 0;
+function subscriptionClosed(): void {
+  subscriptions--;
 }
 
 async function ssekitServer(redisUrl?: string): Promise<BenchServer> {
   const { createHub, createMemoryEngine, createRedisEngine, toNodeHandler } = await ssekit();
-  const base = redisUrl
+  const engine = redisUrl
     ? createRedisEngine({ redis: new Redis(redisUrl, { maxRetriesPerRequest: 3 }) })
     : createMemoryEngine();
-  const { engine, tails } = countingEngine(base);
   const onError = (error: unknown) => console.error('ssekit:', error);
   const hub = createHub({ engine, onError });
   return {
-    listener: toNodeHandler((request) => hub.subscribe(request, TOPIC), { onError }),
-    subscribers: tails,
+    listener: toNodeHandler(
+      async (request, { res }) => {
+        const response = await hub.subscribe(request, TOPIC);
+        subscriptions++;
+        res.on('close', subscriptionClosed);
+        return response;
+      },
+      { onError },
+    ),
+    subscribers: () => subscriptions,
     broadcast(seq) {
       hub.publish(TOPIC, { data: payload(seq) }).catch(onError);
     },

@@ -1,11 +1,14 @@
 import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
 import type { EventStream, EventStreamEvent, ProgressInput } from '../server/event-stream.ts';
-import type { EventStreamOptions } from '../server/options.ts';
+import { type EventStreamOptions, resolveEventStreamOptions } from '../server/options.ts';
 import { defaultPublicError, type PublicError } from '../server/public-error.ts';
-import { type HubEngine, isLogId } from './engine.ts';
+import type { HubEngine } from './engine.ts';
 import { createMemoryEngine } from './memory-engine.ts';
 import { createRunCanceller } from './run-cancel.ts';
 import { type TailStart, tailLog, toClientEvent } from './tail.ts';
+import { type SubscriptionLogic, Topics } from './topics.ts';
+
+const NO_LOGIC: SubscriptionLogic = { filter: undefined, coalesce: undefined };
 
 /** Retention of topic logs: by count and by age. */
 export interface RetentionOptions {
@@ -125,6 +128,9 @@ export function createHub(options: HubOptions = {}): Hub {
   const onError = options.onError ?? ((error: unknown) => console.error('ssekit hub:', error));
   const publicError = (error: unknown) => options.publicError?.(error) ?? defaultPublicError(error);
   const runs = createRunCanceller(engine, runTtlMs);
+  const topics = new Topics(engine, onError);
+  // Subscriptions without options share one resolved set (one per connection adds up).
+  const defaultSubscribeOptions = resolveEventStreamOptions({ terminalEvents: false });
 
   async function startRun(
     request: Request,
@@ -297,34 +303,20 @@ export function createHub(options: HubOptions = {}): Hub {
       });
     },
 
-    async subscribe(request, topic, subscribeOptions = {}) {
-      const { filter, coalesce, ...options } = subscribeOptions;
-      const key = `topic:${topic}`;
-      const lastEventId = readLastEventId(request);
-      const { start, lost } = await topicStart(engine, key, lastEventId);
-      return createEventStream(
-        request,
-        async (stream: EventStream) => {
-          if (lost) await stream.send({ event: 'history-lost', data: lost });
-          for await (const entry of tailLog({
-            engine,
-            key,
-            start,
-            signal: stream.signal,
-            onError,
-          })) {
-            const event = toClientEvent(entry, entry.id);
-            if (filter && !filter(event)) continue;
-            const coalesceKey = coalesce?.(event);
-            await stream.send(event, coalesceKey === undefined ? {} : { coalesce: coalesceKey });
-          }
-        },
-        { ...options, terminalEvents: false },
-      );
+    async subscribe(request, topic, subscribeOptions) {
+      let resolved = defaultSubscribeOptions;
+      let logic: SubscriptionLogic = NO_LOGIC;
+      if (subscribeOptions !== undefined) {
+        const { filter, coalesce, ...options } = subscribeOptions;
+        resolved = resolveEventStreamOptions({ ...options, terminalEvents: false });
+        logic = { filter, coalesce };
+      }
+      return topics.subscribe(request, `topic:${topic}`, resolved, logic);
     },
 
     async close() {
       runs.close();
+      topics.close();
       if (ownsEngine) await engine.close();
     },
   };
@@ -343,40 +335,6 @@ async function runProducer(producer: RunProducer, writer: RunWriter): Promise<un
     }
   }
   return await source;
-}
-
-/**
- * Where a subscription starts, and what it reports as lost: an id older than the retained
- * history, or one this topic never had, replays what is left after a `history-lost` event.
- */
-async function topicStart(
-  engine: HubEngine,
-  key: string,
-  lastEventId: string,
-): Promise<{ start: TailStart; lost?: { requested: string; from: string | null } }> {
-  if (lastEventId === '') return { start: { from: 'now' } };
-  const bounds = await engine.bounds(key);
-  if (isLogId(lastEventId) && bounds) {
-    const [requested, first, last] = [lastEventId, bounds.first, bounds.last].map(splitId) as [
-      number[],
-      number[],
-      number[],
-    ];
-    const beforeFirst = compare(requested, first) < 0;
-    const afterLast = compare(requested, last) > 0;
-    if (!beforeFirst && !afterLast) return { start: { from: 'after', id: lastEventId } };
-    if (beforeFirst)
-      return { start: { from: 'beginning' }, lost: { requested: lastEventId, from: bounds.first } };
-  }
-  return { start: { from: 'now' }, lost: { requested: lastEventId, from: null } };
-}
-
-function splitId(id: string): number[] {
-  return id.split('-').map(Number);
-}
-
-function compare(a: number[], b: number[]): number {
-  return a[0] === b[0] ? a[1]! - b[1]! : a[0]! - b[0]!;
 }
 
 async function cancelTarget(request: Request, hub: Hub): Promise<string | undefined> {

@@ -1,0 +1,335 @@
+/**
+ * The topic fan-out (src/hub/topics.ts): one engine tail per topic, each entry encoded once and
+ * handed to every live subscriber; subscribers that are joining or fell behind catch up from the
+ * log, with no gap and no duplicate at the seam. On both engines, through Web streams, and once
+ * through a real node:http socket (the Node adapter's direct lane).
+ */
+import type { Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { toNodeHandler } from '../../src/adapters/node.ts';
+import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
+import { createRedisEngine } from '../../src/hub/redis.ts';
+import { createParser, type ServerSentEvent } from '../../src/index.ts';
+import { startServer, type TestServer } from '../helpers/http-server.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { rawRequest } from '../helpers/server-stream.ts';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+const engines: Record<string, () => HubEngine> = {
+  memory: () => createMemoryEngine(),
+  redis: () =>
+    createRedisEngine({
+      redis: redis.client(),
+      prefix: `topics-test:${Date.now()}:`,
+      blockMs: 200,
+    }),
+};
+
+/** Counts the engine's open tails and its `range` calls (replays). */
+function counting(engine: HubEngine): { engine: HubEngine; tails(): number; ranges(): number } {
+  let tails = 0;
+  let ranges = 0;
+  const counted: HubEngine = {
+    ...engine,
+    append: (key, event, options) => engine.append(key, event, options),
+    bounds: (key) => engine.bounds(key),
+    range(key, after, count) {
+      ranges++;
+      return engine.range(key, after, count);
+    },
+    tail(key, listener, onError) {
+      const tail = engine.tail(key, listener, onError);
+      tails++;
+      let open = true;
+      return {
+        ready: tail.ready,
+        close() {
+          if (open) tails--;
+          open = false;
+          tail.close();
+        },
+      };
+    },
+    close: () => engine.close(),
+  };
+  return { engine: counted, tails: () => tails, ranges: () => ranges };
+}
+
+/** Decodes a subscription's body once `start()` is called: until then, the client reads nothing. */
+function subscriber(response: Response) {
+  const events: ServerSentEvent[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let ended = false;
+  const start = () => {
+    if (reader) return;
+    reader = response.body!.getReader();
+    const current = reader;
+    void (async () => {
+      for (;;) {
+        const { value, done } = await current.read();
+        if (done) break;
+        parser.feed(value);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        ended = true;
+      });
+  };
+  return {
+    events,
+    start,
+    get ended() {
+      return ended;
+    },
+    data: () => events.filter((event) => event.type === 'message').map((event) => event.data),
+    async until(check: () => boolean, what = 'the expected events') {
+      start();
+      await waitFor(
+        () => check() || ended,
+        () => `${what}; got ${events.length} events`,
+      );
+      if (!check()) throw new Error(`the stream ended before ${what}; got ${events.length}`);
+    },
+    cancel: () => (reader ? reader.cancel() : response.body!.cancel()),
+  };
+}
+
+const numbers = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, index) => String(from + index));
+
+describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineName) => {
+  let hub: Hub;
+  let engine: HubEngine;
+  afterEach(async () => {
+    await hub?.close();
+    await engine?.close();
+  });
+
+  test('a subscriber that stops reading falls behind and catches up from the log: every event, in order, once', async () => {
+    const counted = counting((engine = engines[engineName]!()));
+    hub = createHub({ engine: counted.engine, retention: { maxEvents: 10_000 }, onError: vi.fn() });
+    const fast = subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'burst'));
+    const slow = subscriber(
+      await hub.subscribe(new Request('http://hub.test/t'), 'burst', { highWaterMark: 512 }),
+    );
+    fast.start();
+    const count = 3000; // more than a catching-up subscriber holds (1024): it replays again
+    const ids: string[] = [];
+    for (let index = 1; index <= count; index++) {
+      ids.push(await hub.publish('burst', { data: String(index) }));
+    }
+    await fast.until(() => fast.events.length === count);
+    expect(slow.events).toEqual([]);
+    const rangesBefore = counted.ranges();
+    slow.start();
+    await slow.until(() => slow.events.length === count);
+    expect(slow.data()).toEqual(numbers(1, count));
+    expect(slow.events.map((event) => event.id)).toEqual(ids);
+    expect(fast.events.map((event) => event.id)).toEqual(ids);
+    expect(counted.ranges()).toBeGreaterThan(rangesBefore); // it did replay from the log
+    expect(counted.tails()).toBe(1);
+  }, 60_000);
+
+  test('a subscriber that falls further behind than the retained history gets history-lost, then the rest in order', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, retention: { maxEvents: 100 }, onError: vi.fn() });
+    const slow = subscriber(
+      await hub.subscribe(new Request('http://hub.test/t'), 'trimmed', { highWaterMark: 256 }),
+    );
+    const count = 2000;
+    for (let index = 1; index <= count; index++) {
+      await hub.publish('trimmed', { data: String(index) });
+    }
+    await slow.until(() => slow.events.at(-1)?.data === String(count));
+    const lostAt = slow.events.findIndex((event) => event.type === 'history-lost');
+    expect(lostAt).toBeGreaterThan(0);
+    expect(slow.events.filter((event) => event.type === 'history-lost')).toHaveLength(1);
+    const lost = JSON.parse(slow.events[lostAt]!.data) as { requested: string; from: string };
+    expect(lost.requested).toBe(slow.events[lostAt - 1]!.id);
+    expect(lost.from).toBe(slow.events[lostAt + 1]!.id);
+    const before = slow.events.slice(0, lostAt).map((event) => Number(event.data));
+    const after = slow.events.slice(lostAt + 1).map((event) => Number(event.data));
+    expect(before).toEqual(numbers(1, before.length).map(Number));
+    expect(after).toEqual(numbers(after[0]!, count).map(Number));
+    expect(after[0]).toBeGreaterThan(before.at(-1)! + 1); // events were lost in between
+  }, 60_000);
+
+  test('coalesce: a subscriber that is behind gets the latest value per key', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, onError: vi.fn() });
+    const dashboard = subscriber(
+      await hub.subscribe(new Request('http://hub.test/t'), 'metrics', {
+        coalesce: (event) => event.event,
+      }),
+    );
+    const keys = ['cpu', 'memory', 'disk'];
+    for (let index = 0; index < 300; index++) {
+      await hub.publish('metrics', { event: keys[index % 3], data: { value: index } });
+    }
+    await dashboard.until(() => dashboard.events.some((event) => event.data === '{"value":299}'));
+    expect(dashboard.events.map((event) => [event.type, event.data])).toEqual([
+      ['cpu', '{"value":297}'],
+      ['memory', '{"value":298}'],
+      ['disk', '{"value":299}'],
+    ]);
+    await dashboard.cancel();
+  });
+
+  test('filters run per subscriber; a filter that throws ends only its own subscription', async () => {
+    engine = engines[engineName]!();
+    const onError = vi.fn();
+    hub = createHub({ engine, onError: vi.fn() });
+    const request = () => new Request('http://hub.test/t');
+    const all = subscriber(await hub.subscribe(request(), 'logs'));
+    const warnings = subscriber(
+      await hub.subscribe(request(), 'logs', { filter: (event) => event.event === 'warn' }),
+    );
+    let calls = 0;
+    const failing = subscriber(
+      await hub.subscribe(request(), 'logs', {
+        filter: () => {
+          if (++calls === 3) throw new Error('filter bug');
+          return true;
+        },
+        onError,
+      }),
+    );
+    for (const started of [all, warnings, failing]) started.start();
+    for (let index = 1; index <= 6; index++) {
+      await hub.publish('logs', {
+        event: index % 3 === 0 ? 'warn' : 'info',
+        data: `line ${index}`,
+      });
+    }
+    await all.until(() => all.events.length === 6);
+    await warnings.until(() => warnings.events.length === 2);
+    await waitFor(() => failing.ended);
+    expect(warnings.events.map((event) => event.data)).toEqual(['line 3', 'line 6']);
+    expect(failing.events.map((event) => event.data)).toEqual(['line 1', 'line 2']);
+    expect(onError).toHaveBeenCalledWith(new Error('filter bug'));
+    await all.cancel();
+    await warnings.cancel();
+  });
+
+  test('late joiners during a burst: with Last-Event-ID exactly the rest, without it a gap-free tail', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, retention: { maxEvents: 10_000 }, onError: vi.fn() });
+    const count = 400;
+    const ids: string[] = [];
+    const joined: Array<{ after: number; reader: ReturnType<typeof subscriber> }> = [];
+    const joining: Promise<void>[] = [];
+    for (let index = 1; index <= count; index++) {
+      ids.push(await hub.publish('burst', { data: String(index) }));
+      if (index % 40 === 0 && index < count) {
+        // Not awaited: the subscription is set up while the next events are published.
+        const resume = index % 80 === 0 ? index - 25 : 0;
+        const headers: Record<string, string> = resume ? { 'last-event-id': ids[resume - 1]! } : {};
+        joining.push(
+          hub.subscribe(new Request('http://hub.test/t', { headers }), 'burst').then((response) => {
+            const reader = subscriber(response);
+            reader.start();
+            joined.push({ after: resume, reader });
+          }),
+        );
+      }
+    }
+    await Promise.all(joining);
+    for (const { after, reader } of joined) {
+      await reader.until(() => reader.events.at(-1)?.data === String(count));
+      const received = reader.events.map((event) => Number(event.data));
+      const first = after > 0 ? after + 1 : received[0]!;
+      expect(received).toEqual(numbers(first, count).map(Number));
+      if (after > 0) expect(reader.events[0]!.id).toBe(ids[after]);
+      await reader.cancel();
+    }
+    expect(joined).toHaveLength(9);
+  }, 60_000);
+
+  test('one engine tail per topic, however many subscribers, closed when the last one leaves', async () => {
+    const counted = counting((engine = engines[engineName]!()));
+    hub = createHub({ engine: counted.engine, onError: vi.fn() });
+    const readers = await Promise.all(
+      Array.from({ length: 50 }, async () =>
+        subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'shared')),
+      ),
+    );
+    const other = subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'other'));
+    expect(counted.tails()).toBe(2);
+    await hub.publish('shared', { data: 'hello' });
+    for (const reader of readers) await reader.until(() => reader.events.length === 1);
+    await Promise.all(readers.map((reader) => reader.cancel()));
+    await waitFor(() => counted.tails() === 1);
+    await other.cancel();
+    await waitFor(() => counted.tails() === 0);
+  });
+});
+
+describe('topic fan-out through node:http (the direct lane)', () => {
+  let server: TestServer | undefined;
+  let hub: Hub | undefined;
+  afterEach(async () => {
+    await server?.close();
+    await hub?.close();
+  });
+
+  test('a client that stops reading: its socket fills, it falls behind, then gets every event in order', async () => {
+    const counted = counting(createMemoryEngine());
+    const onError = vi.fn();
+    const serving = createHub({
+      engine: counted.engine,
+      retention: { maxEvents: 20_000 },
+      onError,
+    });
+    hub = serving;
+    server = await startServer(
+      toNodeHandler((request) =>
+        serving.subscribe(request, 'big', { highWaterMark: 16_384, heartbeatMs: 0 }),
+      ),
+    );
+    const socket = await rawRequest(server.port, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    const text = collect(socket);
+    await waitFor(() => text.value.includes('\r\n\r\n')); // the headers: subscribed
+    socket.pause(); // reads nothing more: the kernel buffers fill, then the server's queue
+    const rangesBefore = counted.ranges();
+    const count = 5000;
+    const payload = 'x'.repeat(1000);
+    for (let index = 1; index <= count; index++) {
+      await serving.publish('big', { data: `${index} ${payload}` });
+    }
+    socket.resume();
+    await waitFor(() => text.value.includes(`data: ${count} `));
+    const received = [...text.value.matchAll(/data: (\d+) x/g)].map((match) => Number(match[1]));
+    expect(received).toEqual(numbers(1, count).map(Number));
+    expect(counted.ranges()).toBeGreaterThan(rangesBefore); // it fell behind and replayed
+    expect(onError).not.toHaveBeenCalled();
+    socket.destroy();
+    await waitFor(() => counted.tails() === 0); // the client left: the subscription is gone
+  }, 60_000);
+});
+
+function collect(socket: Socket): { value: string } {
+  const text = { value: '' };
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    text.value += chunk;
+  });
+  return text;
+}
+
+async function waitFor(check: () => boolean, describe?: () => string): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > 30_000)
+      throw new Error(`condition not reached within 30 s ${describe?.() ?? ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
