@@ -197,6 +197,21 @@ describe('Web Response -> Node response', () => {
     expect(await textReader(wrapped.body).all()).toBe('data: one\n\nevent: done\ndata: {}\n\n');
   });
 
+  test('an event stream response is a Response in full: cloned and read, then sent', async () => {
+    const seen: unknown[] = [];
+    server = await startServer(
+      toNodeHandler(async (request) => {
+        const response = createEventStream(request, [{ data: 'one' }]);
+        seen.push(response instanceof Response, response.status, response.bodyUsed);
+        seen.push(await response.clone().text());
+        return response;
+      }),
+    );
+    const response = await fetch(server.url);
+    expect(await textReader(response.body).all()).toBe('data: one\n\nevent: done\ndata: {}\n\n');
+    expect(seen).toEqual([true, 200, false, 'data: one\n\nevent: done\ndata: {}\n\n']);
+  });
+
   test('heartbeats of idle streams, written to the socket by the adapter', async () => {
     server = await startServer(
       toNodeHandler((request) =>
