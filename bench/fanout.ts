@@ -218,7 +218,7 @@ async function redisPart(runs: number, settings: Settings): Promise<void> {
     }),
   );
   console.log(
-    '\nThe Redis tail reads up to 512 entries per XREAD: during a burst several events reach a subscriber in one write, which the memory engine (one delivery per publish) does not do.',
+    '\nThe Redis tail reads up to 512 entries per XREAD: during a burst several events reach a subscriber in one socket write (Node sends the writes of one tick together), which the memory engine (one delivery per publish) does not do.',
   );
   printProblems(problems);
 }
