@@ -30,7 +30,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/**
+ * `own: true` always starts a private server, even with `REDIS_URL` set: for tests that kill and
+ * restart it.
+ */
+export async function startRedis(options: { own?: boolean } = {}): Promise<TestRedis> {
   const clients: Redis[] = [];
   const client = (url: string) => () => {
     const redis = new Redis(url, {
@@ -44,7 +48,7 @@ export async function startRedis(): Promise<TestRedis> {
   const closeClients = () => {
     for (const redis of clients.splice(0)) redis.disconnect();
   };
-  if (process.env.REDIS_URL) {
+  if (process.env.REDIS_URL && !options.own) {
     const url = process.env.REDIS_URL;
     const noOwnServer = () =>
       Promise.reject(new Error('REDIS_URL is set: this test needs its own redis-server.'));

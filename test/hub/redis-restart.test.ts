@@ -14,7 +14,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.ts';
 let redis: TestRedis;
 const clients: Redis[] = [];
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ own: true }); // it kills and restarts the server
 });
 afterAll(async () => {
   for (const client of clients) client.disconnect();
