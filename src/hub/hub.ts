@@ -145,14 +145,6 @@ export function createHub(options: HubOptions = {}): Hub {
     // Appends are chained, so a producer that does not await still logs in order.
     const append = (event: EventStreamEvent): Promise<void> => {
       const id = `0-${++seq}`;
-      if (seq > maxRunEvents) {
-        return Promise.reject(
-          Object.assign(new Error(`A run may log at most ${maxRunEvents} events.`), {
-            expose: true,
-            code: 'run-too-long',
-          }),
-        );
-      }
       const stored = {
         data: serialise(event.data),
         ...(event.event === undefined ? {} : { event: event.event }),
@@ -163,9 +155,20 @@ export function createHub(options: HubOptions = {}): Hub {
       chain = next.catch(() => {});
       return next.then(() => undefined);
     };
+    // The limit applies to the producer's events only: the terminal event must always fit, or
+    // the run's readers would wait for an end that never comes.
+    const send = (event: EventStreamEvent): Promise<void> =>
+      seq >= maxRunEvents
+        ? Promise.reject(
+            Object.assign(new Error(`A run may log at most ${maxRunEvents} events.`), {
+              expose: true,
+              code: 'run-too-long',
+            }),
+          )
+        : append(event);
     const writer: RunWriter = {
-      send: append,
-      progress: (progress) => append({ event: 'progress', data: progress }),
+      send,
+      progress: (progress) => send({ event: 'progress', data: progress }),
       signal,
       runId,
       request,

@@ -175,6 +175,29 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
     expect(JSON.parse(closes[0]!.event!.data)).toEqual({ cancelled: true });
   });
 
+  test('a run past maxRunEvents fails with run-too-long, and still ends with its error event', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, maxRunEvents: 3, onError: () => {} });
+    const fetch = handlerFetch((request) =>
+      hub.stream(request, async (run) => {
+        for (let index = 1; index <= 5; index++) await run.send({ data: String(index) });
+      }),
+    );
+    const events: ServerSentEvent[] = [];
+    const error = await (async () => {
+      for await (const event of fetchEventStream('http://hub.test/long', { fetch, method: 'POST' }))
+        events.push(event);
+    })().catch((e) => e);
+    expect(events.map((event) => event.data)).toEqual(['1', '2', '3']);
+    const runId = hub.runIdOf(events[0]!.id)!;
+    expect(ServerError.isInstance(error)).toBe(true);
+    expect(error.data).toEqual({
+      message: 'A run may log at most 3 events.',
+      code: 'run-too-long',
+    });
+    expect(error.id).toBe(`${runId}.4`); // the terminal event follows the last one: no gap
+  });
+
   test('unknown or expired run ids get an in-band error event, never silence', async () => {
     makeHub();
     const fetch = handlerFetch((request) => hub.stream(request, async () => {}));
