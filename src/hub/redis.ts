@@ -111,7 +111,9 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
       if (event.event !== undefined) args.push('event', event.event);
       const id = String(await command('XADD', ...args));
       if (append.maxAgeMs !== undefined) {
-        await command('XTRIM', streamKey, 'MINID', '~', Math.max(0, Date.now() - append.maxAgeMs));
+        // Exact, not `~`: approximate trimming only drops whole stream nodes (100 entries), so a
+        // quiet topic would keep entries far past their age. Exact MINID costs only the removal.
+        await command('XTRIM', streamKey, 'MINID', Math.max(0, Date.now() - append.maxAgeMs));
       }
       if (append.ttlMs !== undefined) await command('PEXPIRE', streamKey, Math.ceil(append.ttlMs));
       return id;

@@ -84,6 +84,17 @@ export function engineConformance(name: string, factory: EngineFactory): void {
       expect(kept.at(-1)?.event.data).toBe('999');
     });
 
+    test('maxAgeMs trims entries older than the age, even in a small log', async () => {
+      const engine = await create();
+      const key = uniqueKey('aged');
+      await engine.append(key, { data: 'old 1' }, { maxAgeMs: 50 });
+      await engine.append(key, { data: 'old 2' }, { maxAgeMs: 50 });
+      await new Promise((resolve) => setTimeout(resolve, 80)); // explicitly past the 50 ms age
+      await engine.append(key, { data: 'new' }, { maxAgeMs: 50 });
+      const kept = await engine.range(key, undefined, 1_000);
+      expect(kept.map((entry) => entry.event.data)).toEqual(['new']);
+    });
+
     test('a log expires ttlMs after its last append', async () => {
       const engine = await create();
       const key = uniqueKey('ttl');
