@@ -1,23 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { type FetchLike, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
-import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
-import { createRedisEngine } from '../../src/hub/redis.ts';
+import { createHub, type Hub, type HubEngine } from '../../src/hub/index.ts';
 import { ServerError } from '../../src/index.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { hubEngines } from '../helpers/hub-engines.ts';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
-
-const engines: Record<string, () => HubEngine> = {
-  memory: () => createMemoryEngine(),
-  redis: () =>
-    createRedisEngine({ redis: redis.client(), prefix: `hub-test:${Date.now()}:`, blockMs: 200 }),
-};
+const engines: Record<string, () => HubEngine> = hubEngines('hub-test');
 
 /** A `fetch` that calls a Web handler directly: real Requests and Response streams, no socket. */
 function handlerFetch(handler: (request: Request) => Promise<Response>): FetchLike {

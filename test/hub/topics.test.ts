@@ -5,32 +5,15 @@
  * through a real node:http socket (the Node adapter's direct lane).
  */
 import type { Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
-import { createRedisEngine } from '../../src/hub/redis.ts';
 import { createParser, type ServerSentEvent } from '../../src/index.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { hubEngines } from '../helpers/hub-engines.ts';
 import { rawRequest } from '../helpers/server-stream.ts';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.stop();
-});
-
-const engines: Record<string, () => HubEngine> = {
-  memory: () => createMemoryEngine(),
-  redis: () =>
-    createRedisEngine({
-      redis: redis.client(),
-      prefix: `topics-test:${Date.now()}:`,
-      blockMs: 200,
-    }),
-};
+const engines: Record<string, () => HubEngine> = hubEngines('topics-test');
 
 /** Counts the engine's open tails and its `range` calls (replays). */
 function counting(engine: HubEngine): { engine: HubEngine; tails(): number; ranges(): number } {
