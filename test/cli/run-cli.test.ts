@@ -5,29 +5,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { exitCodes } from '../../src/cli/exit-codes.ts';
 import { HELP, readVersion } from '../../src/cli/help.ts';
 import { type CliIo, type CliWritable, runCli } from '../../src/cli/main.ts';
 import {
   type NodeHandler,
   readBody,
-  startServer,
-  type TestServer,
+  serverPerTest,
   writeEventStreamHead,
 } from '../helpers/http-server.ts';
 
-let server: TestServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function serve(handler: NodeHandler): Promise<TestServer> {
-  server = await startServer(handler);
-  return server;
-}
+const servers = serverPerTest();
+const { serve } = servers;
 
 interface Captured extends CliWritable {
   readonly bytes: Buffer;
@@ -310,7 +300,7 @@ describe('failures and exit codes', () => {
       stderr: '',
     });
     expect(ended.requests).toBe(1);
-    await server!.close();
+    await servers.current!.close();
 
     const dropped = await serve((_req, res) => {
       writeEventStreamHead(res);
@@ -345,7 +335,6 @@ describe('failures and exit codes', () => {
   test('a network error with --retry 0: exit 1 with the reason', async () => {
     const closed = await serve(() => {});
     await closed.close();
-    server = undefined;
     const result = await run([closed.url, '--retry', '0']);
     expect(result.code).toBe(exitCodes.failure);
     expect(result.stderr).toBe(

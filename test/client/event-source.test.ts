@@ -3,24 +3,17 @@ import { EventSource } from '../../src/client/index.ts';
 import {
   type NodeHandler,
   readBody,
-  startServer,
-  type TestServer,
+  serverPerTest,
   writeEventStreamHead,
 } from '../helpers/http-server.ts';
 
-let server: TestServer | undefined;
+const servers = serverPerTest();
+const { serve } = servers;
 const sources: EventSource[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   for (const source of sources.splice(0)) source.close();
-  await server?.close();
-  server = undefined;
 });
-
-async function serve(handler: NodeHandler): Promise<TestServer> {
-  server = await startServer(handler);
-  return server;
-}
 
 function open(url: string, init?: ConstructorParameters<typeof EventSource>[1]): EventSource {
   const source = new EventSource(url, init);
@@ -141,7 +134,7 @@ test('close() inside a listener stops further events from the same chunk', async
     };
   });
   expect(seen).toEqual(['one']);
-  await server?.waitForAborts(1);
+  await servers.current?.waitForAborts(1);
 });
 
 test('extension: POST with a body and headers, resent on reconnection', async () => {

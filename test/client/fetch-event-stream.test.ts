@@ -1,27 +1,17 @@
 import type { IncomingMessage } from 'node:http';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { ResponseError, ServerError, SsekitError, StreamError } from '../../src/index.ts';
 import {
   type NodeHandler,
   readBody,
-  startServer,
-  type TestServer,
+  serverPerTest,
   writeEventStreamHead,
 } from '../helpers/http-server.ts';
 
 const fast = { initialDelayMs: 5, maxDelayMs: 10 };
-let server: TestServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function serve(handler: NodeHandler): Promise<TestServer> {
-  server = await startServer(handler);
-  return server;
-}
+const servers = serverPerTest();
+const { serve } = servers;
 
 async function collect(iterable: AsyncIterable<ServerSentEvent>): Promise<ServerSentEvent[]> {
   const events: ServerSentEvent[] = [];
@@ -205,7 +195,7 @@ describe('fetchEventStream', () => {
       message: `Request failed with status 401 Unauthorized: POST ${url}/api/chat`,
     });
     expect(error.headers.get('www-authenticate')).toBe('Bearer');
-    expect(server?.requests).toBe(1);
+    expect(servers.current?.requests).toBe(1);
   });
 
   test('stops on 204 without reconnecting', async () => {
@@ -216,7 +206,7 @@ describe('fetchEventStream', () => {
     );
     expect(events).toEqual([]);
     expect(closes).toEqual([{ reason: 'no-content' }]);
-    expect(server?.requests).toBe(1);
+    expect(servers.current?.requests).toBe(1);
   });
 
   test('does not retry a wrong content type', async () => {
@@ -232,7 +222,7 @@ describe('fetchEventStream', () => {
     expect(error.message).toContain(
       'Expected content-type text/event-stream but received "text/html"',
     );
-    expect(server?.requests).toBe(1);
+    expect(servers.current?.requests).toBe(1);
   });
 
   test('an idle stream is aborted and resumed', async () => {
@@ -254,7 +244,7 @@ describe('fetchEventStream', () => {
     );
     expect(events.map((event) => event.data)).toEqual(['first', 'second']);
     expect(StreamError.isInstance(retries[0]) && retries[0].code).toBe('idle-timeout');
-    await server?.waitForAborts(1);
+    await servers.current?.waitForAborts(1);
   });
 
   test('break closes the connection at once (the server sees the close)', async () => {
@@ -266,8 +256,8 @@ describe('fetchEventStream', () => {
       expect(event.data).toBe('one');
       break;
     }
-    await server?.waitForAborts(1);
-    expect(server?.aborts).toBe(1);
+    await servers.current?.waitForAborts(1);
+    expect(servers.current?.aborts).toBe(1);
   });
 
   test('close() ends iteration quietly; aborting the signal rejects with its reason', async () => {
@@ -277,7 +267,7 @@ describe('fetchEventStream', () => {
     });
     const closed = fetchEventStream(url);
     const quiet = collect(closed);
-    await server?.waitForRequests(1);
+    await servers.current?.waitForRequests(1);
     closed.close();
     await expect(quiet).resolves.toEqual(expect.any(Array));
 
@@ -288,7 +278,7 @@ describe('fetchEventStream', () => {
       onEvent: () => controller.abort(reason),
     });
     await expect(stream.finished).rejects.toBe(reason);
-    await server?.waitForAborts(2);
+    await servers.current?.waitForAborts(2);
   });
 
   test('an already-aborted signal sends no request', async () => {
@@ -298,7 +288,7 @@ describe('fetchEventStream', () => {
     await expect(collect(fetchEventStream(url, { signal: controller.signal }))).rejects.toThrow(
       'too late',
     );
-    expect(server?.requests).toBe(0);
+    expect(servers.current?.requests).toBe(0);
   });
 
   test('gives up after maxAttempts with a retry-limit error whose cause is the last failure', async () => {
@@ -310,7 +300,7 @@ describe('fetchEventStream', () => {
     expect(error.code).toBe('retry-limit');
     expect(error.message).toContain('Gave up after 3 failed attempts');
     expect(ResponseError.isInstance(error.cause) && error.cause.status).toBe(503);
-    expect(server?.requests).toBe(3);
+    expect(servers.current?.requests).toBe(3);
   });
 
   test('a network error is retried (server restarted on the same port)', async () => {
@@ -340,7 +330,7 @@ describe('fetchEventStream', () => {
       id: '9',
       data: { message: 'Model overloaded', code: 'overloaded' },
     });
-    expect(server?.requests).toBe(1);
+    expect(servers.current?.requests).toBe(1);
   });
 
   test('data: [DONE] ends an OpenAI-style stream; isTerminal can change the rule', async () => {
@@ -421,6 +411,6 @@ describe('fetchEventStream', () => {
       (e) => e,
     );
     expect(error.code).toBe('event-too-large');
-    expect(server?.requests).toBe(1);
+    expect(servers.current?.requests).toBe(1);
   });
 });

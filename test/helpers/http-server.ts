@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -94,6 +95,31 @@ export async function startServer(handler: NodeHandler): Promise<TestServer> {
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
     close: stop,
+  };
+}
+
+/**
+ * One server per test: `serve()` starts it on a free port, and it is closed after the test.
+ * Call at the top of a file, before the file's own `afterEach` (hooks run in reverse order, so
+ * the file's own cleanup runs first).
+ */
+export function serverPerTest(): {
+  serve(handler: NodeHandler): Promise<TestServer>;
+  readonly current: TestServer | undefined;
+} {
+  let current: TestServer | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    async serve(handler) {
+      current = await startServer(handler);
+      return current;
+    },
+    get current() {
+      return current;
+    },
   };
 }
 
