@@ -1,5 +1,6 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { isEventStream, responseError, runConnection, StreamEndedError } from './connection.ts';
+import { isRetryable } from './retry.ts';
 import type { FetchLike } from './types.ts';
 
 /** The init of {@link EventSource}: the standard `withCredentials`, plus request options. */
@@ -171,9 +172,11 @@ export class EventSource extends EventTarget {
         return undefined;
       },
       // Spec: reconnect after a network error or the end of the stream, forever, waiting the
-      // reconnection time; fail on anything else.
+      // reconnection time; fail on anything else. A TypeError counts as a network error only
+      // when fetch says so (the same rule as fetchEventStream's): an invalid header is a bug to
+      // report at once, not something to retry every 3 s forever.
       planRetry: (error) =>
-        error instanceof StreamEndedError || error instanceof TypeError
+        error instanceof StreamEndedError || (error instanceof TypeError && isRetryable(error))
           ? this.#reconnectionTimeMs
           : undefined,
       hooks: {

@@ -119,6 +119,15 @@ test('fails the connection on a non-200 status or a wrong content type: error, t
   }
 });
 
+test('a request that cannot be built fails at once instead of retrying forever', async () => {
+  const srv = await serve((_req, res) => writeEventStreamHead(res));
+  const source = open(srv.url, { headers: { 'x-bad': 'line\nbreak' } });
+  const { log, next } = record(source, ['open', 'message', 'error']);
+  await next(1);
+  expect(log).toEqual(['error:2']);
+  expect(srv.requests).toBe(0);
+});
+
 test('close() inside a listener stops further events from the same chunk', async () => {
   const { url } = await serve((_req, res) => {
     writeEventStreamHead(res);
