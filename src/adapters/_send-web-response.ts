@@ -3,7 +3,7 @@
  */
 /// <reference types="node" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isEventStreamContentType } from '../server/event-stream-headers.ts';
+import { isEventStreamType } from '../_internal/http.ts';
 
 // Connection-specific headers that HTTP/2 forbids (Node throws on them).
 const HOP_BY_HOP = new Set([
@@ -34,7 +34,7 @@ export async function sendWebResponse(
   res: ServerResponse,
   response: Response,
 ): Promise<void> {
-  const eventStream = isEventStreamContentType(response.headers.get('content-type'));
+  const eventStream = isEventStreamType(response.headers.get('content-type'));
   if (res.headersSent) {
     await response.body?.cancel();
     throw new TypeError(

@@ -7,6 +7,7 @@
 /// <reference types="node" />
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { isJsonType } from '../_internal/http.ts';
 import {
   type ClientWatcher,
   kRequestName,
@@ -171,13 +172,8 @@ function nodeBody(req: IncomingMessage): ReadableStream<Uint8Array> | null {
 function fromParsed(body: unknown, req: IncomingMessage): BodyInit | null {
   if (typeof body === 'string') return body;
   if (body instanceof Uint8Array) return body as Uint8Array<ArrayBuffer>;
-  if (isJsonContentType(rawHeader(req, 'content-type') ?? null)) return JSON.stringify(body);
+  if (isJsonType(rawHeader(req, 'content-type'))) return JSON.stringify(body);
   return null;
-}
-
-function isJsonContentType(value: string | null): boolean {
-  const mediaType = (value ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
 // The first value of a header, from `rawHeaders`: `req.headers` would make (and keep) an object of

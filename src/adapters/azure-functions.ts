@@ -4,8 +4,8 @@
  * @module
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { isEventStreamType } from '../_internal/http.ts';
 import { encodeEvent } from '../protocol/encode.ts';
-import { isEventStreamContentType } from '../server/event-stream-headers.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { INTERNAL_ERROR } from '../server/public-error.ts';
 import type { FetchHandler } from './node.ts';
@@ -71,7 +71,7 @@ export function toAzureHandler(
       report(error);
       response = jsonErrorResponse(error);
     }
-    const eventStream = isEventStreamContentType(response.headers.get('content-type'));
+    const eventStream = isEventStreamType(response.headers.get('content-type'));
     return {
       status: response.status,
       headers: response.headers,

@@ -1,3 +1,4 @@
+import { isEventStreamType } from '../_internal/http.ts';
 import type { FetchLike } from '../client/types.ts';
 
 /**
@@ -12,7 +13,12 @@ export function teeEventStreams(
 ): FetchLike {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (!response.ok || response.status === 204 || !response.body || !isEventStream(response)) {
+    if (
+      !response.ok ||
+      response.status === 204 ||
+      !response.body ||
+      !isEventStreamType(response.headers.get('content-type'))
+    ) {
       return response;
     }
     const copy = new TransformStream<Uint8Array, Uint8Array>({
@@ -28,9 +34,4 @@ export function teeEventStreams(
       headers: response.headers,
     });
   };
-}
-
-function isEventStream(response: Response): boolean {
-  const type = response.headers.get('content-type') ?? '';
-  return type.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
 }

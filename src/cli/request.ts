@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { concatBytes } from '../_internal/bytes.ts';
 import { type CliOptions, type DataSource, UsageError } from './args.ts';
 import { describeError, parseJson } from './format.ts';
 
@@ -75,11 +76,5 @@ async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Uint
     chunks.push(bytes);
     size += bytes.length;
   }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return all;
+  return concatBytes(chunks, size);
 }

@@ -1,7 +1,7 @@
-import { type ParseError, ResponseError, StreamError } from '../errors.ts';
+import { sleep, startTimer } from '../_internal/timers.ts';
+import { type ParseError, StreamError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { sleep, startTimer } from './timers.ts';
 import type { FetchLike, ResumeBuilder } from './types.ts';
 
 /**
@@ -262,61 +262,6 @@ function waitForResume(pause: PauseSource, signal: AbortSignal): Promise<void> {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/**
- * Reads at most `limit` bytes of a body as text and cancels the rest: enough to show a server's
- * error message without downloading an unbounded body.
- * @internal
- */
-export async function readBodyText(response: Response, limit = 8192): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const slice = value.subarray(0, limit - size);
-      size += slice.length;
-      text += decoder.decode(slice, { stream: true });
-    }
-    return text + decoder.decode();
-  } catch (error) {
-    return text || `(body unreadable: ${String(error)})`;
-  } finally {
-    reader.cancel().catch(ignoreCancelError);
-  }
-}
-
-/** The response as a `ResponseError` with a bounded read of its body. @internal */
-export async function responseError(
-  code: 'http-error' | 'invalid-content-type',
-  response: Response,
-  method: string,
-  url: string,
-): Promise<ResponseError> {
-  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-  const message =
-    code === 'http-error'
-      ? `Request failed with status ${status}: ${method} ${url}`
-      : `Expected content-type text/event-stream but received ${JSON.stringify(response.headers.get('content-type') ?? '')} (status ${status}): ${method} ${url}`;
-  return new ResponseError(code, message, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-    body: await readBodyText(response),
-    method,
-    url,
-  });
-}
-
-/** True for `text/event-stream`, whatever its parameters and case. @internal */
-export function isEventStream(response: Response): boolean {
-  const type = response.headers.get('content-type');
-  return type !== null && type.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
 }
 
 // Cancelling a body that already errored or was aborted rejects; the attempt is over either way,

@@ -1,5 +1,6 @@
+import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { isEventStream, responseError, runConnection, StreamEndedError } from './connection.ts';
+import { runConnection, StreamEndedError } from './connection.ts';
 import { isRetryable } from './retry.ts';
 import type { FetchLike } from './types.ts';
 
@@ -166,9 +167,9 @@ export class EventSource extends EventTarget {
       pause: undefined,
       checkResponse: async (response, method, url) => {
         // Spec: anything but a 200 text/event-stream response fails the connection.
-        if (response.status !== 200) throw await responseError('http-error', response, method, url);
-        if (!isEventStream(response))
-          throw await responseError('invalid-content-type', response, method, url);
+        if (response.status !== 200) throw await responseError(response, method, url, 'http-error');
+        if (!isEventStreamType(response.headers.get('content-type')))
+          throw await responseError(response, method, url, 'invalid-content-type');
         return undefined;
       },
       // Spec: reconnect after a network error or the end of the stream, forever, waiting the

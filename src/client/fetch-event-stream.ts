@@ -1,12 +1,7 @@
+import { isEventStreamType, responseError } from '../_internal/http.ts';
 import { ServerError, StreamError } from '../errors.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import {
-  type ConnectionEnd,
-  isEventStream,
-  responseError,
-  runConnection,
-  StreamEndedError,
-} from './connection.ts';
+import { type ConnectionEnd, runConnection, StreamEndedError } from './connection.ts';
 import { EventQueue } from './event-queue.ts';
 import { backoffDelay, type RetryOptions, resolveRetry, retryAfterMs } from './retry.ts';
 import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
@@ -150,11 +145,8 @@ export function fetchEventStream(
       pause: options.pauseWhenHidden ? visibilityPause() : undefined,
       async checkResponse(response, requestMethod, requestUrl) {
         if (response.status === 204) return 'no-content';
-        if (!response.ok)
-          throw await responseError('http-error', response, requestMethod, requestUrl);
-        if (!isEventStream(response)) {
-          throw await responseError('invalid-content-type', response, requestMethod, requestUrl);
-        }
+        if (!response.ok || !isEventStreamType(response.headers.get('content-type')))
+          throw await responseError(response, requestMethod, requestUrl);
         return undefined;
       },
       planRetry(error, failures, context) {

@@ -1,4 +1,4 @@
-import { unrefTimer } from '../client/timers.ts';
+import { unrefTimer } from '../_internal/timers.ts';
 import {
   type AppendOptions,
   compareIds,

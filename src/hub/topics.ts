@@ -7,9 +7,10 @@
  *
  * Classes rather than closures: there is one subscriber per connection, thousands per process.
  */
+
+import { now } from '../_internal/timers.ts';
 import { encodeStreamEvent } from '../server/_encode.ts';
 import type { Session, SessionOwner } from '../server/_session.ts';
-import { now } from '../server/_timers.ts';
 import { openEventStream, readLastEventId } from '../server/create-event-stream.ts';
 import type { EventStreamEvent } from '../server/event-stream.ts';
 import type { ResolvedEventStreamOptions } from '../server/options.ts';

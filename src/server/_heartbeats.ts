@@ -9,7 +9,7 @@
  * but on platforms that tie timers to the request that set them (Cloudflare Workers), a timer set
  * for one request must not serve the streams of others.
  */
-import { now as clock, setTimer, type Timer } from './_timers.ts';
+import { now as clock, setTimer, type Timer } from '../_internal/timers.ts';
 
 /** A stream with a heartbeat. */
 export interface Beating {

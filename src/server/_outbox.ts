@@ -11,7 +11,8 @@
  * some streams need (the Web stream, coalescing keys, waiting producers) lives in objects made
  * on demand.
  */
-import { setTimer, type Timer } from './_timers.ts';
+import { concatBytes } from '../_internal/bytes.ts';
+import { setTimer, type Timer } from '../_internal/timers.ts';
 
 /** A consumer that writes chunks on (a socket): the fast lane of the Node adapter. */
 export interface ByteSink {
@@ -256,7 +257,7 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
   // events piled up while the consumer was busy.
   #flush(): undefined {
     const queue = this.#queue!;
-    const chunk = queue.length === 1 ? queue[0]! : concat(queue, this.#buffered);
+    const chunk = queue.length === 1 ? queue[0]! : concatBytes(queue, this.#buffered);
     this.#release(undefined);
     this.#hand(chunk);
     if (this.#state === ENDING) this.#close();
@@ -317,15 +318,4 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
 
 function newExtra(): Extra {
   return { keys: undefined, waiters: undefined, failure: undefined };
-}
-
-function concat(chunks: Array<Uint8Array | undefined>, size: number): Uint8Array {
-  const chunk = new Uint8Array(size);
-  let offset = 0;
-  for (const part of chunks) {
-    if (part === undefined) continue;
-    chunk.set(part, offset);
-    offset += part.byteLength;
-  }
-  return chunk;
 }

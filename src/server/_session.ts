@@ -11,6 +11,8 @@
  * shared functions with the session as argument, and the producer's `AbortSignal` is made only
  * when someone asks for it (the hub's topic subscriptions, which run no producer, never do).
  */
+
+import { now, setTimer, type Timer } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { encodeEvent } from '../protocol/encode.ts';
 import {
@@ -25,7 +27,6 @@ import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
 import { type ByteSink, Outbox } from './_outbox.ts';
 import { isCancellation, runProducer } from './_run-producer.ts';
 import { createStreamObject } from './_stream-object.ts';
-import { now, setTimer, type Timer } from './_timers.ts';
 import type { EventStreamProducer } from './event-stream.ts';
 import type { ResolvedEventStreamOptions } from './options.ts';
 

@@ -46,20 +46,3 @@ export function createEventStreamHeaders(options: EventStreamHeadersOptions = {}
   }
   return headers;
 }
-
-/**
- * True when a `content-type` value announces an event stream (any parameters, any case).
- *
- * @example
- * ```ts
- * import { isEventStreamContentType } from 'ssekit/server';
- *
- * isEventStreamContentType('Text/Event-Stream; charset=utf-8'); // true
- * isEventStreamContentType('application/json'); // false
- * ```
- */
-export function isEventStreamContentType(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === 'text/event-stream';
-}

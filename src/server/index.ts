@@ -24,7 +24,6 @@ export {
 export {
   createEventStreamHeaders,
   type EventStreamHeadersOptions,
-  isEventStreamContentType,
 } from './event-stream-headers.ts';
 export { type JsonErrorResponseOptions, jsonErrorResponse } from './json-error-response.ts';
 export type { EventStreamOptions } from './options.ts';

@@ -1,3 +1,5 @@
+import { concatBytes } from '../_internal/bytes.ts';
+import { isJsonType } from '../_internal/http.ts';
 import { RequestError } from '../errors.ts';
 
 /** Options of {@link readJsonBody}. */
@@ -9,8 +11,6 @@ export interface ReadJsonBodyOptions {
    */
   maxBytes?: number;
 }
-
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
 /**
  * Reads a request body as JSON, streamed, within a byte limit, and throws a {@link RequestError}
@@ -47,8 +47,7 @@ export async function readJsonBody(
   }
   const where = `${request.method} ${new URL(request.url).pathname}`;
   const contentType = request.headers.get('content-type');
-  const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  if (!JSON_MEDIA_TYPE.test(mediaType)) {
+  if (!isJsonType(contentType)) {
     await request.body?.cancel();
     throw new RequestError(
       'unsupported-media-type',
@@ -84,13 +83,7 @@ async function readAtMost(
       chunks.push(value);
     }
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }
 
 function parseJson(bytes: Uint8Array, where: string): unknown {

@@ -1,3 +1,4 @@
+import { isEventStreamType, readBodyStart } from '../_internal/http.ts';
 import { ResponseError, ServerError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
@@ -5,7 +6,6 @@ import { eventStreamResponse } from './_direct.ts';
 import { Session } from './_session.ts';
 import { readLastEventId } from './create-event-stream.ts';
 import type { EventStream, EventStreamEvent } from './event-stream.ts';
-import { isEventStreamContentType } from './event-stream-headers.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
 import { type PublicError, withPublicError } from './public-error.ts';
 
@@ -84,11 +84,7 @@ async function relay(
   stream: EventStream,
   map: RelayEventStreamOptions['map'],
 ): Promise<void> {
-  if (
-    !upstream.ok ||
-    !upstream.body ||
-    !isEventStreamContentType(upstream.headers.get('content-type'))
-  ) {
+  if (!upstream.ok || !upstream.body || !isEventStreamType(upstream.headers.get('content-type'))) {
     throw await refused(upstream);
   }
   const reader = upstream.body.getReader();
@@ -151,7 +147,7 @@ const UPSTREAM_FAILED: PublicError = {
 
 async function refused(upstream: Response): Promise<ResponseError> {
   const contentType = upstream.headers.get('content-type');
-  const body = await readStart(upstream.body);
+  const body = await readBodyStart(upstream.body, 2048);
   const code = upstream.ok ? 'invalid-content-type' : 'http-error';
   const message = upstream.ok
     ? `The upstream ${upstream.url || 'response'} is not an event stream (content-type: ${contentType ?? 'none'}).`
@@ -190,20 +186,6 @@ function upstreamReported(event: ServerSentEvent): ServerError {
   const error = new ServerError(`The upstream sent an error event: ${message}`, data, event.id);
   const code = typeof fields.code === 'string' ? fields.code : undefined;
   return withPublicError(error, code === undefined ? { message } : { message, code });
-}
-
-// Up to 2 KiB of an error body, for the diagnosis in onError; the rest is cancelled unread.
-async function readStart(body: ReadableStream<Uint8Array> | null): Promise<string> {
-  if (!body) return '';
-  const reader = body.getReader();
-  try {
-    const { value } = await reader.read();
-    return value ? new TextDecoder().decode(value.subarray(0, 2048)) : '';
-  } catch (error) {
-    return `(the body could not be read: ${String(error)})`;
-  } finally {
-    cancelQuietly(reader, undefined);
-  }
 }
 
 // Cancelling an upstream that already failed rejects with that same failure, which the relay has

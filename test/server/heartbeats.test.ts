@@ -4,13 +4,13 @@
  * one timer for all of them.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { now } from '../../src/_internal/timers.ts';
 import {
   addHeartbeat,
   type Beating,
   heartbeatsScheduled,
   removeHeartbeat,
 } from '../../src/server/_heartbeats.ts';
-import { now } from '../../src/server/_timers.ts';
 
 let added: Beating[] = [];
 let beats: string[] = [];

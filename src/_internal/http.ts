@@ -1,0 +1,82 @@
+/**
+ * HTTP helpers every layer needs once: media types, the bounded read of an error body, and the
+ * `ResponseError` built from a response that is not an event stream.
+ * @internal
+ */
+import { ResponseError } from '../errors.ts';
+
+/** The media type of a `content-type` value, lower-cased, without parameters (`''` when absent). */
+export function mediaType(contentType: string | null | undefined): string {
+  if (!contentType) return '';
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** True when a `content-type` value announces an event stream (any parameters, any case). */
+export function isEventStreamType(contentType: string | null | undefined): boolean {
+  return mediaType(contentType) === 'text/event-stream';
+}
+
+/** True for `application/json` and every `+json` suffix type (`application/problem+json`). */
+export function isJsonType(contentType: string | null | undefined): boolean {
+  return JSON_MEDIA_TYPE.test(mediaType(contentType));
+}
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
+
+/**
+ * Reads at most `limit` bytes of a body as text and cancels the rest: enough to show a server's
+ * error message without downloading an unbounded body.
+ */
+export async function readBodyStart(
+  body: ReadableStream<Uint8Array> | null,
+  limit = 8192,
+): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const slice = value.subarray(0, limit - size);
+      size += slice.length;
+      text += decoder.decode(slice, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    return text || `(body unreadable: ${String(error)})`;
+  } finally {
+    reader.cancel().catch(ignore);
+  }
+}
+
+/**
+ * A response that is not an event stream as a `ResponseError`: `http-error` for a non-2xx status,
+ * `invalid-content-type` for a 2xx of another type (unless `code` says otherwise), with a bounded
+ * read of its body.
+ */
+export async function responseError(
+  response: Response,
+  method: string,
+  url: string,
+  code: 'http-error' | 'invalid-content-type' = response.ok ? 'invalid-content-type' : 'http-error',
+): Promise<ResponseError> {
+  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const message =
+    code === 'http-error'
+      ? `Request failed with status ${status}: ${method} ${url}`
+      : `Expected content-type text/event-stream but received ${JSON.stringify(response.headers.get('content-type') ?? '')} (status ${status}): ${method} ${url}`;
+  return new ResponseError(code, message, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    body: await readBodyStart(response.body),
+    method,
+    url,
+  });
+}
+
+// Cancelling a body that already errored or was aborted rejects; the read is over either way.
+function ignore(): void {}
