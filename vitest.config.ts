@@ -1,10 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: everything on Node, and the universal layers' suites once more in an edge-like
- * runtime (@edge-runtime/vm: the Web globals of Vercel's Edge Runtime, no Node globals in the
- * code under test), proving that protocol, client, server core and hub need only Web APIs.
+ * The fast suite (`npm test`): two projects, everything on Node, and the universal layers' suites
+ * once more in an edge-like runtime (@edge-runtime/vm: the Web globals of Vercel's Edge Runtime,
+ * no Node globals in the code under test), proving that protocol, client, server core and hub
+ * need only Web APIs.
+ *
+ * The slow suites (a real browser, real runtimes, real frameworks, fault injection) live in
+ * their own folders and run with `npm run test:slow` (vitest.slow.config.ts).
  */
+export const SLOW = ['test/browser/**', 'test/runtimes/**', 'test/frameworks/**', 'test/faults/**'];
+
 const EDGE = [
   'test/edge/**/*.test.ts',
   'test/protocol/**/*.test.ts',
@@ -21,7 +27,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/edge/**'] },
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/edge/**', ...SLOW] },
       },
       { extends: true, test: { name: 'edge', include: EDGE, environment: 'edge-runtime' } },
     ],

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The slow suites (`npm run test:slow`, or one of them with `--project NAME`): each drives a real
+ * outside part, so each takes seconds per test and has a folder of its own.
+ *
+ * - browser: headless Debian Chromium through playwright-core (the client, the demo, consumers);
+ * - runtimes: Deno, Bun and workerd from their npm packages (server and client inside each);
+ * - frameworks: the examples as real projects (Next.js build and start, Netlify, Azure Functions);
+ * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input.
+ *
+ * A project whose folder has no tests yet is skipped.
+ */
+const SUITES = ['browser', 'runtimes', 'frameworks', 'faults'] as const;
+
+export default defineConfig({
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    passWithNoTests: true,
+    projects: SUITES.map((name) => ({
+      extends: true,
+      test: { name, include: [`test/${name}/**/*.test.ts`] },
+    })),
+  },
+});
