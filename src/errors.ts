@@ -21,7 +21,9 @@
  * | `invalid-content-type` | {@link ResponseError} | client: a 2xx response that is not `text/event-stream` |
  * | `idle-timeout` | {@link StreamError} | client: no event within `idleTimeoutMs` |
  * | `retry-limit` | {@link StreamError} | client: retries exhausted; `cause` is the last failure |
- * | `server-error` | {@link ServerError} | client: the server sent `event: error` |
+ * | `stream-cut` | {@link StreamError} | client: a stream cut after it delivered events, that cannot be resumed (no event id, not a GET), `cause` being what cut it; also a response that ended in the middle of an event |
+ * | `ended-early` | {@link StreamError} | client: the server ended the response asking to be resumed (a `retry:` after the last event, as ssekit's deadline does): `onRetry`'s `error`, or a `retry-limit`'s `cause` |
+ * | `server-error` | {@link ServerError} | client: the server sent an error event (ssekit's `event: error`, or a provider's: Anthropic, OpenAI, Gemini, AI SDK) |
  * | `slow-consumer` | {@link StreamError} | server: a client that does not read was dropped |
  * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
  * | `engine-error` | {@link EngineError} | hub: the storage engine failed (Redis down, say) |
@@ -32,6 +34,8 @@ export type SsekitErrorCode =
   | 'invalid-content-type'
   | 'idle-timeout'
   | 'retry-limit'
+  | 'stream-cut'
+  | 'ended-early'
   | 'server-error'
   | 'slow-consumer'
   | 'bad-request'
@@ -154,11 +158,14 @@ const streamMarker: symbol = Symbol.for('ssekit.error.stream');
 
 /**
  * A stream failed on the way: it went idle (`idle-timeout`), retries ran out (`retry-limit`, with
- * the last failure as `cause`), or a consumer could not keep up (`slow-consumer`).
+ * the last failure as `cause`), it was cut (`stream-cut`: after delivering events and it cannot be
+ * resumed, with what cut it as `cause`; or a response that ended inside an event), the server
+ * ended a response asking to be resumed (`ended-early`), or a consumer could not keep up
+ * (`slow-consumer`).
  */
 export class StreamError extends SsekitError {
   constructor(
-    code: 'idle-timeout' | 'retry-limit' | 'slow-consumer',
+    code: 'idle-timeout' | 'retry-limit' | 'stream-cut' | 'ended-early' | 'slow-consumer',
     message: string,
     options?: SsekitErrorOptions,
   ) {
@@ -175,21 +182,42 @@ export class StreamError extends SsekitError {
 
 const serverMarker: symbol = Symbol.for('ssekit.error.server');
 
+/** Options of {@link ServerError}. */
+export interface ServerErrorOptions extends SsekitErrorOptions {
+  /** The error's type as the server named it (`overloaded_error`, `server_error`, `UNAVAILABLE`). */
+  type?: string | undefined;
+  /**
+   * Whether the failure is transient by its meaning (overloaded, rate-limited, unavailable), so
+   * that a request which delivered nothing yet may be sent again.
+   * @default false
+   */
+  retryable?: boolean | undefined;
+}
+
 /**
- * The server reported a failure in-band with `event: error`. `data` is the decoded payload (the
- * parsed JSON when it is JSON, else the raw text); `message` comes from its `message` field.
+ * The server reported a failure in-band: ssekit's `event: error`, or a provider's error event
+ * (Anthropic `event: error`, OpenAI `error` / `response.failed` / a chunk with `error`, Gemini's
+ * `error` chunk, the AI SDK's `error` part). `data` is the decoded payload (the parsed JSON when it
+ * is JSON, else the raw text); `message` is the server's message, with the provider's error type
+ * in parentheses (`Overloaded (overloaded_error)`).
  */
 export class ServerError extends SsekitError {
-  /** The decoded payload of the `error` event. */
+  /** The decoded payload of the error event. */
   readonly data: unknown;
-  /** The id of the `error` event (the stream's last event ID). */
+  /** The id of the error event (the stream's last event ID). */
   readonly id: string;
+  /** The error's type as the server named it, when it did (`overloaded_error`, `server_error`). */
+  readonly type: string | undefined;
+  /** Transient by its meaning (overloaded, rate-limited, unavailable): see {@link ServerErrorOptions}. */
+  readonly retryable: boolean;
 
-  constructor(message: string, data: unknown, id: string, options?: SsekitErrorOptions) {
+  constructor(message: string, data: unknown, id: string, options?: ServerErrorOptions) {
     super('server-error', message, options);
     this.name = 'ServerError';
     this.data = data;
     this.id = id;
+    this.type = options?.type;
+    this.retryable = options?.retryable === true;
     mark(this, serverMarker);
   }
 

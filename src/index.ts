@@ -11,6 +11,7 @@ export {
   ResponseError,
   type ResponseErrorOptions,
   ServerError,
+  type ServerErrorOptions,
   SsekitError,
   type SsekitErrorCode,
   type SsekitErrorOptions,

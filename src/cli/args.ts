@@ -14,8 +14,11 @@ export type DataSource =
   | { kind: 'file'; path: string }
   | { kind: 'stdin' };
 
-/** How events are printed: readable (coloured on a terminal), NDJSON, or the bytes as received. */
-export type OutputMode = 'pretty' | 'json' | 'raw';
+/**
+ * How events are printed: readable (coloured on a terminal), NDJSON, the bytes as received, or
+ * only the text of token deltas.
+ */
+export type OutputMode = 'pretty' | 'json' | 'raw' | 'text';
 
 /** A command line, validated. */
 export interface CliOptions {
@@ -30,7 +33,8 @@ export interface CliOptions {
   lastEventId: string | undefined;
   /** Reconnections in a row before giving up; 0 turns reconnection off. */
   retries: number | undefined;
-  idleTimeoutMs: number | undefined;
+  /** Milliseconds, or `'auto'` (learn the stream's cadence). */
+  idleTimeoutMs: number | 'auto' | undefined;
   timeoutMs: number | undefined;
 }
 
@@ -46,6 +50,7 @@ const OPTIONS = {
   header: { type: 'string', short: 'H', multiple: true },
   json: { type: 'boolean' },
   raw: { type: 'boolean' },
+  text: { type: 'boolean' },
   'last-event-id': { type: 'string' },
   retry: { type: 'string' },
   'idle-timeout': { type: 'string' },
@@ -66,7 +71,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         : `Expected one URL, got ${positionals.length}: ${positionals.join(' ')}`,
     );
   }
-  if (values.json && values.raw) throw new UsageError('--json and --raw cannot be combined.');
+  const modes = (['json', 'raw', 'text'] as const).filter((mode) => values[mode]);
+  if (modes.length > 1) {
+    throw new UsageError(`${modes.map((mode) => `--${mode}`).join(' and ')} cannot be combined.`);
+  }
   const data = parseData(values.data);
   const method = values.request?.toUpperCase();
   if (method !== undefined && !/^[!#$%&'*+.^`|~\w-]+$/.test(method)) {
@@ -82,10 +90,13 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       method,
       data,
       headers: (values.header ?? []).map(parseHeader),
-      output: values.json ? 'json' : values.raw ? 'raw' : 'pretty',
+      output: modes[0] ?? 'pretty',
       lastEventId: values['last-event-id'],
       retries: parseInteger('--retry', values.retry, 0, 'reconnections'),
-      idleTimeoutMs: parseInteger('--idle-timeout', values['idle-timeout'], 1, 'milliseconds'),
+      idleTimeoutMs:
+        values['idle-timeout'] === 'auto'
+          ? 'auto'
+          : parseInteger('--idle-timeout', values['idle-timeout'], 1, 'milliseconds', " or 'auto'"),
       timeoutMs: parseInteger('--timeout', values.timeout, 1, 'milliseconds'),
     },
   };
@@ -149,11 +160,14 @@ function parseInteger(
   text: string | undefined,
   min: number,
   unit: string,
+  alternative = '',
 ): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`${flag} takes a whole number of ${unit} (at least ${min}), got ${text}.`);
+    throw new UsageError(
+      `${flag} takes a whole number of ${unit} (at least ${min})${alternative}, got ${text}.`,
+    );
   }
   return value;
 }

@@ -4,7 +4,7 @@
  * docs/cli.md has the same table; a test keeps the two in step.
  */
 export const exitCodes = {
-  /** The stream finished: a terminal event, HTTP 204, or the end of the body with `--retry 0`. */
+  /** The stream finished: a terminal event, the end of the response, or HTTP 204. */
   ok: 0,
   /** Any other failure: a network error with `--retry 0`, an oversized event, a bug. */
   failure: 1,
@@ -14,9 +14,14 @@ export const exitCodes = {
   serverError: 3,
   /** Reconnection gave up: `--retry N` reconnections in a row failed. */
   retryLimit: 4,
+  /**
+   * The stream was cut after events and cannot be resumed (no event id, not a GET: the request is
+   * never sent twice). 18 is curl's code for a partial transfer.
+   */
+  streamCut: 18,
   /** The server answered, but not with an event stream: a non-2xx status or another content type. */
   httpError: 22,
-  /** `--timeout` elapsed, or `--idle-timeout` with `--retry 0`. */
+  /** `--timeout` elapsed, or a stream that went idle (`--idle-timeout`) and cannot be resumed. */
   timeout: 28,
   /** SIGINT (Ctrl-C): the stream was closed cleanly. */
   interrupted: 130,

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 /** The text of `ssekit --help`. docs/cli.md documents the same options; a test compares them. */
 export const HELP: string = `Usage: ssekit URL [options]
 
-Consume a Server-Sent Events stream and print each event as it arrives. When the connection
-drops, reconnect and resume with Last-Event-ID. URL may omit http://.
+Consume a Server-Sent Events stream and print each event as it arrives. Send the request once:
+when the connection drops, resume with Last-Event-ID (or repeat a GET), never re-run a POST.
+The terminal events of ssekit, OpenAI, Anthropic, Gemini and the AI SDK end the stream; so does
+the end of the response. URL may omit http://.
 
 Request:
   -X, --request METHOD         the HTTP method (default: GET, or POST with -d)
@@ -20,21 +22,25 @@ Output (stdout):
       --json                   NDJSON: {"type","id","data"} per event, plus "json" (the data
                                parsed) when the data is JSON
       --raw                    the bytes of the stream exactly as received
+      --text                   only the text of the token deltas, concatenated (OpenAI,
+                               Anthropic, Gemini, AI SDK, {"text"}, or plain data)
 Reconnection notices and errors go to stderr.
 
 Connection:
       --retry N                reconnections in a row before giving up (default: 9);
-                               0: never reconnect, the end of the body ends the stream
-      --idle-timeout MS        reconnect when no event arrives for MS milliseconds
+                               0: never reconnect
+      --idle-timeout MS        a stream silent for MS milliseconds counts as cut: resume it
+                               (MS may be auto: learn the stream's cadence)
       --timeout MS             stop after MS milliseconds in all
 
   -h, --help                   print this help
       --version                print the version
 
 Exit codes:
-  0 done (terminal event, HTTP 204, or end of body with --retry 0)   1 other failure
-  2 usage error   3 the server sent event: error   4 retry limit reached
-  22 HTTP error or not an event stream   28 timeout   130 interrupted (Ctrl-C)
+  0 done (terminal event, end of the response, or HTTP 204)   1 other failure
+  2 usage error   3 the server sent an error event   4 retry limit reached
+  18 cut after events and cannot be resumed   22 HTTP error or not an event stream
+  28 timeout   130 interrupted (Ctrl-C)
 `;
 
 /** The version in package.json (two levels up from src/cli and from dist/cli alike). */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { textDelta } from '../_internal/text-delta.ts';
 import { fetchEventStream } from '../client/fetch-event-stream.ts';
 import type { FetchLike } from '../client/types.ts';
 import { ResponseError, ServerError, StreamError } from '../errors.ts';
@@ -95,7 +96,8 @@ async function stream(
   const print = createPrinter(options, io);
   const fetchImpl = io.fetch ?? globalThis.fetch.bind(globalThis);
   let terminal: ServerSentEvent | undefined;
-  let reconnecting = false;
+  let printed: ServerSentEvent | undefined;
+  let reconnecting: 'failure' | 'planned' | undefined;
   try {
     const events = fetchEventStream(options.url, {
       method: request.method,
@@ -110,26 +112,42 @@ async function stream(
       retry: retryOption(options.retries),
       idleTimeoutMs: options.idleTimeoutMs,
       onOpen(response) {
-        if (reconnecting) void report('yellow', `reconnected (HTTP ${response.status})`);
-        reconnecting = false;
+        if (reconnecting) {
+          const what = reconnecting === 'planned' ? 'resumed' : 'reconnected';
+          void report('yellow', `${what} (HTTP ${response.status})`);
+        }
+        reconnecting = undefined;
       },
       onRetry(info) {
-        reconnecting = true;
+        reconnecting = isPlannedEnd(info.error) ? 'planned' : 'failure';
         void report('yellow', retryNotice(info, options, events.lastEventId));
       },
       onClose(info) {
         terminal = info.event;
       },
     });
-    for await (const event of events) await print(event);
-    if (terminal) await print(terminal);
+    for await (const event of events) {
+      printed = event;
+      await print(event);
+    }
+    // A terminal event that was not delivered (`done`, `[DONE]`) is printed last.
+    if (terminal && terminal !== printed) await print(terminal);
+    await print.end?.();
     return exitCodes.ok;
   } catch (error) {
-    if (terminal) await print(terminal); // the `error` event
+    if (terminal && terminal !== printed) await print(terminal); // the `error` event
+    await print.end?.();
     return await fail(error, options, report);
   } finally {
     run.end();
   }
+}
+
+/** The server ended the response asking to be resumed (a `retry:` hint: ssekit's deadline). */
+function isPlannedEnd(error: unknown): boolean {
+  return (
+    StreamError.isInstance(error) && error.code === 'ended-early' && /asked/.test(error.message)
+  );
 }
 
 /**
@@ -169,7 +187,11 @@ function retryNotice(
   options: CliOptions,
   lastEventId: string,
 ): string {
-  const from = lastEventId === '' ? '' : `, resuming after id ${JSON.stringify(lastEventId)}`;
+  const after = lastEventId === '' ? '' : ` after id ${JSON.stringify(lastEventId)}`;
+  if (isPlannedEnd(info.error)) {
+    return `the server ended the response and asked to be resumed\nresuming in ${info.delayMs} ms${after}`;
+  }
+  const from = after === '' ? '' : `, resuming${after}`;
   const of = options.retries ?? DEFAULT_RETRIES;
   return `connection lost: ${describeError(info.error)}\nreconnecting in ${info.delayMs} ms (retry ${info.attempt} of ${of})${from}`;
 }
@@ -184,8 +206,13 @@ async function fail(error: unknown, options: CliOptions, report: Reporter): Prom
   await report('red', describeFailure(error));
   if (ResponseError.isInstance(error)) return exitCodes.httpError;
   if (ServerError.isInstance(error)) return exitCodes.serverError;
-  if (StreamError.isInstance(error) && error.code === 'retry-limit') return exitCodes.retryLimit;
-  if (StreamError.isInstance(error) && error.code === 'idle-timeout') return exitCodes.timeout;
+  if (!StreamError.isInstance(error)) return exitCodes.failure;
+  if (error.code === 'retry-limit') return exitCodes.retryLimit;
+  if (error.code === 'idle-timeout') return exitCodes.timeout;
+  if (error.code === 'stream-cut') {
+    const idle = StreamError.isInstance(error.cause) && error.cause.code === 'idle-timeout';
+    return idle ? exitCodes.timeout : exitCodes.streamCut;
+  }
   return exitCodes.failure;
 }
 
@@ -200,16 +227,34 @@ function describeFailure(error: unknown): string {
   return body ? `${describeError(error)}\n${body}` : describeError(error);
 }
 
-type Printer = (event: ServerSentEvent) => Promise<void> | undefined;
+interface Printer {
+  (event: ServerSentEvent): Promise<void> | undefined;
+  /** Finishes the output (the last line of `--text` on a terminal). */
+  end?: () => Promise<void> | undefined;
+}
 
 function createPrinter(options: CliOptions, io: CliIo): Printer {
   if (options.output === 'raw') return () => undefined; // the tee writes the bytes
   if (options.output === 'json') return (event) => writeTo(io.stdout, formatJsonLine(event));
+  if (options.output === 'text') return createTextPrinter(io.stdout);
   const pretty = {
     paint: createPaint(colorEnabled(io.stdout.isTTY, io.env ?? {})),
     terminal: io.stdout.isTTY === true,
   };
   return (event) => writeTo(io.stdout, formatPretty(event, pretty));
+}
+
+/** `--text`: the text deltas as they come; on a terminal, a final newline keeps the prompt apart. */
+function createTextPrinter(stdout: CliWritable): Printer {
+  let last = '\n';
+  const print: Printer = (event) => {
+    const text = textDelta(event);
+    if (!text) return undefined;
+    last = text;
+    return writeTo(stdout, stdout.isTTY ? escapeControls(text) : text);
+  };
+  print.end = () => (stdout.isTTY && !last.endsWith('\n') ? writeTo(stdout, '\n') : undefined);
+  return print;
 }
 
 /** Writes `ssekit: message` lines to stderr, coloured like the rest when colour is on. */

@@ -1,7 +1,6 @@
 import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { runConnection, StreamEndedError } from './connection.ts';
-import { isRetryable } from './retry.ts';
+import { type ConnectionPolicy, runConnection } from './_connection.ts';
 import type { FetchLike } from './types.ts';
 
 /** The init of {@link EventSource}: the standard `withCredentials`, plus request options. */
@@ -42,10 +41,15 @@ const CLOSED = 2 as const;
 /**
  * A WHATWG-compatible `EventSource` built on fetch: a drop-in where code expects one, that also
  * takes `{ method, body, headers, fetch }`, so a POST with a JSON body and an `Authorization`
- * header can be consumed as an EventSource. Reconnection follows the spec: on a network error or
- * the end of the stream it fires `error`, waits the reconnection time and reconnects with
- * `Last-Event-ID`; a status other than 200 or a wrong content type fails it (`error`, then
- * `CLOSED`).
+ * header can be consumed as an EventSource. Reconnection follows the spec, as browsers do: on a
+ * network error or the end of the stream it fires `error`, waits the reconnection time and
+ * reconnects with `Last-Event-ID`, forever; a status other than 200 or a wrong content type fails
+ * it (`error`, then `CLOSED`). It knows no terminal events.
+ *
+ * That is the browser's behaviour, kept for drop-in use, and it differs from `fetchEventStream`:
+ * a stream that ends is requested again (a POST body re-sent, re-running an LLM call when its
+ * server sends no ids). For a request that must not run twice, use `fetchEventStream`, which
+ * resumes but never re-runs.
  *
  * @example
  * ```ts
@@ -153,53 +157,48 @@ export class EventSource extends EventTarget {
 
   #connect(fetchImpl: FetchLike, init: RequestInit, maxEventSize: number | undefined): void {
     const signal = this.#controller.signal;
-    runConnection({
-      url: this.#url,
-      init,
-      fetch: fetchImpl,
-      signal,
-      lastEventId: '',
+    const policy: ConnectionPolicy = {
       maxEventSize,
       idleTimeoutMs: undefined,
       commentsResetIdle: false,
-      resume: undefined,
-      isTerminal: () => false,
       pause: undefined,
-      checkResponse: async (response, method, url) => {
+      accept: async (response, method, url) => {
         // Spec: anything but a 200 text/event-stream response fails the connection.
         if (response.status !== 200) throw await responseError(response, method, url, 'http-error');
         if (!isEventStreamType(response.headers.get('content-type')))
           throw await responseError(response, method, url, 'invalid-content-type');
-        return undefined;
+        return true;
       },
+      terminal: () => undefined,
       // Spec: reconnect after a network error or the end of the stream, forever, waiting the
-      // reconnection time; fail on anything else. A TypeError counts as a network error only
-      // when fetch says so (the same rule as fetchEventStream's): an invalid header is a bug to
-      // report at once, not something to retry every 3 s forever.
-      planRetry: (error) =>
-        error instanceof StreamEndedError || (error instanceof TypeError && isRetryable(error))
-          ? this.#reconnectionTimeMs
-          : undefined,
-      hooks: {
-        onConnecting: () => {},
-        onOpen: (response) => {
+      // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
+      // whose stream ended (the browser's behaviour, applied to the extension).
+      decide: (end) =>
+        end.type === 'ended' || end.phase === 'connect' || end.phase === 'body'
+          ? { action: 'retry', delayMs: this.#reconnectionTimeMs, reason: end.type }
+          : { action: 'fail', error: end.error },
+    };
+    const request = { url: this.#url, init, fetch: fetchImpl, lastEventId: '', resume: undefined };
+    runConnection({ request, policy, signal }, (message) => {
+      switch (message.type) {
+        case 'open':
           if (this.#readyState === CLOSED) return;
-          this.#origin = originOf(response.url || this.#url);
+          this.#origin = originOf(message.response.url || this.#url);
           this.#readyState = OPEN;
           this.dispatchEvent(new Event('open'));
-        },
-        onEvent: (event) => this.#dispatchMessage(event),
-        onComment: () => {},
-        onRetryField: (retryMs) => {
-          this.#reconnectionTimeMs = retryMs;
-        },
-        onLastEventId: () => {},
-        onReconnect: () => {
+          return;
+        case 'event':
+          this.#dispatchMessage(message.event);
+          return;
+        case 'retry':
+          this.#reconnectionTimeMs = message.retryMs;
+          return;
+        case 'reconnect':
           if (this.#readyState === CLOSED) return;
           this.#readyState = CONNECTING;
           this.dispatchEvent(new Event('error'));
-        },
-      },
+          return;
+      }
     }).then(
       () => this.#fail(),
       () => {

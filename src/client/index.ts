@@ -1,6 +1,8 @@
 /**
- * ssekit/client: consume event streams over fetch with any method and body, resuming with
- * `Last-Event-ID` instead of restarting. Universal: Web APIs only.
+ * ssekit/client: consume event streams over fetch with any method and body. It resumes, never
+ * re-runs: a stream that delivered events reconnects only to resume it with `Last-Event-ID` (or a
+ * GET), and the terminal events of ssekit, OpenAI, Anthropic, Gemini and the AI SDK are known.
+ * Universal: Web APIs only.
  *
  * @module
  */
@@ -12,7 +14,13 @@ export {
   type EventStream,
   type FetchEventStreamOptions,
   fetchEventStream,
-  isDefaultTerminal,
 } from './fetch-event-stream.ts';
 export { isRetryable, type RetryOptions } from './retry.ts';
-export type { FetchLike, ReadyState, ResumeBuilder, ResumeContext } from './types.ts';
+export { defaultTerminal, type TerminalRule, type TerminalVerdict } from './terminal.ts';
+export type {
+  FetchLike,
+  ReadyState,
+  ResumeBuilder,
+  ResumeContext,
+  StopResult,
+} from './types.ts';

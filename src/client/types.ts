@@ -18,3 +18,18 @@ export interface ResumeContext {
 
 /** Builds the request that resumes a stream: a new URL and/or init (a GET to a resume URL, say). */
 export type ResumeBuilder = (context: ResumeContext) => { url?: string | URL; init?: RequestInit };
+
+/** How `stop()` went. It never rejects: a failed cancel request is `failed` with its `error`. */
+export interface StopResult {
+  /**
+   * - `cancelled`: the server stopped the producer;
+   * - `finished`: the run had finished already; `expired`: the server no longer knows it;
+   * - `not-cancellable`: no response named a run (`ssekit-run-id`, sent by ssekit's hub), or the
+   *   stream had ended: only the connection was closed;
+   * - `failed`: the cancel request failed (`error` says why).
+   */
+  outcome: 'cancelled' | 'finished' | 'expired' | 'not-cancellable' | 'failed';
+  /** The run the cancel request named. */
+  runId: string | undefined;
+  error?: unknown;
+}

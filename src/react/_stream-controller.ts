@@ -4,10 +4,15 @@ import {
   type FetchEventStreamOptions,
   fetchEventStream,
 } from '../client/fetch-event-stream.ts';
+import type { StopResult } from '../client/types.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { createFlushScheduler } from './_flush-scheduler.ts';
 import { defaultToText } from './default-to-text.ts';
-import type { EventStreamSnapshot, UseEventStreamOptions } from './types.ts';
+import type {
+  EventStreamSnapshot,
+  UseEventStreamOptions,
+  UseEventStreamOwnOption,
+} from './types.ts';
 
 /** What the controller reads at the moment it needs it, so that it is always the latest. */
 export interface ControllerInputs {
@@ -94,19 +99,8 @@ export function createStreamController(
 
   function open(run: Run, body: unknown): void {
     const { url, options: opts } = inputs();
-    const {
-      maxEvents: _max,
-      toText: _toText,
-      flushMs: _flushMs,
-      onOpen: _onOpen,
-      onEvent: _onEvent,
-      onRetry: _onRetry,
-      onDone: _onDone,
-      onError: _onError,
-      ...fetchOptions
-    } = opts;
     const streamOptions: FetchEventStreamOptions = {
-      ...fetchOptions,
+      ...clientOptions(opts),
       ...(body === undefined ? {} : { json: body }),
       onOpen(response) {
         if (!live(run)) return;
@@ -184,7 +178,11 @@ export function createStreamController(
       update({ status: 'closed', retry: undefined });
       const run = current;
       current = undefined;
-      cancel(run);
+      run.cancelled = true;
+      // Stops the producer too when the server is ssekit's hub; only closes the connection
+      // otherwise (or when the request has not gone out yet).
+      const stopped = run.stream?.stop() ?? Promise.resolve(NOT_STARTED);
+      void stopped.then((result) => reportStop(result, options().onStop));
     },
     unmount() {
       const run = current;
@@ -193,6 +191,40 @@ export function createStreamController(
       scheduler.cancel();
     },
   };
+}
+
+const NOT_STARTED: StopResult = { outcome: 'not-cancellable', runId: undefined };
+
+function reportStop(result: StopResult, onStop: ((result: StopResult) => void) | undefined): void {
+  if (onStop) onStop(result);
+  else if (result.outcome === 'failed') {
+    console.warn('ssekit: stop() could not cancel the run on the server:', result.error);
+  }
+}
+
+/**
+ * The hook's own options, once: `satisfies` fails the build when the hook gets an option that is
+ * not listed here (it would reach `fetchEventStream`).
+ */
+const OWN_OPTIONS = {
+  maxEvents: true,
+  toText: true,
+  flushMs: true,
+  onOpen: true,
+  onEvent: true,
+  onRetry: true,
+  onDone: true,
+  onError: true,
+  onStop: true,
+} as const satisfies Record<UseEventStreamOwnOption, true>;
+
+/** The options of `fetchEventStream` among the hook's. */
+function clientOptions(options: UseEventStreamOptions): FetchEventStreamOptions {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(OWN_OPTIONS, key)) picked[key] = options[key as keyof UseEventStreamOptions];
+  }
+  return picked as FetchEventStreamOptions;
 }
 
 function checkMaxEvents(value: number): number {

@@ -1,4 +1,5 @@
 import type { FetchEventStreamOptions } from '../client/fetch-event-stream.ts';
+import type { StopResult } from '../client/types.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 
 /**
@@ -8,7 +9,7 @@ import type { ServerSentEvent } from '../protocol/types.ts';
  * - `open`: a response is streaming (also after a reconnection);
  * - `reconnecting`: the connection dropped and the client waits `retry.delayMs`, then resumes with
  *   `Last-Event-ID`;
- * - `closed`: it ended normally (a `done` event, HTTP 204, `stop()`);
+ * - `closed`: it ended normally (a terminal event, the end of the response, HTTP 204, `stop()`);
  * - `error`: it failed for good (`error` says why).
  */
 export type EventStreamStatus =
@@ -41,7 +42,7 @@ export interface EventStreamRetryInfo extends EventStreamRetry {
 export interface EventStreamDoneInfo {
   /** The whole accumulated text. */
   text: string;
-  /** The terminal event (`event: done` and its data); absent for HTTP 204. */
+  /** The terminal event (`event: done`, `message_stop`, ...); absent when the body just ended. */
   event?: ServerSentEvent;
   lastEventId: string;
 }
@@ -61,16 +62,28 @@ export interface EventStreamSnapshot {
   retry: EventStreamRetry | undefined;
 }
 
+/** The options of `fetchEventStream` the hook does not take, or takes with its own meaning. */
+type ReplacedOption =
+  | 'json'
+  | 'signal'
+  | 'highWaterMark'
+  | 'onOpen'
+  | 'onEvent'
+  | 'onRetry'
+  | 'onClose';
+
+/** The hook's own options (what it does not pass to `fetchEventStream`). @internal */
+export type UseEventStreamOwnOption = Exclude<
+  keyof UseEventStreamOptions,
+  keyof Omit<FetchEventStreamOptions, ReplacedOption>
+>;
+
 /**
  * Options of `useEventStream`: those of `fetchEventStream` (method, headers, retry, idle timeout,
  * `fetch`, ...), read when `start()` runs, plus rendering and callbacks. Callbacks are always the
  * latest ones passed: changing them never reconnects.
  */
-export interface UseEventStreamOptions
-  extends Omit<
-    FetchEventStreamOptions,
-    'json' | 'signal' | 'highWaterMark' | 'onOpen' | 'onEvent' | 'onRetry' | 'onClose'
-  > {
+export interface UseEventStreamOptions extends Omit<FetchEventStreamOptions, ReplacedOption> {
   /**
    * How many events `events` keeps (the oldest are dropped); `0` keeps none, for token streams
    * where only `text` matters.
@@ -79,7 +92,8 @@ export interface UseEventStreamOptions
   maxEvents?: number | undefined;
   /**
    * The text an event adds to `text` (`undefined` or `""` for none).
-   * @default defaultToText: `{text}`, `{delta}` or OpenAI-shaped JSON, or plain data
+   * @default defaultToText: the text deltas of known formats (OpenAI, Anthropic, Gemini, AI SDK,
+   * `{text}`), and `message` / `token` data as sent
    */
   toText?: ((event: ServerSentEvent) => string | null | undefined) | undefined;
   /**
@@ -97,6 +111,12 @@ export interface UseEventStreamOptions
   onDone?: ((info: EventStreamDoneInfo) => void) | undefined;
   /** When the stream fails for good. */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * After `stop()`: whether the producer was stopped on the server (`cancelled`), or only the
+   * connection closed (`not-cancellable`: the server is not ssekit's hub). Without it, a cancel
+   * request that failed is logged with `console.warn`.
+   */
+  onStop?: ((result: StopResult) => void) | undefined;
 }
 
 /** What `useEventStream` returns: the snapshot, and the two controls. */
@@ -107,6 +127,10 @@ export interface UseEventStreamResult extends EventStreamSnapshot {
    * request goes out in a microtask, so StrictMode's mount-unmount-mount sends it once.
    */
   start: (body?: unknown) => void;
-  /** Ends the stream and aborts its request; `status` becomes `closed`. */
+  /**
+   * Stops the stream: when the server is ssekit's hub (its responses carry `ssekit-run-id`), the
+   * producer too, with a cancel request; then aborts the connection. `status` becomes `closed`;
+   * `onStop` hears how the cancel went. Unmounting only disconnects.
+   */
   stop: () => void;
 }

@@ -1,4 +1,9 @@
-import type { PauseSource } from './connection.ts';
+/** Something that can pause a connection: attempts wait while it says paused. @internal */
+export interface PauseSource {
+  isPaused(): boolean;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+}
 
 interface VisibilityDocument {
   readonly visibilityState: string;

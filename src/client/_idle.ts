@@ -1,0 +1,103 @@
+/**
+ * The idle timeout of a connection: a fixed interval, or `'auto'`, which learns the stream's
+ * cadence (tokens, heartbeats) and times out at a multiple of the longest gap it has seen.
+ * @internal
+ */
+import { startTimer } from '../_internal/timers.ts';
+
+/** `idleTimeoutMs` as the options take it. */
+export type IdleSetting = number | 'auto' | undefined;
+
+/** `'auto'`: the timeout is this many times the longest gap seen between two chunks... */
+export const AUTO_IDLE_FACTOR = 4;
+/** ...never less than this (a fast stream's short pause is not a stall)... */
+export const AUTO_IDLE_MIN_MS = 5_000;
+/** ...nor more than this, which is also the wait for the response and its first bytes. */
+export const AUTO_IDLE_MAX_MS = 60_000;
+
+/** What a connection learns across its attempts: the longest gap between two chunks. */
+export interface IdleLearner {
+  /** The timeout for the next wait: `first` is the wait for a response and its first bytes. */
+  timeoutMs(first: boolean): number;
+  /** Records the gap between two chunks of one response. */
+  record(gapMs: number): void;
+}
+
+/** A learner for `'auto'`. */
+export function createIdleLearner(): IdleLearner {
+  let longest = -1;
+  return {
+    timeoutMs(first) {
+      if (first || longest < 0) return AUTO_IDLE_MAX_MS;
+      return Math.min(AUTO_IDLE_MAX_MS, Math.max(AUTO_IDLE_MIN_MS, AUTO_IDLE_FACTOR * longest));
+    },
+    record(gapMs) {
+      if (gapMs > longest) longest = gapMs;
+    },
+  };
+}
+
+/** The idle timer of one attempt. */
+export interface IdleWatch {
+  /** The response arrived: its body starts. */
+  opened(): void;
+  /** A chunk of the body arrived. */
+  chunk(): void;
+  /** An event was dispatched, or a comment when comments count. */
+  activity(): void;
+  /** The interval now in force, for the error message. */
+  readonly timeoutMs: number;
+  stop(): void;
+}
+
+/**
+ * Starts the idle timer of an attempt (the wait for the response counts), calling `onIdle` when it
+ * fires; `undefined` when there is no idle timeout.
+ */
+export function watchIdle(
+  setting: IdleSetting,
+  learner: IdleLearner | undefined,
+  onIdle: () => void,
+): IdleWatch | undefined {
+  if (setting === undefined || setting === 0) return undefined;
+  if (setting !== 'auto') {
+    const timer = startTimer(setting, onIdle);
+    return {
+      opened: timer.restart,
+      chunk() {},
+      activity: timer.restart,
+      timeoutMs: setting,
+      stop: timer.stop,
+    };
+  }
+  const cadence = learner ?? createIdleLearner();
+  let timeoutMs = cadence.timeoutMs(true);
+  let timer = startTimer(timeoutMs, onIdle);
+  let last = -1;
+  const arm = (ms: number) => {
+    if (ms === timeoutMs) {
+      timer.restart();
+      return;
+    }
+    timer.stop();
+    timeoutMs = ms;
+    timer = startTimer(ms, onIdle);
+  };
+  return {
+    opened() {
+      arm(cadence.timeoutMs(true));
+    },
+    // Any bytes are life: heartbeats, tokens, even a large event arriving in pieces.
+    chunk() {
+      const now = Date.now();
+      if (last >= 0) cadence.record(now - last);
+      arm(cadence.timeoutMs(last < 0));
+      last = now;
+    },
+    activity() {},
+    get timeoutMs() {
+      return timeoutMs;
+    },
+    stop: () => timer.stop(),
+  };
+}

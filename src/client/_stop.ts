@@ -1,0 +1,49 @@
+/**
+ * Stop is not disconnect: a hub run goes on when its reader leaves (that is what makes it
+ * resumable), so stopping it means asking the server. A hub answers every response of a run with
+ * `ssekit-run-id`; the client re-sends the same request with `ssekit-cancel: <runId>`, and the hub
+ * stops the producer without starting anything (202, or 409 when the run had finished, 404 when
+ * it is unknown).
+ * @internal
+ */
+import { responseError } from '../_internal/http.ts';
+import type { FetchLike, StopResult } from './types.ts';
+
+/** The response header that names a hub run. */
+export const RUN_ID_HEADER = 'ssekit-run-id';
+/** The request header that asks a hub to cancel a run. */
+export const CANCEL_HEADER = 'ssekit-cancel';
+
+/** Sends the cancel request; never rejects (a failure is the result's `error`). */
+export async function sendCancel(
+  fetch: FetchLike,
+  url: string,
+  init: RequestInit,
+  runId: string,
+): Promise<StopResult> {
+  const method = (init.method ?? 'GET').toUpperCase();
+  try {
+    const headers = new Headers(init.headers);
+    headers.delete('last-event-id');
+    headers.set(CANCEL_HEADER, runId);
+    headers.set('accept', 'application/json');
+    const response = await fetch(url, { ...init, headers });
+    const outcome = OUTCOMES[response.status];
+    if (outcome) {
+      await response.body?.cancel().catch(ignore);
+      return { outcome, runId };
+    }
+    return { outcome: 'failed', runId, error: await responseError(response, method, url) };
+  } catch (error) {
+    return { outcome: 'failed', runId, error };
+  }
+}
+
+const OUTCOMES: Record<number, StopResult['outcome'] | undefined> = {
+  202: 'cancelled',
+  200: 'cancelled',
+  409: 'finished',
+  404: 'expired',
+};
+
+function ignore(): void {}

@@ -1,0 +1,92 @@
+import { type TerminalError, terminalOf } from '../_internal/terminal.ts';
+import { ServerError } from '../errors.ts';
+import type { ServerSentEvent } from '../protocol/types.ts';
+import type { ConnectionTerminal } from './_connection.ts';
+
+/**
+ * What a terminal rule says about an event:
+ *
+ * - `undefined`, `null` or `false`: not terminal, the event is delivered and the stream goes on;
+ * - `true`: the stream ends here, without delivering the event (an `event: error` still rejects
+ *   with a `ServerError` made from its payload);
+ * - `{ deliver?, error? }`: the stream ends here; `deliver: true` delivers the event first (it
+ *   carries content, like OpenAI's `response.completed`); `error` makes the stream fail with it.
+ */
+export type TerminalVerdict =
+  | boolean
+  | null
+  | undefined
+  | { deliver?: boolean | undefined; error?: unknown };
+
+/** Decides which events end a stream: see {@link TerminalVerdict}. */
+export type TerminalRule = (event: ServerSentEvent) => TerminalVerdict;
+
+/**
+ * The default terminal rule: the end and error events of the formats people read, with no option.
+ *
+ * | format | ends with (delivered?) | fails with a `ServerError` on |
+ * | --- | --- | --- |
+ * | ssekit | `event: done` (no) | `event: error` |
+ * | OpenAI Chat Completions | `data: [DONE]` (no) | a chunk `{"error":{...}}` |
+ * | OpenAI Responses | `response.completed`, `response.incomplete` (yes) | `error`, `response.failed` (delivered first) |
+ * | Anthropic Messages | `message_stop` (yes) | `event: error` (`overloaded_error`, ...) |
+ * | Gemini (`alt=sse`) | the chunk whose candidates carry `finishReason` (yes) | a chunk `{"error":{...}}` |
+ * | AI SDK UI message stream | `{"type":"finish"}` (yes), `data: [DONE]` (no) | `{"type":"error","errorText"}` |
+ *
+ * A provider's error carries its message and type (`error.message` is `Overloaded
+ * (overloaded_error)`, `error.type` is `overloaded_error`) and is `retryable` when its type says
+ * the failure is transient: the client then sends the request again only if nothing was
+ * delivered yet.
+ *
+ * @example
+ * ```ts
+ * import { defaultTerminal, fetchEventStream } from 'ssekit/client';
+ *
+ * // Add a rule for your own format, keep the others.
+ * const stream = fetchEventStream('/api/agent', {
+ *   json: { task: 'summarise' },
+ *   isTerminal: (event) => event.type === 'agent.finished' || defaultTerminal(event),
+ * });
+ * ```
+ */
+export function defaultTerminal(event: ServerSentEvent): TerminalVerdict {
+  const terminal = terminalOf(event);
+  if (terminal === undefined) return undefined;
+  if (terminal.kind === 'end') return { deliver: terminal.deliver };
+  return { deliver: terminal.deliver, error: serverError(terminal.error, event) };
+}
+
+/** The default rule as the connection core takes it, without the detour through a verdict. */
+export function defaultConnectionTerminal(event: ServerSentEvent): ConnectionTerminal | undefined {
+  const terminal = terminalOf(event);
+  if (terminal === undefined || terminal.kind === 'end') return terminal;
+  return { kind: 'error', deliver: terminal.deliver, error: serverError(terminal.error, event) };
+}
+
+/** A user's rule as the connection core takes it. @internal */
+export function connectionTerminal(
+  rule: TerminalRule,
+): (event: ServerSentEvent) => ConnectionTerminal | undefined {
+  return (event) => {
+    const verdict = rule(event);
+    if (verdict === undefined || verdict === null || verdict === false) return undefined;
+    if (verdict === true) {
+      // `true` on an error event keeps its meaning: the stream fails with the server's error.
+      const known = event.type === 'error' ? terminalOf(event) : undefined;
+      return known?.kind === 'error'
+        ? { kind: 'error', deliver: false, error: serverError(known.error, event) }
+        : { kind: 'end', deliver: false };
+    }
+    const deliver = verdict.deliver === true;
+    return verdict.error === undefined
+      ? { kind: 'end', deliver }
+      : { kind: 'error', deliver, error: verdict.error };
+  };
+}
+
+function serverError(error: TerminalError, event: ServerSentEvent): ServerError {
+  return new ServerError(error.label || 'The server reported an error', error.data, event.id, {
+    type: error.type,
+    retryable: error.retryable,
+  });
+}
