@@ -130,12 +130,14 @@ async function stream(
       printed = event;
       await print(event);
     }
-    // A terminal event that was not delivered (`done`, `[DONE]`) is printed last.
-    if (terminal && terminal !== printed) await print(terminal);
+    // A terminal event that was not delivered (`done`, `[DONE]`) is printed last, but for --text.
+    const marker = terminal !== printed && options.output !== 'text' ? terminal : undefined;
+    if (marker) await print(marker);
     await print.end?.();
     return exitCodes.ok;
   } catch (error) {
-    if (terminal && terminal !== printed) await print(terminal); // the `error` event
+    // the `error` event
+    if (terminal && terminal !== printed && options.output !== 'text') await print(terminal);
     await print.end?.();
     return await fail(error, options, report);
   } finally {

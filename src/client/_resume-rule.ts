@@ -91,6 +91,9 @@ function fail(error: unknown): Decision {
   return { action: 'fail', error };
 }
 
+/** An error's message, with its cause's: fetch hides the reason of a network error there. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }

@@ -244,7 +244,7 @@ export function fetchEventStream(
     },
     async stop() {
       const id = runId;
-      const running = readyState !== 'closed';
+      const running = !closer.signal.aborted; // not ended, closed or stopped already
       // Sent first, then the connection closes: the cancel does not wait for the close.
       const cancel =
         running && id !== undefined ? sendCancel(fetchImpl, href, init, id) : undefined;

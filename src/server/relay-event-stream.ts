@@ -1,4 +1,5 @@
 import { isEventStreamType, readBodyStart } from '../_internal/http.ts';
+import { type TerminalError, terminalOf } from '../_internal/terminal.ts';
 import { ResponseError, ServerError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
@@ -33,10 +34,15 @@ export interface RelayEventStreamOptions extends EventStreamOptions {
  * heartbeats, backpressure (the upstream is read only as fast as the client reads), the deadline,
  * and the terminal events:
  *
- * - `done` when the upstream ends, sends OpenAI's `data: [DONE]`, or sends ssekit's `done`;
+ * - `done` when the upstream ends or sends its terminal event: ssekit's `done`, OpenAI's
+ *   `data: [DONE]` or `response.completed`, Anthropic's `message_stop`, Gemini's last chunk (the
+ *   one with `finishReason`), the AI SDK's `finish` (those that carry content are forwarded
+ *   first);
  * - `error` when the upstream answers with an error status or not with `text/event-stream`
  *   (`{"message":"The upstream service ...","code":"upstream-error"}`), fails mid-stream, or
- *   sends ssekit's `error` (whose payload is forwarded). `onError` gets the real error.
+ *   sends an error event: ssekit's `error` (whose message and code are forwarded), Anthropic's
+ *   `event: error`, OpenAI's, Gemini's or the AI SDK's (message and type forwarded, the type as
+ *   `code`). `onError` gets the real error.
  *
  * Upstream comments are not forwarded (the relay sends its own heartbeats); `retry:` is.
  *
@@ -123,17 +129,24 @@ function createForwarder(stream: EventStream, map: RelayEventStreamOptions['map'
       await stream.send({ retry: item });
       return true;
     }
-    if (item.type === 'done' || (item.type === 'message' && item.data.trim() === '[DONE]'))
-      return false;
-    if (item.type === 'error') throw upstreamReported(item);
+    // The terminal events of every known format (src/_internal/terminal.ts): one that carries
+    // content (`response.completed`, Gemini's last chunk) is forwarded before the relay ends.
+    const terminal = terminalOf(item);
+    if (terminal?.deliver) await forward(item);
+    if (terminal?.kind === 'error') throw upstreamReported(item, terminal.error);
+    if (terminal) return false;
+    await forward(item);
+    return true;
+  };
+
+  async function forward(item: ServerSentEvent): Promise<void> {
     const mapped = map ? await map(item) : passThrough(item);
-    if (mapped === null || mapped === undefined) return true;
+    if (mapped === null || mapped === undefined) return;
     const event =
       mapped.id === undefined && item.id !== lastId ? { ...mapped, id: item.id } : mapped;
     if (event.id !== undefined) lastId = String(event.id);
     await stream.send(event);
-    return true;
-  };
+  }
 }
 
 function passThrough(event: ServerSentEvent): EventStreamEvent {
@@ -173,18 +186,22 @@ function upstreamFailed(error: unknown): object {
   return withPublicError(failure, UPSTREAM_FAILED);
 }
 
-// The upstream's error payload was public already: forward its message and code.
-function upstreamReported(event: ServerSentEvent): ServerError {
-  let data: unknown;
-  try {
-    data = JSON.parse(event.data);
-  } catch {
-    data = event.data; // not JSON: keep the raw text; the public message is the generic one
-  }
-  const fields = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
-  const message = typeof fields.message === 'string' ? fields.message : UPSTREAM_FAILED.message;
-  const error = new ServerError(`The upstream sent an error event: ${message}`, data, event.id);
-  const code = typeof fields.code === 'string' ? fields.code : undefined;
+// The upstream's error payload was public already: forward its message and code (a provider's
+// error type: `overloaded_error`). A payload that is not a JSON object keeps the generic message.
+function upstreamReported(event: ServerSentEvent, reported: TerminalError): ServerError {
+  const structured = typeof reported.data === 'object' && reported.data !== null;
+  const message =
+    structured && reported.message !== '' ? reported.message : UPSTREAM_FAILED.message;
+  const error = new ServerError(
+    `The upstream sent an error event: ${message}`,
+    reported.data,
+    event.id,
+    {
+      type: reported.type,
+      retryable: reported.retryable,
+    },
+  );
+  const code = structured ? reported.type : undefined;
   return withPublicError(error, code === undefined ? { message } : { message, code });
 }
 

@@ -130,16 +130,18 @@ describe('output', () => {
     const { url } = await serve((req, res) => {
       seen.push(req.headers['last-event-id'] as string | undefined);
       writeEventStreamHead(res);
-      if (seen.length === 1) res.end('retry: 5\nid: 1\ndata: one\n\n');
+      if (seen.length === 1) res.end('id: 1\ndata: one\n\nretry: 5\n\n');
       else res.end('id: 2\ndata: two\n\nevent: done\ndata:\n\n');
     });
     const result = await run([url, '--raw']);
     expect(result.code).toBe(exitCodes.ok);
     expect(result.stdout).toBe(
-      'retry: 5\nid: 1\ndata: one\n\nid: 2\ndata: two\n\nevent: done\ndata:\n\n',
+      'id: 1\ndata: one\n\nretry: 5\n\nid: 2\ndata: two\n\nevent: done\ndata:\n\n',
     );
     expect(seen).toEqual([undefined, '1']);
-    expect(result.stderr).toContain('reconnecting in');
+    expect(result.stderr).toBe(
+      'ssekit: the server ended the response and asked to be resumed\nssekit: resuming in 5 ms after id "1"\nssekit: resumed (HTTP 200)\n',
+    );
   });
 
   test('on a terminal: coloured, JSON indented, control characters escaped; NO_COLOR', async () => {
@@ -289,7 +291,7 @@ describe('failures and exit codes', () => {
     );
   });
 
-  test('--retry 0: the end of the body ends the stream (exit 0); a drop fails (exit 1)', async () => {
+  test('--retry 0: the end of the body ends the stream (exit 0); a drop after events is a cut (exit 18)', async () => {
     const ended = await serve((_req, res) => {
       writeEventStreamHead(res);
       res.end('data: only\n\n');
@@ -307,8 +309,10 @@ describe('failures and exit codes', () => {
       res.write('retry: 1\ndata: one\n\n', () => res.destroy());
     });
     const result = await run([dropped.url, '--retry', '0']);
-    expect(result).toMatchObject({ code: exitCodes.failure, stdout: 'message\none\n\n' });
-    expect(result.stderr).toBe('ssekit: terminated (other side closed)\n');
+    expect(result).toMatchObject({ code: exitCodes.streamCut, stdout: 'message\none\n\n' });
+    expect(result.stderr).toBe(
+      `ssekit: The event stream was cut after 1 event and cannot be resumed: reconnection is off (retry: false): GET ${dropped.url}/. Cut by: terminated (other side closed)\n`,
+    );
     expect(dropped.requests).toBe(1);
   });
 
@@ -394,7 +398,7 @@ describe('failures and exit codes', () => {
     expect(stalled).toMatchObject({
       code: exitCodes.timeout,
       stdout: 'message  id: 1\nstalls\n\n',
-      stderr: `ssekit: No event arrived within idleTimeoutMs (100 ms): GET ${url}/\n`,
+      stderr: `ssekit: The event stream was cut after 1 event and cannot be resumed: reconnection is off (retry: false): GET ${url}/. Cut by: No event arrived within idleTimeoutMs (100 ms): GET ${url}/\n`,
     });
   });
 

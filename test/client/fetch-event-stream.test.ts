@@ -92,7 +92,7 @@ describe('fetchEventStream', () => {
     expect(stream.readyState).toBe('closed');
   });
 
-  test('resends the same method and body on reconnection, and uses `resume` when given', async () => {
+  test('a server that ends with retry: is resumed: same method and body, or `resume` when given', async () => {
     const requests: string[] = [];
     const { url } = await serve(async (req, res) => {
       requests.push(
@@ -100,7 +100,7 @@ describe('fetchEventStream', () => {
       );
       writeEventStreamHead(res);
       if (requests.length === 1) {
-        res.end('id: r1.1\ndata: one\n\n');
+        res.end('id: r1.1\ndata: one\n\nretry: 5\n\n');
         return;
       }
       res.end('id: r1.2\ndata: two\n\nevent: done\ndata:\n\n');

@@ -48,7 +48,10 @@ test("Hono's streamSSE over @hono/node-server, resumed with Last-Event-ID", asyn
     return streamSSE(c, async (stream) => {
       for (let id = last + 1; id <= 6; id++) {
         await stream.writeSSE({ data: `chunk ${id}\nsecond line`, event: 'token', id: String(id) });
-        if (id === 3 && last === 0) return; // ends early: the client resumes
+        if (id === 3 && last === 0) {
+          await stream.write('retry: 5\n\n'); // ends early, asking to be resumed
+          return;
+        }
       }
       await stream.writeSSE({ data: '', event: 'done' });
     });

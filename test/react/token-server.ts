@@ -52,7 +52,8 @@ export function startTokenServer(hits: Map<string, number>) {
         res.write(`id: ${index + 1}\ndata: ${JSON.stringify({ text: words[index] })}\n\n`);
       }
       await pause();
-      res.end(until === words.length ? 'event: done\ndata: {}\n\n' : '');
+      if (until === words.length) res.end('event: done\ndata: {}\n\n');
+      else res.destroy(); // cut: the client resumes from the last id
       return;
     }
     if (pathname === '/unauthorized') {
