@@ -19,25 +19,36 @@ function example(name: string): string {
 }
 
 let server: TestServer;
+let requests = 0;
 
 beforeAll(async () => {
-  server = await startServer((_req, res) => {
+  // /openai and /anthropic serve those examples and keep the connection open: their terminal
+  // events must end the CLI's stream.
+  server = await startServer((req, res) => {
+    requests++;
     writeEventStreamHead(res);
-    res.end(example('wire'));
+    if (req.url === '/openai') res.write(example('openai-wire'));
+    else if (req.url === '/anthropic') res.write(example('anthropic-wire'));
+    else res.end(example('wire'));
   });
 });
 
 afterAll(() => server.close());
 
-async function output(args: string[]): Promise<string> {
+async function output(args: string[], path = '/', isTTY = false): Promise<string> {
   let text = '';
   const stdout: CliWritable = {
+    isTTY,
     write(chunk) {
       text += Buffer.from(chunk).toString('utf8');
       return true;
     },
   };
-  const code = await runCli([server.url, ...args], { stdout, stderr: stdout, env: {} });
+  const code = await runCli([`${server.url}${path}`, ...args], {
+    stdout,
+    stderr: stdout,
+    env: { NO_COLOR: '1' },
+  });
   expect(code).toBe(0);
   return text;
 }
@@ -46,6 +57,19 @@ test('the output examples are what the CLI prints for the example stream', async
   expect(await output([])).toBe(example('pretty'));
   expect(await output(['--json'])).toBe(example('json'));
   expect(await output(['--raw'])).toBe(example('wire'));
+});
+
+test('the --text examples: an OpenAI-style and an Anthropic-style stream, one request each', async () => {
+  const before = requests;
+  expect(await output(['-d', '{"stream":true}', '--text'], '/openai', true)).toBe(
+    example('openai-text'),
+  );
+  expect(await output(['-d', '{"stream":true}', '--text'], '/anthropic', true)).toBe(
+    example('anthropic-text'),
+  );
+  // Piped, exactly the text: no newline added.
+  expect(await output(['--text'], '/openai')).toBe(example('openai-text').trimEnd());
+  expect(requests - before).toBe(3);
 });
 
 test('the exit code table lists every exit code, and --help mentions each', () => {

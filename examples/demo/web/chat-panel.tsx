@@ -30,7 +30,20 @@ export function ChatPanel({ resumable }: { resumable: boolean }) {
     },
     // The text so far is where the connection dropped: the resumed answer continues from there.
     onRetry: ({ text }) => setMarkers((current) => [...current, text.length]),
+    // stop() cancels a hub run itself when the response named it (ssekit-run-id).
+    async onStop({ outcome }) {
+      if (outcome === 'cancelled') setNotice('Stopped: the run was cancelled on the server.');
+      else if (outcome !== 'not-cancellable') setNotice('Stopped.');
+      else if (!resumable || !stopping.current) {
+        setNotice('Stopped: the request was aborted, which also aborts the upstream request.');
+      } else {
+        // A run the response did not name: cancel it through the demo's endpoint.
+        const cancelled = await cancelRun(stopping.current);
+        setNotice(cancelled ? 'Stopped: the run was cancelled on the server.' : 'Stopped.');
+      }
+    },
   });
+  const stopping = useRef('');
   const busy = ['connecting', 'open', 'reconnecting'].includes(stream.status);
   const live = stream.status !== 'idle';
   const list = useRef<HTMLDivElement>(null);
@@ -58,16 +71,10 @@ export function ChatPanel({ resumable }: { resumable: boolean }) {
     stream.start({ messages });
   };
 
-  const stop = async () => {
-    const id = runId || runIdOf(stream.lastEventId);
-    stream.stop(); // aborts the request...
+  const stop = () => {
+    stopping.current = runId || runIdOf(stream.lastEventId);
+    stream.stop(); // stops the run on the server, then aborts the request (onStop says how)
     setStopped(true);
-    if (!resumable || !id) {
-      setNotice('Stopped: the request was aborted, which also aborts the upstream request.');
-      return;
-    }
-    // ...and the run goes on without a reader unless it is cancelled too.
-    setNotice((await cancelRun(id)) ? 'Stopped: the run was cancelled on the server.' : 'Stopped.');
   };
 
   return (
