@@ -26,6 +26,8 @@ export type AttemptResult =
   | { type: 'no-content' }
   /** Dropped for a hidden page, to be resumed when it shows. */
   | { type: 'paused' }
+  /** The connection's signal aborted (close, a break, the user's signal): the caller throws. */
+  | { type: 'closed' }
   | (AttemptEnd & { method: string; url: string });
 
 interface Attempt {
@@ -86,7 +88,7 @@ export async function runAttempt(context: Attempt, emit: ConnectionEmit): Promis
     } catch (error) {
       return fail('consumer', error);
     }
-    if (signal.aborted) return { type: 'paused' }; // closed from inside onOpen
+    if (signal.aborted) return { type: 'closed' }; // closed from inside onOpen
     idle?.opened();
     // A 200 without a body (HEAD, some mocks) is an empty stream.
     if (!response.body) return { type: 'ended', resumeAsked: false, method, url };
@@ -94,7 +96,7 @@ export async function runAttempt(context: Attempt, emit: ConnectionEmit): Promis
     return await readEvents(context, reader, idle, emit, { method, url });
   } catch (error) {
     // A read that failed: the body was cut (or the attempt was interrupted).
-    return interrupted() ?? (signal.aborted ? { type: 'paused' } : fail('body', error));
+    return interrupted() ?? (signal.aborted ? { type: 'closed' } : fail('body', error));
   } finally {
     idle?.stop();
     unsubscribe?.();
@@ -169,7 +171,7 @@ async function readEvents(
     } catch (error) {
       throw new Classified(failed('consumer', error));
     }
-    if (state.closed) throw new Classified({ type: 'paused' }); // closed from inside a listener
+    if (state.closed) throw new Classified({ type: 'closed' }); // closed from inside a listener
   };
   try {
     for (;;) {
@@ -192,7 +194,12 @@ async function readEvents(
       for (let index = 0; index < events.length; index++) {
         const event = events[index]!;
         state.lastEventId = event.id;
-        const terminal = policy.terminal(event);
+        let terminal: ReturnType<ConnectionPolicy['terminal']>;
+        try {
+          terminal = policy.terminal(event);
+        } catch (error) {
+          return failed('consumer', error); // the user's isTerminal threw
+        }
         if (terminal === undefined) {
           await deliver(event);
           continue;

@@ -163,7 +163,7 @@ export async function runConnection(
         { request, policy, signal, state, attempt },
         emit,
       );
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted || result.type === 'closed') throw signal.reason;
       if (result.type === 'complete') return { reason: 'complete', event: result.event };
       if (result.type === 'no-content') return { reason: 'no-content' };
       if (result.type === 'paused') continue;
