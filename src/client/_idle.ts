@@ -15,7 +15,10 @@ export const AUTO_IDLE_MIN_MS = 5_000;
 /** ...nor more than this, which is also the wait for the response and its first bytes. */
 export const AUTO_IDLE_MAX_MS = 60_000;
 
-/** What a connection learns across its attempts: the longest gap between two chunks. */
+/**
+ * What a connection learns across its attempts: the longest gap between two chunks of a response
+ * (its headers counting as the first: a server that answered fast and stalls is noticed fast too).
+ */
 export interface IdleLearner {
   /** The timeout for the next wait: `first` is the wait for a response and its first bytes. */
   timeoutMs(first: boolean): number;
@@ -85,13 +88,14 @@ export function watchIdle(
   };
   return {
     opened() {
+      last = Date.now();
       arm(cadence.timeoutMs(true));
     },
     // Any bytes are life: heartbeats, tokens, even a large event arriving in pieces.
     chunk() {
       const now = Date.now();
       if (last >= 0) cadence.record(now - last);
-      arm(cadence.timeoutMs(last < 0));
+      arm(cadence.timeoutMs(false));
       last = now;
     },
     activity() {},

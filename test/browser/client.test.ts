@@ -11,6 +11,7 @@ import { readBody, startServer, type TestServer } from '../helpers/http-server.t
 let browser: Browser;
 let server: TestServer;
 const requests: string[] = [];
+const plainRequests: string[] = [];
 
 beforeAll(async () => {
   const bundle = await build({
@@ -40,6 +41,13 @@ beforeAll(async () => {
       return;
     }
     const body = await readBody(req);
+    if (req.url === '/plain' || req.url === '/cut-no-id') {
+      plainRequests.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url === '/plain') res.end('data: one\n\ndata: two\n\n');
+      else res.write('data: one\n\n', () => setTimeout(() => res.destroy(), 50));
+      return;
+    }
     const last = Number(req.headers['last-event-id'] ?? 0);
     requests.push(`${req.method} ${body} ${last}`);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -88,6 +96,33 @@ test('fetchEventStream in Chromium: POST, stream, resume after a cut', async () 
     readyState: 'closed',
   });
   expect(requests).toEqual(['POST {"prompt":"hi"} 0', 'POST {"prompt":"hi"} 4']);
+  await page.close();
+});
+
+test('in Chromium too: a clean end is completion, a POST cut without ids is stream-cut, one request each', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => 'ssekit' in window);
+  const result = await page.evaluate(async () => {
+    const { fetchEventStream } = (
+      window as unknown as { ssekit: typeof import('../../src/client/index.ts') }
+    ).ssekit;
+    const retry = { initialDelayMs: 10, maxDelayMs: 20 };
+    const plain: string[] = [];
+    for await (const event of fetchEventStream('/plain', { json: {}, retry }))
+      plain.push(event.data);
+    const cut: string[] = [];
+    let code = '';
+    try {
+      for await (const event of fetchEventStream('/cut-no-id', { json: {}, retry }))
+        cut.push(event.data);
+    } catch (error) {
+      code = (error as { code?: string }).code ?? String(error);
+    }
+    return { plain, cut, code };
+  });
+  expect(result).toEqual({ plain: ['one', 'two'], cut: ['one'], code: 'stream-cut' });
+  expect(plainRequests).toEqual(['POST /plain', 'POST /cut-no-id']);
   await page.close();
 });
 

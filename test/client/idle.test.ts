@@ -31,6 +31,28 @@ test('waits up to the maximum for the response and its first bytes', async () =>
   idle.stop();
 });
 
+test('a stream that answered at once and stalls after its first bytes: seconds', async () => {
+  const onIdle = vi.fn();
+  const idle = watchIdle('auto', createIdleLearner(), onIdle)!;
+  idle.opened();
+  await vi.advanceTimersByTimeAsync(40);
+  idle.chunk(); // every event in one chunk, 40 ms after the headers, then nothing
+  expect(idle.timeoutMs).toBe(AUTO_IDLE_MIN_MS);
+  await vi.advanceTimersByTimeAsync(AUTO_IDLE_MIN_MS);
+  expect(onIdle).toHaveBeenCalledOnce();
+  idle.stop();
+});
+
+test('a model that thought for 20 s before its first token gets 4 times that', async () => {
+  const onIdle = vi.fn();
+  const idle = watchIdle('auto', createIdleLearner(), onIdle)!;
+  idle.opened();
+  await vi.advanceTimersByTimeAsync(20_000);
+  idle.chunk();
+  expect(idle.timeoutMs).toBe(AUTO_IDLE_MAX_MS);
+  idle.stop();
+});
+
 test('a fast token stream that stalls is detected in seconds', async () => {
   const onIdle = vi.fn();
   const idle = watchIdle('auto', createIdleLearner(), onIdle)!;

@@ -61,6 +61,25 @@ describe('a plain server that writes its events and ends the response', () => {
     expect(server.requests).toBe(2);
   });
 
+  test("idleTimeoutMs: 'auto' does not cut a slow but steady stream", async () => {
+    const server = await serve(async (_req, res) => {
+      writeEventStreamHead(res);
+      for (let index = 1; index <= 4; index++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        res.write(`data: ${index}\n\n`);
+      }
+      res.end();
+    });
+    const events = await collect(
+      fetchEventStream(server.url, { json: {}, idleTimeoutMs: 'auto', retry: fast }),
+    );
+    expect(events.map((event) => event.data)).toEqual(['1', '2', '3', '4']);
+    expect(server.requests).toBe(1);
+    expect(() => fetchEventStream(server.url, { idleTimeoutMs: -1 })).toThrow(
+      /idleTimeoutMs must be a number of milliseconds or 'auto'/,
+    );
+  });
+
   test('an empty response is a complete, empty stream', async () => {
     const server = await serve((_req, res) => {
       writeEventStreamHead(res);
