@@ -56,7 +56,7 @@ export function defaultTerminal(event: ServerSentEvent): TerminalVerdict {
   return { deliver: terminal.deliver, error: serverError(terminal.error, event) };
 }
 
-/** The default rule as the connection core takes it, without the detour through a verdict. */
+/** The default rule as the connection core takes it, without the detour through a verdict. @internal */
 export function defaultConnectionTerminal(event: ServerSentEvent): ConnectionTerminal | undefined {
   const terminal = terminalOf(event);
   if (terminal === undefined || terminal.kind === 'end') return terminal;
