@@ -49,7 +49,9 @@ export interface RedisEngineOptions {
    */
   blockMs?: number;
   /**
-   * The delay before a failed tail read (Redis restarting, say) is retried; it doubles up to 30 s.
+   * The delay before a failed tail read (Redis restarting, say) is retried; it doubles up to 2 s
+   * (a reader waits at most that long after Redis is back; a flapping connection must not push a
+   * tail's retries out to minutes).
    * @default 100
    */
   retryDelayMs?: number;
@@ -300,11 +302,14 @@ class SharedTail {
         );
         for (const onError of this.#listeners.values()) onError?.(error);
         await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 30_000);
+        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
       }
     }
   }
 }
+
+/** The longest wait between two tries of a failed tail read. */
+const MAX_RETRY_DELAY_MS = 2_000;
 
 /** Redis' answer to an explicit `XADD` id at or below the stream's last id. */
 const TOO_SMALL = /equal or smaller than the target stream top item/i;

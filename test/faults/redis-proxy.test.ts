@@ -82,7 +82,7 @@ test('a run of 2000 events through a proxy cutting Redis every 40 ms: all of the
   expect(proxy.cuts - cutsBefore).toBeGreaterThan(5); // the faults really happened
   await hub.close();
   await engine.close();
-}, 60_000);
+}, 120_000);
 
 test('a topic through the same proxy: 500 publishes each resolve once, a subscriber gets each once, in order', async () => {
   const count = 500;
@@ -129,4 +129,4 @@ test('a topic through the same proxy: 500 publishes each resolve once, a subscri
   );
   await hub.close();
   await engine.close();
-}, 60_000);
+}, 120_000);
