@@ -27,6 +27,13 @@
  * | `slow-consumer` | {@link StreamError} | server: a client that does not read was dropped |
  * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
  * | `engine-error` | {@link EngineError} | hub: the storage engine failed (Redis down, say) |
+ * | `append-conflict` | {@link EngineError} | hub engine: an explicit id is taken by a different entry |
+ * | `run-expired` | {@link HubError} | hub: no such run (unknown, or its TTL passed) |
+ * | `run-finished` | {@link HubError} | hub: the run already ended (nothing to cancel) |
+ * | `run-cancelled` | {@link HubError} | hub: the run was cancelled (its producer's `signal.reason`) |
+ * | `run-too-long` | {@link HubError} | hub: the producer logged more than `maxRunEvents` |
+ * | `producer-lost` | {@link HubError} | hub: the run's producer stopped renewing its lease (its instance died) |
+ * | `invalid-entry` | {@link HubError} | hub: a stored entry cannot be encoded; readers skip it |
  */
 export type SsekitErrorCode =
   | 'event-too-large'
@@ -42,7 +49,14 @@ export type SsekitErrorCode =
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'method-not-allowed'
-  | 'engine-error';
+  | 'engine-error'
+  | 'append-conflict'
+  | 'run-expired'
+  | 'run-finished'
+  | 'run-cancelled'
+  | 'run-too-long'
+  | 'producer-lost'
+  | 'invalid-entry';
 
 const baseMarker: symbol = Symbol.for('ssekit.error');
 
@@ -260,10 +274,23 @@ const REQUEST_STATUS = {
 
 const engineMarker: symbol = Symbol.for('ssekit.error.engine');
 
-/** The hub's storage engine failed (a Redis connection lost, say); `cause` has the details. */
+/** Options of {@link EngineError}. */
+export interface EngineErrorOptions extends SsekitErrorOptions {
+  /**
+   * `append-conflict`: an append with an explicit id found that id taken by a different entry
+   * (another writer got there first). A re-sent append of the same entry is not a conflict.
+   * @default 'engine-error'
+   */
+  code?: 'engine-error' | 'append-conflict';
+}
+
+/**
+ * The hub's storage engine failed (a Redis connection lost, say; `cause` has the details), or an
+ * append with an explicit id found it taken by another entry (`append-conflict`).
+ */
 export class EngineError extends SsekitError {
-  constructor(message: string, options?: SsekitErrorOptions) {
-    super('engine-error', message, options);
+  constructor(message: string, options?: EngineErrorOptions) {
+    super(options?.code ?? 'engine-error', message, options);
     this.name = 'EngineError';
     mark(this, engineMarker);
   }
@@ -271,6 +298,59 @@ export class EngineError extends SsekitError {
   /** True for an {@link EngineError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is EngineError {
     return hasMarker(value, engineMarker);
+  }
+}
+
+const hubMarker: symbol = Symbol.for('ssekit.error.hub');
+
+/** The codes of {@link HubError}. */
+export type HubErrorCode =
+  | 'run-expired'
+  | 'run-finished'
+  | 'run-cancelled'
+  | 'run-too-long'
+  | 'producer-lost'
+  | 'invalid-entry';
+
+const HUB_STATUS: Record<HubErrorCode, number> = {
+  'run-expired': 404,
+  'run-finished': 409,
+  'run-cancelled': 409,
+  'run-too-long': 500,
+  'producer-lost': 500,
+  'invalid-entry': 500,
+};
+
+/**
+ * A resumable run (ssekit/hub) cannot go on, or cannot be reached: it is unknown or expired
+ * (`run-expired`, HTTP 404), it already ended (`run-finished`, 409), it was cancelled
+ * (`run-cancelled`: the producer's `signal.reason`), its producer logged too many events
+ * (`run-too-long`) or stopped renewing its lease because its instance died (`producer-lost`), or a
+ * stored entry could not be encoded (`invalid-entry`, reported to `onError`, skipped by readers).
+ * Its message is safe to show: a run's `error` event carries it with its code.
+ *
+ * @example
+ * ```ts
+ * import { HubError } from 'ssekit';
+ *
+ * const error = new HubError('run-expired', 'No such run, or it expired.');
+ * error.status; // 404
+ * ```
+ */
+export class HubError extends SsekitError {
+  /** The HTTP status an endpoint answers with for it (404 for `run-expired`, 409 for `run-finished`). */
+  readonly status: number;
+
+  constructor(code: HubErrorCode, message: string, options?: SsekitErrorOptions) {
+    super(code, message, options);
+    this.name = 'HubError';
+    this.status = HUB_STATUS[code];
+    mark(this, hubMarker);
+  }
+
+  /** True for a {@link HubError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is HubError {
+    return hasMarker(value, hubMarker);
   }
 }
 

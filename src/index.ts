@@ -6,6 +6,9 @@
  */
 export {
   EngineError,
+  type EngineErrorOptions,
+  HubError,
+  type HubErrorCode,
   ParseError,
   RequestError,
   ResponseError,

@@ -9,6 +9,7 @@
  */
 /// <reference types="node" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { StreamError } from '../errors.ts';
 import { type ClientWatcher, takeSession } from '../server/_direct.ts';
 import type { ByteSink } from '../server/_outbox.ts';
@@ -55,6 +56,9 @@ export class NodeConnection implements Client, ByteSink {
       this.#sendSession(req, response.headers, session);
       return;
     }
+    // A response before the end of the body (a 413 answered early) goes with `connection: close`
+    // (see writeHead): close in stages then, or the close resets the connection under it.
+    if (req.httpVersionMajor === 1 && !req.complete) closeInStages(req);
     sendWebResponse(req, this.#res, response).then(this.#done, (error: unknown) => {
       this.#failed(error);
       this.#done();
@@ -126,6 +130,52 @@ export class NodeConnection implements Client, ByteSink {
     if (this.#onDrain) this.#res.off('drain', this.#onDrain);
     this.#onDrain = undefined;
   }
+}
+
+/** After the response: at most this long without a byte from the client, then the close. */
+const LINGER_IDLE_MS = 2_000;
+/** After the response: at most this long in all, then the close. */
+const LINGER_MAX_MS = 10_000;
+
+/**
+ * Closes the connection of `req` in stages once its response is written, as RFC 9112 §9.6 asks of
+ * a server that closes with request data unread: a close with unread bytes in the receive buffer
+ * sends a reset, and a client still uploading then loses the response it has not read yet (it
+ * sees EPIPE or ECONNRESET and, taking it for a network error, uploads again). So: the response
+ * (Node writes it), a half-close (FIN after it), the rest of the upload read and discarded until
+ * the client is done sending, stays silent for `LINGER_IDLE_MS` or `LINGER_MAX_MS` passes, then
+ * the close.
+ *
+ * Node's server closes a `connection: close` response's socket with `socket.destroySoon()` when
+ * the response finishes, which destroys it at once after the FIN: this socket's own
+ * `destroySoon` does the stages instead.
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+ */
+function closeInStages(req: IncomingMessage): void {
+  const socket = req.socket as (Socket & { destroySoon?: () => void }) | null;
+  if (!socket || typeof socket.destroySoon !== 'function') return;
+  socket.destroySoon = () => {
+    socket.end(); // the half-close: FIN once the response is out
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const close = () => {
+      clearTimeout(idle);
+      clearTimeout(max);
+      req.off('data', onData).off('end', close);
+      socket.off('end', close);
+      socket.destroy(); // nothing unread any more, or past the bound
+    };
+    const onData = () => {
+      clearTimeout(idle);
+      idle = setTimeout(close, LINGER_IDLE_MS);
+    };
+    const max = setTimeout(close, LINGER_MAX_MS);
+    onData();
+    socket.once('close', close);
+    socket.once('end', close); // the client is done sending
+    // The parser still feeds the rest of the body to `req`: flowing with no reader, it is dropped.
+    req.on('data', onData).once('end', close);
+    req.resume();
+  };
 }
 
 // Node turns every Uint8Array written into a Buffer over the same memory. The hub writes one

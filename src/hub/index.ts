@@ -22,4 +22,3 @@ export {
   type SubscribeOptions,
 } from './hub.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
-export { RunCancelledError } from './run-cancel.ts';

@@ -1,4 +1,5 @@
 import { unrefTimer } from '../_internal/timers.ts';
+import { EngineError } from '../errors.ts';
 import {
   type AppendOptions,
   compareIds,
@@ -42,13 +43,20 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): HubEngine
   const logs = new Map<string, Log>();
   const values = new Map<string, { value: string; expiresAt: number }>();
   const cancelListeners = new Set<(runId: string) => void>();
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [key, log] of logs)
-      if (log.expiresAt <= now && log.listeners.size === 0) logs.delete(key);
-    for (const [key, value] of values) if (value.expiresAt <= now) values.delete(key);
-  }, options.sweepIntervalMs ?? 30_000);
-  unrefTimer(sweep);
+  const sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
+  // Started at the first write, not here: construction at module scope must not start timers
+  // (workerd refuses them in global scope).
+  let sweep: ReturnType<typeof setInterval> | undefined;
+  const startSweep = () => {
+    if (sweep !== undefined) return;
+    sweep = setInterval(() => {
+      const now = Date.now();
+      for (const [key, log] of logs)
+        if (log.expiresAt <= now && log.listeners.size === 0) logs.delete(key);
+      for (const [key, value] of values) if (value.expiresAt <= now) values.delete(key);
+    }, sweepIntervalMs);
+    unrefTimer(sweep);
+  };
 
   const getLog = (key: string): Log | undefined => {
     const log = logs.get(key);
@@ -61,6 +69,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): HubEngine
   const ensureLog = (key: string): Log => {
     let log = getLog(key);
     if (!log) {
+      startSweep();
       log = {
         entries: [],
         head: 0,
@@ -82,8 +91,12 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): HubEngine
         const last =
           log.entries.length > log.head ? log.entries[log.entries.length - 1]!.id : undefined;
         if (last !== undefined && compareIds(id, last) <= 0) {
-          throw new RangeError(
-            `append: id ${id} is not greater than the last id ${last} of ${key}.`,
+          // The same entry appended again is a success (appends are idempotent, as on Redis).
+          const stored = log.entries[firstAfter(log, id) - 1];
+          if (stored?.id === id && sameEvent(stored.event, event)) return id;
+          throw new EngineError(
+            `append: the id ${id} of ${key} is taken by another entry (the last id is ${last}).`,
+            { code: 'append-conflict' },
           );
         }
       }
@@ -115,6 +128,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): HubEngine
       };
     },
     async setValue(key: string, value: string, ttlMs: number): Promise<void> {
+      startSweep();
       values.set(key, { value, expiresAt: Date.now() + ttlMs });
     },
     async getValue(key: string): Promise<string | undefined> {
@@ -134,12 +148,17 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): HubEngine
       return () => cancelListeners.delete(listener);
     },
     async close(): Promise<void> {
-      clearInterval(sweep);
+      if (sweep !== undefined) clearInterval(sweep);
+      sweep = undefined;
       logs.clear();
       values.clear();
       cancelListeners.clear();
     },
   };
+}
+
+function sameEvent(a: StoredEvent, b: StoredEvent): boolean {
+  return a.data === b.data && a.event === b.event;
 }
 
 // Time-based ids like Redis' `*`: milliseconds, then a sequence within the millisecond.

@@ -49,7 +49,9 @@ export interface RedisEngineOptions {
    */
   blockMs?: number;
   /**
-   * The delay before a failed tail read (Redis restarting, say) is retried; it doubles up to 30 s.
+   * The delay before a failed tail read (Redis restarting, say) is retried; it doubles up to 2 s
+   * (a reader waits at most that long after Redis is back; a flapping connection must not push a
+   * tail's retries out to minutes).
    * @default 100
    */
   retryDelayMs?: number;
@@ -81,12 +83,39 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
     try {
       return await redis.call(name, ...args);
     } catch (cause) {
-      throw new EngineError(
-        `Redis ${name} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-        {
-          cause,
-        },
-      );
+      throw engineError(name, cause);
+    }
+  };
+
+  // An append with an id Redis assigns, made idempotent: a random token travels with it, and the
+  // script records token -> id for a while, so a re-sent command (the first reply lost with the
+  // connection) returns the first id instead of adding the entry twice. One round trip, trims
+  // included.
+  let scriptSha: string | undefined;
+  const appendAssigned = async (
+    streamKey: string,
+    event: StoredEvent,
+    append: AppendOptions,
+  ): Promise<string> => {
+    const args = [
+      2,
+      streamKey,
+      `${streamKey}:append:${randomToken()}`,
+      APPEND_TOKEN_TTL_MS,
+      append.maxLen ?? '',
+      append.maxAgeMs === undefined ? '' : Math.max(0, Date.now() - append.maxAgeMs),
+      append.ttlMs === undefined ? '' : Math.ceil(append.ttlMs),
+      ...eventFields(event),
+    ];
+    try {
+      scriptSha ??= String(await redis.call('SCRIPT', 'LOAD', APPEND_SCRIPT));
+      return String(await redis.call('EVALSHA', scriptSha, ...args));
+    } catch (cause) {
+      if (!String(cause instanceof Error ? cause.message : cause).includes('NOSCRIPT')) {
+        throw engineError('XADD', cause);
+      }
+      // Redis restarted (or its script cache was flushed): EVAL sends the script and caches it.
+      return String(await command('EVAL', APPEND_SCRIPT, ...args));
     }
   };
 
@@ -105,18 +134,26 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
   return {
     async append(key: string, event: StoredEvent, append: AppendOptions = {}): Promise<string> {
       const streamKey = prefix + key;
-      const args: Array<string | number> = [streamKey];
-      if (append.maxLen !== undefined) args.push('MAXLEN', '~', append.maxLen);
-      args.push(append.id ?? '*', 'data', event.data);
-      if (event.event !== undefined) args.push('event', event.event);
-      const id = String(await command('XADD', ...args));
-      if (append.maxAgeMs !== undefined) {
-        // Exact, not `~`: approximate trimming only drops whole stream nodes (100 entries), so a
-        // quiet topic would keep entries far past their age. Exact MINID costs only the removal.
-        await command('XTRIM', streamKey, 'MINID', Math.max(0, Date.now() - append.maxAgeMs));
+      if (append.id === undefined) return appendAssigned(streamKey, event, append);
+      const fields = eventFields(event);
+      try {
+        await redis.call('XADD', streamKey, append.id, ...fields);
+      } catch (cause) {
+        // A re-sent XADD (the reply to the first was lost with the connection, and the client
+        // sent it again after reconnecting) finds its own entry there: that is a success.
+        if (!TOO_SMALL.test(cause instanceof Error ? cause.message : String(cause))) {
+          throw engineError('XADD', cause);
+        }
+        const stored = parseEntries(await command('XRANGE', streamKey, append.id, append.id))[0];
+        if (!stored || !sameEvent(stored.event, event)) {
+          throw new EngineError(
+            `append: the id ${append.id} of ${key} is taken by another entry${stored ? '' : ' (or is below the last id)'}.`,
+            { code: 'append-conflict', cause },
+          );
+        }
       }
       if (append.ttlMs !== undefined) await command('PEXPIRE', streamKey, Math.ceil(append.ttlMs));
-      return id;
+      return append.id;
     },
     async range(key: string, after: string | undefined, count: number): Promise<LogEntry[]> {
       const start = after === undefined ? '-' : `(${after}`;
@@ -265,10 +302,62 @@ class SharedTail {
         );
         for (const onError of this.#listeners.values()) onError?.(error);
         await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 30_000);
+        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
       }
     }
   }
+}
+
+/** The longest wait between two tries of a failed tail read. */
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/** Redis' answer to an explicit `XADD` id at or below the stream's last id. */
+const TOO_SMALL = /equal or smaller than the target stream top item/i;
+
+/** How long a publish token is kept: longer than any client keeps a command to re-send. */
+const APPEND_TOKEN_TTL_MS = 120_000;
+
+// KEYS: the stream, the token. ARGV: token TTL, MAXLEN ('' for none), MINID (''), PEXPIRE (''),
+// then the entry's field/value pairs. MINID is exact, not `~`: approximate trimming only drops
+// whole stream nodes (100 entries), so a quiet topic would keep entries far past their age.
+const APPEND_SCRIPT = `
+local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local args = {KEYS[1]}
+if ARGV[2] ~= '' then
+  table.insert(args, 'MAXLEN'); table.insert(args, '~'); table.insert(args, ARGV[2])
+end
+table.insert(args, '*')
+for index = 5, #ARGV do table.insert(args, ARGV[index]) end
+local id = redis.call('XADD', unpack(args))
+if ARGV[3] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
+return id
+`;
+
+function engineError(name: string, cause: unknown): EngineError {
+  return new EngineError(
+    `Redis ${name} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { cause },
+  );
+}
+
+function eventFields(event: StoredEvent): string[] {
+  return event.event === undefined
+    ? ['data', event.data]
+    : ['data', event.data, 'event', event.event];
+}
+
+function sameEvent(a: StoredEvent, b: StoredEvent): boolean {
+  return a.data === b.data && a.event === b.event;
+}
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  let token = '';
+  for (const byte of bytes) token += byte.toString(16).padStart(2, '0');
+  return token;
 }
 
 type RawEntry = [string, string[]];

@@ -1,23 +1,19 @@
+import { HubError } from '../errors.ts';
 import type { HubEngine } from './engine.ts';
-
-/** Why a cancelled run's signal aborted. */
-export class RunCancelledError extends Error {
-  constructor(runId: string) {
-    super(`The run ${runId} was cancelled.`);
-    this.name = 'RunCancelledError';
-  }
-}
 
 /**
  * The runs this instance executes, and cancellation that reaches them from any instance: a
  * cancel is published through the engine (Redis pub/sub across processes) and also recorded
- * with a TTL, so a run that registers a moment later still sees it.
+ * with a TTL, so a run that registers a moment later still sees it. A cancelled run's signal
+ * aborts with a {@link HubError} `run-cancelled`.
  * @internal
  */
 export function createRunCanceller(engine: HubEngine, ttlMs: number) {
   const local = new Map<string, AbortController>();
   let unsubscribe: (() => void) | undefined;
-  const abort = (runId: string) => local.get(runId)?.abort(new RunCancelledError(runId));
+  const fail = (runId: string, reason: unknown) => local.get(runId)?.abort(reason);
+  const abort = (runId: string) =>
+    fail(runId, new HubError('run-cancelled', `The run ${runId} was cancelled.`));
 
   return {
     register(runId: string): AbortSignal {
@@ -37,6 +33,8 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number) {
     unregister(runId: string): void {
       local.delete(runId);
     },
+    /** Aborts a local run's signal with `reason` (its producer was fenced off, say). */
+    fail,
     /** `running` (now cancelled), `finished` (nothing to cancel) or `unknown` (or expired). */
     async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
       const state = await engine.getValue(`run:${runId}`);

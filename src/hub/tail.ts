@@ -1,4 +1,3 @@
-import type { EventStreamEvent } from '../server/event-stream.ts';
 import { compareIds, type HubEngine, type LogEntry } from './engine.ts';
 
 /** Where a tail starts: every retained entry, after an id, or only entries appended from now. */
@@ -95,11 +94,4 @@ async function startCursor(
   if (start.from === 'beginning') return undefined;
   if (start.from === 'after') return start.id;
   return (await engine.bounds(key))?.last ?? '0-0';
-}
-
-/** A stored entry as the event the client receives. @internal */
-export function toClientEvent(entry: LogEntry, id: string): EventStreamEvent {
-  const event: EventStreamEvent = { id, data: entry.event.data };
-  if (entry.event.event !== undefined) event.event = entry.event.event;
-  return event;
 }

@@ -9,13 +9,15 @@
  */
 
 import { now } from '../_internal/timers.ts';
+import { HubError } from '../errors.ts';
 import { encodeStreamEvent } from '../server/_encode.ts';
 import type { Session, SessionOwner } from '../server/_session.ts';
 import { openEventStream, readLastEventId } from '../server/create-event-stream.ts';
 import type { EventStreamEvent } from '../server/event-stream.ts';
 import type { ResolvedEventStreamOptions } from '../server/options.ts';
+import { clientEventOf } from './_validate.ts';
 import { compareIds, type HubEngine, isLogId, type LogEntry, type LogTail } from './engine.ts';
-import { type TailStart, toClientEvent } from './tail.ts';
+import type { TailStart } from './tail.ts';
 
 /** Per-subscription logic of `hub.subscribe`: filter and coalesce, on the event as sent. */
 export interface SubscriptionLogic {
@@ -119,11 +121,18 @@ class Subscriber implements SessionOwner {
     const { filter, coalesce } = this.logic;
     let key: string | undefined;
     if (filter !== undefined || coalesce !== undefined) {
-      const event = toClientEvent(entry, entry.id);
+      const event = clientEventOf(entry, entry.id);
+      if (HubError.isInstance(event)) return this.topic.skip(event);
       if (filter !== undefined && !filter(event)) return true;
       key = coalesce?.(event);
     }
-    return this.session.deliver(bytes ?? encodeEntry(entry), key, time);
+    let payload = bytes;
+    if (payload === undefined) {
+      const encoded = encodeEntry(entry);
+      if (HubError.isInstance(encoded)) return this.topic.skip(encoded);
+      payload = encoded;
+    }
+    return this.session.deliver(payload, key, time);
   }
 
   /** Keeps an entry the tail delivered while catching up. */
@@ -142,6 +151,7 @@ class Topic {
   readonly #engine: HubEngine;
   readonly #key: string;
   readonly #onIdle: () => void;
+  readonly #onError: (error: unknown) => void;
   readonly #subscribers = new Set<Subscriber>();
   readonly #tail: LogTail;
   /** The tail is up: every entry appended from now on reaches `#deliver`. */
@@ -151,6 +161,7 @@ class Topic {
     this.#engine = engine;
     this.#key = key;
     this.#onIdle = onIdle;
+    this.#onError = onError;
     this.#tail = engine.tail(key, (entry) => this.#deliver(entry), onError);
     this.#tail.ready.then(
       () => {
@@ -178,9 +189,19 @@ class Topic {
     this.#tail.close();
   }
 
+  /**
+   * Reports an entry that cannot be encoded and skips it (true: the subscriber goes on): failing
+   * on it would cut every subscriber, and every resume would meet it again.
+   */
+  skip(error: HubError): true {
+    this.#onError(error);
+    return true;
+  }
+
   // Every live subscriber gets the same bytes, encoded at the first that needs them.
   #deliver(entry: LogEntry): void {
     let bytes: Uint8Array | undefined;
+    let skipped = false;
     const time = now();
     for (const subscriber of this.#subscribers) {
       const catchUp = subscriber.catchUp;
@@ -193,8 +214,16 @@ class Topic {
         if (cursor !== undefined && compareIds(entry.id, cursor) <= 0) continue;
         subscriber.catchUp = undefined; // past the seam: live
       }
+      if (skipped) continue;
       try {
-        bytes ??= encodeEntry(entry);
+        if (bytes === undefined) {
+          const encoded = encodeEntry(entry);
+          if (HubError.isInstance(encoded)) {
+            skipped = this.skip(encoded);
+            continue;
+          }
+          bytes = encoded;
+        }
         if (!subscriber.send(entry, bytes, time)) this.#fallBehind(subscriber, entry.id);
       } catch (error) {
         subscriber.session.finish({ kind: 'error', error }); // a filter threw, or the entry
@@ -280,8 +309,9 @@ class Topic {
   }
 }
 
-function encodeEntry(entry: LogEntry): Uint8Array {
-  return encodeEvent(toClientEvent(entry, entry.id));
+function encodeEntry(entry: LogEntry): Uint8Array | HubError {
+  const event = clientEventOf(entry, entry.id);
+  return HubError.isInstance(event) ? event : encodeEvent(event);
 }
 
 function encodeEvent(event: EventStreamEvent): Uint8Array {

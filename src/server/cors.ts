@@ -14,8 +14,8 @@ export interface CorsOptions {
   credentials?: boolean;
   /**
    * Request headers a preflight allows. `Last-Event-ID` must be among them for a `fetch` client to
-   * resume across origins.
-   * @default ['content-type', 'authorization', 'last-event-id']
+   * resume across origins, `ssekit-cancel` for its `stop()` to cancel a hub run.
+   * @default ['content-type', 'authorization', 'last-event-id', 'ssekit-cancel']
    */
   allowHeaders?: readonly string[];
   /**
@@ -24,8 +24,9 @@ export interface CorsOptions {
    */
   methods?: readonly string[];
   /**
-   * Response headers the client may read.
-   * @default ['last-event-id']
+   * Response headers the client may read: `ssekit-run-id` names a hub run, so that the client's
+   * `stop()` can cancel it.
+   * @default ['last-event-id', 'ssekit-run-id']
    */
   exposeHeaders?: readonly string[];
   /**
@@ -35,9 +36,9 @@ export interface CorsOptions {
   maxAgeMs?: number;
 }
 
-const DEFAULT_ALLOW_HEADERS = ['content-type', 'authorization', 'last-event-id'];
+const DEFAULT_ALLOW_HEADERS = ['content-type', 'authorization', 'last-event-id', 'ssekit-cancel'];
 const DEFAULT_METHODS = ['GET', 'POST'];
-const DEFAULT_EXPOSE_HEADERS = ['last-event-id'];
+const DEFAULT_EXPOSE_HEADERS = ['last-event-id', 'ssekit-run-id'];
 
 /**
  * The CORS headers of an actual (not preflight) response to `request`: none when the request has

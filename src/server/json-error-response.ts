@@ -1,4 +1,4 @@
-import { RequestError } from '../errors.ts';
+import { HubError, RequestError } from '../errors.ts';
 
 /** Options of {@link jsonErrorResponse}. */
 export interface JsonErrorResponseOptions {
@@ -8,7 +8,8 @@ export interface JsonErrorResponseOptions {
 
 /**
  * A JSON error response, not a stream: `{"error": {"code", "message"}}` with the status of a
- * {@link RequestError} (400, 405, 413, 415). Anything else is a 500 with
+ * {@link RequestError} (400, 405, 413, 415) or of a `HubError` (404 `run-expired`, 409
+ * `run-finished`). Anything else is a 500 with
  * `{"error": {"code": "internal-error", "message": "Internal server error"}}`: an unexpected error's
  * message is never shown to the client.
  *
@@ -27,7 +28,7 @@ export function jsonErrorResponse(
   error: unknown,
   options: JsonErrorResponseOptions = {},
 ): Response {
-  const known = RequestError.isInstance(error);
+  const known = RequestError.isInstance(error) || HubError.isInstance(error);
   const status = known ? error.status : 500;
   const body = known
     ? { error: { code: error.code, message: error.message } }

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import type { HubEngine, LogEntry } from '../../src/hub/index.ts';
+import { EngineError } from '../../src/index.ts';
 
 export interface EngineFactory {
   /** A fresh engine; engines made by one factory share their storage (two instances). */
@@ -69,8 +70,27 @@ export function engineConformance(name: string, factory: EngineFactory): void {
       const key = uniqueKey('run');
       expect(await engine.append(key, { data: 'a' }, { id: '0-1' })).toBe('0-1');
       expect(await engine.append(key, { data: 'b\nc' }, { id: '0-2' })).toBe('0-2');
-      await expect(engine.append(key, { data: 'x' }, { id: '0-2' })).rejects.toThrow();
+      const conflict = await engine.append(key, { data: 'x' }, { id: '0-2' }).catch((e) => e);
+      expect(EngineError.isInstance(conflict)).toBe(true);
+      expect(conflict.code).toBe('append-conflict');
       expect(await engine.range(key, '0-1', 10)).toEqual([{ id: '0-2', event: { data: 'b\nc' } }]);
+    });
+
+    test('appends are idempotent: the same entry at the same id again is a success, stored once', async () => {
+      const engine = await create();
+      const key = uniqueKey('resent');
+      expect(await engine.append(key, { event: 't', data: 'a' }, { id: '0-1' })).toBe('0-1');
+      expect(await engine.append(key, { event: 't', data: 'b' }, { id: '0-2' })).toBe('0-2');
+      // A client that lost the reply re-sends the command: the latest, or an earlier one.
+      expect(await engine.append(key, { event: 't', data: 'b' }, { id: '0-2' })).toBe('0-2');
+      expect(await engine.append(key, { event: 't', data: 'a' }, { id: '0-1' })).toBe('0-1');
+      // The same id with another type is another entry: a conflict, not a re-send.
+      const conflict = await engine.append(key, { data: 'b' }, { id: '0-2' }).catch((e) => e);
+      expect(conflict.code).toBe('append-conflict');
+      expect(await engine.range(key, undefined, 10)).toEqual([
+        { id: '0-1', event: { event: 't', data: 'a' } },
+        { id: '0-2', event: { event: 't', data: 'b' } },
+      ]);
     });
 
     test('maxLen keeps the log bounded', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { type FetchLike, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { createHub, type Hub, type HubEngine } from '../../src/hub/index.ts';
-import { ServerError } from '../../src/index.ts';
+import { ResponseError, ServerError } from '../../src/index.ts';
 import { hubEngines } from '../helpers/hub-engines.ts';
 
 const engines: Record<string, () => HubEngine> = hubEngines('hub-test');
@@ -185,28 +185,51 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
     expect(error.id).toBe(`${runId}.4`); // the terminal event follows the last one: no gap
   });
 
-  test('unknown or expired run ids get an in-band error event, never silence', async () => {
+  test('an unknown or expired run is a 404 run-expired, a malformed id a 400: the client stops, no retry', async () => {
     makeHub();
-    const fetch = handlerFetch((request) => hub.stream(request, async () => {}));
-    for (const lastEventId of ['AAAAAAAAAAAAAAAAAAAAAA.4', 'not-a-run-id']) {
+    let requests = 0;
+    const fetch = handlerFetch((request) => {
+      requests++;
+      return hub.stream(request, async () => {});
+    });
+    for (const [lastEventId, status, code] of [
+      ['AAAAAAAAAAAAAAAAAAAAAA.4', 404, 'run-expired'],
+      ['not-a-run-id', 400, 'bad-request'],
+      ['AAAAAAAAAAAAAAAAAAAAAA.4:log', 400, 'bad-request'],
+    ] as const) {
+      requests = 0;
       const error = await fetchEventStream('http://hub.test/x', {
         fetch,
         method: 'POST',
         lastEventId,
       }).finished.catch((e) => e);
-      expect(ServerError.isInstance(error)).toBe(true);
-      expect(error.data).toMatchObject({ code: 'run-expired' });
+      expect(ResponseError.isInstance(error)).toBe(true);
+      expect([error.status, JSON.parse(error.body).error.code]).toEqual([status, code]);
+      expect(requests).toBe(1); // a 4xx is final: no retry, no new run
     }
     expect(await hub.cancel('AAAAAAAAAAAAAAAAAAAAAA')).toBe(false);
+    expect(await hub.cancel('AAAAAAAAAAAAAAAAAAAAAA:log')).toBe(false);
     const missing = await hub.handleCancel(
+      new Request('http://hub.test/cancel', {
+        method: 'DELETE',
+        body: '{"runId":"AAAAAAAAAAAAAAAAAAAAAA"}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    expect([missing.status, await missing.json()]).toEqual([
+      404,
+      { error: { code: 'run-expired', message: 'No such run, or it expired.' } },
+    ]);
+    const malformed = await hub.handleCancel(
       new Request('http://hub.test/cancel', {
         method: 'DELETE',
         body: '{"runId":"nope"}',
         headers: { 'content-type': 'application/json' },
       }),
     );
-    expect(missing.status).toBe(404);
-    expect((await hub.handleCancel(new Request('http://hub.test/cancel'))).status).toBe(405);
+    expect([malformed.status, (await malformed.json()).error.code]).toEqual([400, 'bad-request']);
+    const get = await hub.handleCancel(new Request('http://hub.test/cancel'));
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST, DELETE']);
   });
 
   test('a producer error is logged in full and streamed as a safe error event', async () => {
