@@ -1,7 +1,9 @@
+import { runProducer } from '../_internal/run-producer.ts';
+import { serializeEventData } from '../_internal/serialize-event.ts';
 import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
-import type { EventStream, EventStreamEvent, ProgressInput } from '../server/event-stream.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from '../server/options.ts';
 import { defaultPublicError, type PublicError } from '../server/public-error.ts';
+import type { EventStreamEvent, EventStreamProducer, EventStreamWriter } from '../server/types.ts';
 import type { HubEngine } from './engine.ts';
 import { createMemoryEngine } from './memory-engine.ts';
 import { createRunCanceller } from './run-cancel.ts';
@@ -38,24 +40,24 @@ export interface HubOptions {
   publicError?: (error: unknown) => PublicError | undefined;
 }
 
-/** What a run's producer writes to: the log of the run, not one HTTP response. */
-export interface RunWriter {
-  /** Appends an event to the run (its id is assigned by the hub); resolves once stored. */
-  send(event: EventStreamEvent): Promise<void>;
-  /** Appends a `progress` event. */
-  progress(progress: ProgressInput): Promise<void>;
+/**
+ * What a run's producer writes to: the log of the run, not one HTTP response. The writer of a
+ * plain stream (`EventStreamWriter`) with what a run has (`send` and `progress`, which resolve
+ * once the event is stored and whose id the hub assigns; `coalesce` does not apply, a run's log
+ * keeps every event), plus the run's id.
+ */
+export interface RunWriter extends Pick<EventStreamWriter, 'send' | 'progress' | 'request'> {
   /** Aborts when the run is cancelled (from any instance) or the hub closes: not on disconnects. */
   readonly signal: AbortSignal;
   /** The run's id (unguessable: it grants read access to the run). */
   readonly runId: string;
-  /** The request that started the run. */
-  readonly request: Request;
 }
 
-/** A run's producer: writes to the run and may return the payload of `done`. */
-export type RunProducer =
-  | ((run: RunWriter) => Promise<unknown> | AsyncIterable<EventStreamEvent>)
-  | AsyncIterable<EventStreamEvent>;
+/**
+ * A run's producer, in any form a plain stream's producer takes (see `EventStreamProducer`),
+ * given the run's writer: its return value is the payload of `done`.
+ */
+export type RunProducer = EventStreamProducer<RunWriter>;
 
 /** Options of {@link Hub.stream}: the server's stream options, plus `waitUntil`. */
 export interface HubStreamOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
@@ -146,7 +148,7 @@ export function createHub(options: HubOptions = {}): Hub {
     const append = (event: EventStreamEvent): Promise<void> => {
       const id = `0-${++seq}`;
       const stored = {
-        data: serialise(event.data),
+        data: serializeEventData(event.data),
         ...(event.event === undefined ? {} : { event: event.event }),
       };
       const next = chain.then(() =>
@@ -176,8 +178,8 @@ export function createHub(options: HubOptions = {}): Hub {
     const done = (async () => {
       let terminal: EventStreamEvent;
       try {
-        const result = await runProducer(producer, writer);
-        terminal = { event: 'done', data: serialise(result ?? {}) };
+        const result = await runProducer(producer, writer, onError);
+        terminal = { event: 'done', data: serializeEventData(result ?? {}) };
       } catch (error) {
         if (signal.aborted) {
           terminal = { event: 'done', data: { cancelled: true } };
@@ -203,7 +205,7 @@ export function createHub(options: HubOptions = {}): Hub {
   ): Response {
     return createEventStream(
       request,
-      async (stream: EventStream) => {
+      async (stream: EventStreamWriter) => {
         for await (const entry of tailLog({
           engine,
           key: `run:${runId}:log`,
@@ -297,7 +299,7 @@ export function createHub(options: HubOptions = {}): Hub {
 
     publish(topic, event) {
       const stored = {
-        data: serialise(event.data),
+        data: serializeEventData(event.data),
         ...(event.event === undefined ? {} : { event: event.event }),
       };
       return engine.append(`topic:${topic}`, stored, {
@@ -326,20 +328,6 @@ export function createHub(options: HubOptions = {}): Hub {
   return hub;
 }
 
-async function runProducer(producer: RunProducer, writer: RunWriter): Promise<unknown> {
-  const source = typeof producer === 'function' ? producer(writer) : producer;
-  if (source && typeof source === 'object' && Symbol.asyncIterator in source) {
-    const iterator = (source as AsyncIterable<EventStreamEvent>)[Symbol.asyncIterator]();
-    for (;;) {
-      writer.signal.throwIfAborted();
-      const next = await iterator.next();
-      if (next.done) return next.value;
-      await writer.send(next.value);
-    }
-  }
-  return await source;
-}
-
 async function cancelTarget(request: Request, hub: Hub): Promise<string | undefined> {
   const url = new URL(request.url);
   const fromQuery = url.searchParams.get('runId');
@@ -363,11 +351,6 @@ function json(body: unknown, status: number, headers: Record<string, string> = {
       ...headers,
     },
   });
-}
-
-function serialise(data: unknown): string {
-  if (typeof data === 'string') return data;
-  return JSON.stringify(data) ?? '';
 }
 
 /** 128 random bits as 22 base64url characters: run ids grant read access, so they must not be guessable. */

@@ -107,7 +107,10 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
       const streamKey = prefix + key;
       const args: Array<string | number> = [streamKey];
       if (append.maxLen !== undefined) args.push('MAXLEN', '~', append.maxLen);
-      args.push(append.id ?? '*', 'data', event.data);
+      args.push(append.id ?? '*');
+      // An event without data keeps a field all the same: a stream entry needs at least one.
+      if (event.data === undefined) args.push('nodata', '1');
+      else args.push('data', event.data);
       if (event.event !== undefined) args.push('event', event.event);
       const id = String(await command('XADD', ...args));
       if (append.maxAgeMs !== undefined) {
@@ -291,7 +294,7 @@ function parseXRead(reply: unknown): LogEntry[] {
 }
 
 function parseFields(fields: string[]): StoredEvent {
-  const event: StoredEvent = { data: '' };
+  const event: StoredEvent = {};
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const name = String(fields[index]);
     const value = String(fields[index + 1]);

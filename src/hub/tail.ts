@@ -1,4 +1,4 @@
-import type { EventStreamEvent } from '../server/event-stream.ts';
+import type { EventStreamEvent } from '../server/types.ts';
 import { compareIds, type HubEngine, type LogEntry } from './engine.ts';
 
 /** Where a tail starts: every retained entry, after an id, or only entries appended from now. */

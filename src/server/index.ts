@@ -7,15 +7,6 @@
 export { RequestError, StreamError } from '../errors.ts';
 export { type CorsOptions, corsHeaders, corsPreflight } from './cors.ts';
 export { createEventStream, readLastEventId } from './create-event-stream.ts';
-export type {
-  EventStream,
-  EventStreamEvent,
-  EventStreamProducer,
-  EventStreamProducerResult,
-  ProgressInput,
-  ProgressOptions,
-  SendOptions,
-} from './event-stream.ts';
 export {
   type EventStreamHandlerOptions,
   type EventStreamHandlerProducer,
@@ -34,3 +25,12 @@ export {
   type RelayMapResult,
   relayEventStream,
 } from './relay-event-stream.ts';
+export type {
+  EventStreamEvent,
+  EventStreamProducer,
+  EventStreamProducerResult,
+  EventStreamWriter,
+  ProgressInput,
+  ProgressOptions,
+  SendOptions,
+} from './types.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { StreamError } from '../../src/errors.ts';
-import { createEventStream, type EventStream } from '../../src/server/index.ts';
+import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { deferred, textReader } from '../helpers/server-stream.ts';
 
 const post = () => new Request('http://localhost/api/chat', { method: 'POST' });
@@ -10,7 +10,7 @@ afterEach(() => {
 });
 
 function open(options: Parameters<typeof createEventStream>[2]) {
-  const opened = deferred<EventStream>();
+  const opened = deferred<EventStreamWriter>();
   const release = deferred();
   const response = createEventStream(
     post(),
@@ -67,7 +67,7 @@ describe('backpressure', () => {
     const onError = vi.fn();
     const event = { data: 'x'.repeat(1018) }; // 1026 bytes encoded
     let largest = 0;
-    let captured: EventStream | undefined;
+    let captured: EventStreamWriter | undefined;
     const response = createEventStream(
       post(),
       async (stream) => {
@@ -104,7 +104,7 @@ describe('backpressure', () => {
     vi.useFakeTimers();
     const onError = vi.fn();
     const rejected = deferred<unknown>();
-    let captured: EventStream | undefined;
+    let captured: EventStreamWriter | undefined;
     const response = createEventStream(
       post(),
       async (stream) => {
@@ -162,7 +162,7 @@ describe('disconnect on the Web handler', () => {
   test('cancelling the body aborts the signal, runs the generator finally, clears the timers', async () => {
     vi.useFakeTimers();
     const cleaned = deferred();
-    let captured: EventStream | undefined;
+    let captured: EventStreamWriter | undefined;
     const response = createEventStream(
       post(),
       async function* (stream) {
