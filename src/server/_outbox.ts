@@ -65,6 +65,8 @@ const OPEN = 0;
 const ENDING = 1;
 const CLOSED = 2;
 const FAILED = 3;
+/** Cut off because the consumer left: like FAILED, but a Web body closes rather than errors. */
+const GONE = 4;
 
 const encoder = new TextEncoder();
 
@@ -74,7 +76,7 @@ export class Outbox {
   /** Queued chunks in order; `undefined` where a coalesced chunk was replaced by a newer one. */
   #queue: Array<Uint8Array | undefined> | undefined;
   #buffered = 0;
-  #state: typeof OPEN | typeof ENDING | typeof CLOSED | typeof FAILED = OPEN;
+  #state: typeof OPEN | typeof ENDING | typeof CLOSED | typeof FAILED | typeof GONE = OPEN;
   /** The consumer asked for data and has none: the next push goes out at once. */
   #wanting = false;
   #sink: ByteSink | undefined;
@@ -101,7 +103,7 @@ export class Outbox {
         start: (controller) => {
           web.controller = controller;
           if (this.#state === FAILED) controller.error(this.#extra?.failure);
-          else if (this.#state === CLOSED) controller.close();
+          else if (this.#state >= CLOSED) controller.close();
         },
         pull: () => this.#pull(),
         cancel: (reason) => {
@@ -146,7 +148,7 @@ export class Outbox {
 
   /** Resolves once the queue is within `highWaterMark` (at once if it is); rejects on failure. */
   waitForRoom(): Promise<void> {
-    if (this.#state === FAILED) return Promise.reject(this.#extra?.failure);
+    if (this.#state >= FAILED) return Promise.reject(this.#extra?.failure);
     if (this.#buffered <= this.#owner.options.highWaterMark || this.#state !== OPEN) {
       return Promise.resolve();
     }
@@ -166,19 +168,17 @@ export class Outbox {
 
   /** Drops everything queued and errors the body (the consumer is cut off). */
   fail(reason: unknown): void {
-    if (this.#state >= CLOSED) return;
-    this.#state = FAILED;
-    (this.#extra ??= newExtra()).failure = reason;
-    this.#release(reason);
-    if (this.#sink) {
-      this.#sink.fail(reason);
-      return;
-    }
-    const web = this.#web;
-    web?.controller?.error(reason);
-    const wake = web?.wakePull;
-    if (wake) web.wakePull = undefined;
-    wake?.();
+    this.#cut(reason, FAILED);
+  }
+
+  /**
+   * The consumer is gone (the client left): drops everything queued and rejects the waiting
+   * pushes with `reason`, as `fail` does, but closes a Web body instead of erroring it. Nobody is
+   * there to read an error, and a runtime would only log it (Deno prints every errored response
+   * body). A sink is cut all the same.
+   */
+  cancel(reason: unknown): void {
+    this.#cut(reason, GONE);
   }
 
   /**
@@ -190,7 +190,7 @@ export class Outbox {
     const controller = this.#web?.controller;
     this.#sink = sink;
     this.#web = undefined;
-    if (this.#state === FAILED) sink.fail(this.#extra?.failure);
+    if (this.#state >= FAILED) sink.fail(this.#extra?.failure);
     else if (this.#state === CLOSED) sink.end();
     else {
       controller?.close();
@@ -204,6 +204,23 @@ export class Outbox {
     this.#wanting = true;
     if (this.#queue?.length) this.#flush();
     else if (this.#state === ENDING) this.#close();
+  }
+
+  #cut(reason: unknown, state: typeof FAILED | typeof GONE): void {
+    if (this.#state >= CLOSED) return;
+    this.#state = state;
+    (this.#extra ??= newExtra()).failure = reason;
+    this.#release(reason);
+    if (this.#sink) {
+      this.#sink.fail(reason);
+      return;
+    }
+    const web = this.#web;
+    if (state === FAILED) web?.controller?.error(reason);
+    else web?.controller?.close();
+    const wake = web?.wakePull;
+    if (wake) web.wakePull = undefined;
+    wake?.();
   }
 
   #add(bytes: Uint8Array, key: string | undefined, force: boolean): boolean {

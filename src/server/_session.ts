@@ -217,9 +217,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     return time + this.options.heartbeatMs;
   }
 
-  /** The client left (the Node adapter's requests call this instead of aborting a signal). */
+  /**
+   * The client left (the Node adapter's requests call this instead of aborting a signal): the
+   * body closes quietly, since nobody is there to read an error.
+   */
   clientLeft(reason: unknown): void {
-    this.terminate(reason ?? clientGone());
+    this.terminate(reason ?? clientGone(), true);
   }
 
   /** Ends the producing phase: the terminal event (if any) goes out after what is queued. */
@@ -239,12 +242,16 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     this.#outbox.end();
   }
 
-  /** Ends the stream from the consumer's side at once: it left, or it is dropped. */
-  terminate(reason: unknown): void {
+  /**
+   * Ends the stream from the consumer's side at once: it left (`gone`: the body closes quietly),
+   * or it is dropped (the body errors, so that the client sees a cut and resumes).
+   */
+  terminate(reason: unknown, gone = false): void {
     const phase = this.#phase;
     if (phase === FINISHED) return;
     this.#cleanup();
-    this.#outbox.fail(reason);
+    if (gone) this.#outbox.cancel(reason);
+    else this.#outbox.fail(reason);
     if (phase === PRODUCING) this.#abortWith(reason);
   }
 
@@ -259,7 +266,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
 
   /** OutboxOwner: the consumer cancelled the body. */
   cancelled(reason: unknown): void {
-    this.terminate(reason ?? clientGone());
+    this.terminate(reason ?? clientGone(), true);
   }
 
   /** OutboxOwner: the consumer read nothing for `writeTimeoutMs`. */
