@@ -1,9 +1,10 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { type CorsOptions, corsHeaders } from './cors.ts';
 
 /** Options of {@link createEventStreamHeaders}. */
 export interface EventStreamHeadersOptions {
   /** Extra headers. The protocol headers below win over them. */
-  headers?: HeadersInit | undefined;
+  headers?: HeadersInput | undefined;
   /** Adds CORS headers for `request` (both are needed). */
   cors?: CorsOptions | undefined;
   request?: Request | undefined;

@@ -1,3 +1,4 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { type CorsOptions, validateCors } from './cors.ts';
 import type { PublicError } from './public-error.ts';
 
@@ -78,7 +79,7 @@ export interface EventStreamOptions {
   /** Adds CORS headers to the response. Answer preflights with `corsPreflight`. */
   cors?: CorsOptions;
   /** Extra response headers. The protocol headers win over them. */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
   /**
    * Ends the stream like the deadline does (`retry:` hint, no `done`) when it aborts: pass a
    * server-wide signal that aborts on shutdown, and clients reconnect to another instance.
@@ -100,7 +101,7 @@ export interface ResolvedEventStreamOptions {
   onError: (error: unknown) => void;
   publicError: ((error: unknown) => PublicError | undefined) | undefined;
   cors: CorsOptions | undefined;
-  headers: HeadersInit | undefined;
+  headers: HeadersInput | undefined;
   signal: AbortSignal | undefined;
 }
 
