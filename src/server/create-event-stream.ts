@@ -2,8 +2,8 @@ import { isWatchedRequest } from '../_internal/direct-lane.ts';
 import { directResponse } from '../_internal/direct-response.ts';
 import type { FanOutSession } from '../_internal/fan-out.ts';
 import { assertProducer } from '../_internal/run-producer.ts';
+import { createEventStreamHeaders } from './_event-stream-headers.ts';
 import { Session } from './_session.ts';
-import { createEventStreamHeaders } from './event-stream-headers.ts';
 import {
   type EventStreamOptions,
   type ResolvedEventStreamOptions,
@@ -13,7 +13,7 @@ import type { EventStreamProducer } from './types.ts';
 
 /**
  * Answers `request` with an event stream: runs `producer` and streams what it sends as a Web
- * `Response` (status 200, the headers of {@link createEventStreamHeaders}), for any runtime with
+ * `Response` (status 200, the protocol's headers: docs/protocol.md), for any runtime with
  * Web streams: Node adapters, Azure Functions, Netlify, Next.js, Cloudflare, Deno, Bun, Hono.
  *
  * The wire protocol (docs/protocol.md): the events as sent; when the producer returns,

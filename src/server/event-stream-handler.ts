@@ -4,7 +4,7 @@ import { createEventStream } from './create-event-stream.ts';
 import { jsonErrorResponse } from './json-error-response.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
 import { defaultPublicError } from './public-error.ts';
-import { readJsonBody } from './read-json-body.ts';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-json-body.ts';
 import type { EventStreamProducerResult, EventStreamWriter } from './types.ts';
 
 /** Options of {@link eventStreamHandler}: the request checks, and those of `createEventStream`. */
@@ -112,7 +112,7 @@ async function readBody<Body>(
 ): Promise<Body> {
   const wantsBody = options.body !== 'none' && !BODYLESS.has(request.method);
   const raw = wantsBody
-    ? await readJsonBody(request, { maxBytes: options.maxBodyBytes ?? 1_048_576 })
+    ? await readJsonBody(request, { maxBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES })
     : undefined;
   return options.parseBody ? await options.parseBody(raw, request) : (raw as Body);
 }

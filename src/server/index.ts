@@ -1,10 +1,10 @@
 /**
  * ssekit/server: answer a request with an event stream, from any runtime with Web streams.
- * Universal: Web APIs only.
+ * Universal: Web APIs only. The errors it throws (`RequestError`, `StreamError`) are exported by
+ * `ssekit`, with the rest of the package's one error hierarchy.
  *
  * @module
  */
-export { RequestError, StreamError } from '../errors.ts';
 export { type CorsOptions, corsHeaders, corsPreflight } from './cors.ts';
 export { createEventStream, readLastEventId } from './create-event-stream.ts';
 export {
@@ -12,13 +12,9 @@ export {
   type EventStreamHandlerProducer,
   eventStreamHandler,
 } from './event-stream-handler.ts';
-export {
-  createEventStreamHeaders,
-  type EventStreamHeadersOptions,
-} from './event-stream-headers.ts';
 export { type JsonErrorResponseOptions, jsonErrorResponse } from './json-error-response.ts';
 export type { EventStreamOptions } from './options.ts';
-export { defaultPublicError, INTERNAL_ERROR, type PublicError } from './public-error.ts';
+export type { PublicError } from './public-error.ts';
 export { type ReadJsonBodyOptions, readJsonBody } from './read-json-body.ts';
 export {
   type RelayEventStreamOptions,
@@ -28,7 +24,6 @@ export {
 export type {
   EventStreamEvent,
   EventStreamProducer,
-  EventStreamProducerResult,
   EventStreamWriter,
   ProgressInput,
   ProgressOptions,

@@ -21,16 +21,10 @@ export interface EventStreamHeadersOptions {
  * Never `content-length` or `transfer-encoding` (the length is unknown; framing is the HTTP
  * layer's business), and never `connection`: a Web `Response` cannot know whether it travels over
  * HTTP/1.1, where `connection: keep-alive` is allowed, or HTTP/2 and 3, where it is forbidden. The
- * Node adapter adds it on HTTP/1.1.
+ * Node adapter adds it on HTTP/1.1. Documented in docs/protocol.md (response headers).
  *
- * @example
- * ```ts
- * import { createEventStreamHeaders } from 'ssekit/server';
- *
- * const headers = createEventStreamHeaders({ headers: { 'x-request-id': '42' } });
- * headers.get('content-type'); // 'text/event-stream; charset=utf-8'
- * ```
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#authoring-notes
+ * @internal
  */
 export function createEventStreamHeaders(options: EventStreamHeadersOptions = {}): Headers {
   const headers = new Headers(options.headers);
