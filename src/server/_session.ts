@@ -127,7 +127,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     const extra = this.#more();
     if (!extra.abort) {
       extra.abort = new AbortController();
-      if (this.aborted) extra.abort.abort(extra.abortReason);
+      // Set by #abortWith, which aborts a controller made before it (as during finish()).
+      if (extra.abortReason !== undefined) extra.abort.abort(extra.abortReason);
     }
     return extra.abort.signal;
   }
