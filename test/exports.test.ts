@@ -7,10 +7,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, test } from 'vitest';
 import type { EventStream, FetchEventStreamOptions } from '../src/client/index.ts';
 import { fetchEventStream } from '../src/client/index.ts';
-import type { Hub } from '../src/hub/index.ts';
+import type { Hub, RunProducer, RunWriter } from '../src/hub/index.ts';
 import { createHub } from '../src/hub/index.ts';
 import { createParser, encodeEvent, type Parser, type ServerSentEvent } from '../src/index.ts';
-import { createEventStream } from '../src/server/index.ts';
+import {
+  createEventStream,
+  type EventStreamProducer,
+  type EventStreamWriter,
+} from '../src/server/index.ts';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   exports: Record<string, string | { types: string; import: string }>;
@@ -64,5 +68,16 @@ describe('key signatures', () => {
     expectTypeOf(createEventStream).returns.toEqualTypeOf<Response>();
     expectTypeOf(createHub).returns.toEqualTypeOf<Hub>();
     expectTypeOf<Hub['stream']>().returns.toEqualTypeOf<Promise<Response>>();
+  });
+
+  test('one producer model: a run writer is a stream writer minus the response, plus runId', () => {
+    expectTypeOf(createEventStream).parameter(1).toEqualTypeOf<EventStreamProducer>();
+    expectTypeOf<RunProducer>().toEqualTypeOf<EventStreamProducer<RunWriter>>();
+    expectTypeOf<RunWriter['send']>().toEqualTypeOf<EventStreamWriter['send']>();
+    expectTypeOf<RunWriter['progress']>().toEqualTypeOf<EventStreamWriter['progress']>();
+    expectTypeOf<Omit<RunWriter, 'runId'>>().toEqualTypeOf<
+      Pick<EventStreamWriter, 'send' | 'progress' | 'signal' | 'request'>
+    >();
+    expectTypeOf<RunWriter['runId']>().toEqualTypeOf<string>();
   });
 });

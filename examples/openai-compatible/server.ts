@@ -9,7 +9,8 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { toNodeHandler } from '../../src/adapters/node.ts';
-import { createEventStream, RequestError, readJsonBody } from '../../src/server/index.ts';
+import { RequestError } from '../../src/index.ts';
+import { createEventStream, readJsonBody } from '../../src/server/index.ts';
 import { createTokenRelay, type TokenRelayOptions } from './relay.ts';
 
 interface Completion {

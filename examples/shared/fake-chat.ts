@@ -2,11 +2,8 @@
  * The chat endpoint every platform example serves: a POST with `{"prompt": "..."}` answered with
  * one `token` event per word of a fake, deterministic answer, then `done`.
  */
-import {
-  type EventStreamOptions,
-  eventStreamHandler,
-  RequestError,
-} from '../../src/server/index.ts';
+import { RequestError } from '../../src/index.ts';
+import { type EventStreamOptions, eventStreamHandler } from '../../src/server/index.ts';
 
 /** A stand-in for an LLM: the same answer for the same prompt, one word at a time. */
 export async function* fakeTokens(prompt: string, signal: AbortSignal, delayMs = 10) {

@@ -5,6 +5,13 @@
  */
 import { ResponseError } from '../errors.ts';
 
+/**
+ * What `new Headers(init)` takes, in whichever lib the consumer compiles with: the DOM's
+ * `HeadersInit`, or undici's under `@types/node`. Public signatures use it instead of the DOM-only
+ * global `HeadersInit`, so that the published types compile without the DOM lib.
+ */
+export type HeadersInput = ConstructorParameters<typeof Headers>[0];
+
 /** The media type of a `content-type` value, lower-cased, without parameters (`''` when absent). */
 export function mediaType(contentType: string | null | undefined): string {
   if (!contentType) return '';

@@ -20,14 +20,8 @@ const HOP_BY_HOP = new Set([
  * sees the response open before the first event), Nagle is off, and HTTP/1.1 gets
  * `connection: keep-alive`. When the client goes away the body is cancelled, which ends an ssekit
  * producer. Rejects with the body's error if the body fails (the socket is destroyed, so the
- * client sees a cut, not a clean end).
- *
- * @example
- * ```ts
- * import { sendWebResponse } from 'ssekit/adapters/node';
- *
- * await sendWebResponse(req, res, new Response('hello', { headers: { 'content-type': 'text/plain' } }));
- * ```
+ * client sees a cut, not a clean end). The Web way of the Node funnel (src/adapters/node.ts); an
+ * ssekit event stream of the adapter's own request takes the direct lane instead.
  */
 export async function sendWebResponse(
   req: IncomingMessage,

@@ -2,18 +2,14 @@
  * Node `IncomingMessage` -> Web `Request`, for the Node adapter: absolute URL, headers (HTTP/2
  * pseudo-headers left out), the body streamed on demand. The adapter's own requests tell their
  * stream when the client leaves without an `AbortSignal`, and make `request.signal` only when a
- * handler asks for it (see src/server/_direct.ts): an idle event stream holds neither.
+ * handler asks for it (see src/_internal/direct-lane.ts): an idle event stream holds neither.
  */
 /// <reference types="node" />
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { ClientWatcher, RequestName } from '../_internal/direct-lane.ts';
+import { kRequestName, kWatchClient } from '../_internal/direct-lane.ts';
 import { isJsonType } from '../_internal/http.ts';
-import {
-  type ClientWatcher,
-  kRequestName,
-  kWatchClient,
-  type RequestName,
-} from '../server/_direct.ts';
 
 /** How the request is built: a body a framework parsed already, and whether to trust proxies. */
 export interface WebRequestOptions {

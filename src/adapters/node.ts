@@ -11,7 +11,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { NodeConnection } from './_node-connection.ts';
-import { sendWebResponse } from './_send-web-response.ts';
 import { type Client, createWatchedRequest, webRequestInit } from './_web-request.ts';
 
 /** A Web handler with a second, platform-specific argument. */
@@ -166,5 +165,3 @@ export function createWebRequest(
 function logError(error: unknown): void {
   console.error('ssekit: request handler failed:', error);
 }
-
-export { sendWebResponse };

@@ -3,8 +3,9 @@
  * before they touch an engine, where they become parts of keys), and events (checked at the door
  * with the encoder's rules, so that nothing is stored that a reader could not send).
  */
+import { serializeEventData } from '../_internal/serialize-event.ts';
 import { HubError } from '../errors.ts';
-import type { EventStreamEvent } from '../server/event-stream.ts';
+import type { EventStreamEvent } from '../server/types.ts';
 import type { LogEntry, StoredEvent } from './engine.ts';
 
 /** A run id: 128 random bits as 22 base64url characters. */
@@ -69,19 +70,20 @@ export function storedEventOf(event: EventStreamEvent, where: string): StoredEve
     );
   }
   const data = serialise(event.data, where);
-  return name === undefined ? { data } : { data, event: name };
+  const stored: StoredEvent = {};
+  if (data !== undefined) stored.data = data;
+  if (name !== undefined) stored.event = name;
+  return stored;
 }
 
-function serialise(data: unknown, where: string): string {
-  if (typeof data === 'string') return data;
-  if (data === undefined) return '';
-  const json = JSON.stringify(data); // throws a TypeError for cycles and BigInt
-  if (json === undefined) {
-    throw new TypeError(
-      `${where}: data of type ${typeof data} cannot be serialised as JSON; send a string or a JSON value.`,
-    );
+// The one serializer of plain streams and hub runs (no data for `undefined`), with the caller named.
+function serialise(data: unknown, where: string): string | undefined {
+  try {
+    return serializeEventData(data);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.replace(/^send: /, '') : String(error);
+    throw new TypeError(`${where}: ${detail}`, { cause: error });
   }
-  return json;
 }
 
 /**
@@ -91,8 +93,9 @@ function serialise(data: unknown, where: string): string {
  */
 export function clientEventOf(entry: LogEntry, id: string): EventStreamEvent | HubError {
   const name = entry.event.event;
+  const data = entry.event.data;
   if (
-    typeof entry.event.data !== 'string' ||
+    (data !== undefined && typeof data !== 'string') ||
     (name !== undefined && (typeof name !== 'string' || hasLineBreak(name)))
   ) {
     return new HubError(
@@ -100,7 +103,8 @@ export function clientEventOf(entry: LogEntry, id: string): EventStreamEvent | H
       `The stored entry ${entry.id} cannot be encoded (event ${JSON.stringify(name)}); it is skipped.`,
     );
   }
-  const event: EventStreamEvent = { id, data: entry.event.data };
+  const event: EventStreamEvent = { id };
+  if (data !== undefined) event.data = data;
   if (name !== undefined) event.event = name;
   return event;
 }

@@ -10,7 +10,11 @@
 export interface StoredEvent {
   /** The event type; absent for `message`. */
   event?: string;
-  data: string;
+  /**
+   * The serialized data; absent when the producer sent none, and then the event goes out with
+   * no `data:` line (src/_internal/serialize-event.ts). An engine must give back absent as absent.
+   */
+  data?: string | undefined;
 }
 
 /** One log entry. */

@@ -1,13 +1,15 @@
 import { isJsonType } from '../_internal/http.ts';
+import { runProducer } from '../_internal/run-producer.ts';
+import { serializeEventData } from '../_internal/serialize-event.ts';
 import { unrefTimer } from '../_internal/timers.ts';
 import { EngineError, HubError, RequestError } from '../errors.ts';
 import { corsHeaders } from '../server/cors.ts';
 import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
-import type { EventStream, EventStreamEvent, ProgressInput } from '../server/event-stream.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from '../server/options.ts';
 import { defaultPublicError, type PublicError } from '../server/public-error.ts';
 import { readJsonBody } from '../server/read-json-body.ts';
+import type { EventStreamEvent, EventStreamProducer, EventStreamWriter } from '../server/types.ts';
 import {
   clientEventOf,
   isTerminal,
@@ -64,24 +66,24 @@ export interface HubOptions {
   publicError?: (error: unknown) => PublicError | undefined;
 }
 
-/** What a run's producer writes to: the log of the run, not one HTTP response. */
-export interface RunWriter {
-  /** Appends an event to the run (its id is assigned by the hub); resolves once stored. */
-  send(event: EventStreamEvent): Promise<void>;
-  /** Appends a `progress` event. */
-  progress(progress: ProgressInput): Promise<void>;
+/**
+ * What a run's producer writes to: the log of the run, not one HTTP response. The writer of a
+ * plain stream (`EventStreamWriter`) with what a run has (`send` and `progress`, which resolve
+ * once the event is stored and whose id the hub assigns; `coalesce` does not apply, a run's log
+ * keeps every event), plus the run's id.
+ */
+export interface RunWriter extends Pick<EventStreamWriter, 'send' | 'progress' | 'request'> {
   /** Aborts when the run is cancelled (from any instance) or the hub closes: not on disconnects. */
   readonly signal: AbortSignal;
   /** The run's id (unguessable: it grants read access to the run). */
   readonly runId: string;
-  /** The request that started the run. */
-  readonly request: Request;
 }
 
-/** A run's producer: writes to the run and may return the payload of `done`. */
-export type RunProducer =
-  | ((run: RunWriter) => Promise<unknown> | AsyncIterable<EventStreamEvent>)
-  | AsyncIterable<EventStreamEvent>;
+/**
+ * A run's producer, in any form a plain stream's producer takes (see `EventStreamProducer`),
+ * given the run's writer: its return value is the payload of `done`.
+ */
+export type RunProducer = EventStreamProducer<RunWriter>;
 
 /** Options of {@link Hub.stream}: the server's stream options, plus `waitUntil`. */
 export interface HubStreamOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
@@ -242,8 +244,8 @@ export function createHub(options: HubOptions = {}): Hub {
     const done = (async () => {
       let terminal: StoredEvent;
       try {
-        const result = await runProducer(producer, writer);
-        terminal = { event: 'done', data: doneData(result) };
+        const result = await runProducer(producer, writer, onError);
+        terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
       } catch (error) {
         if (signal.aborted && !fenced) {
           terminal = { event: 'done', data: '{"cancelled":true}' };
@@ -339,7 +341,7 @@ export function createHub(options: HubOptions = {}): Hub {
     headers.set(RUN_ID_HEADER, runId);
     return createEventStream(
       request,
-      async (stream: EventStream) => {
+      async (stream: EventStreamWriter) => {
         const lease = watchLease(runId, start.from === 'after');
         try {
           for await (const entry of tailLog({
@@ -522,20 +524,6 @@ export function createHub(options: HubOptions = {}): Hub {
   return hub;
 }
 
-async function runProducer(producer: RunProducer, writer: RunWriter): Promise<unknown> {
-  const source = typeof producer === 'function' ? producer(writer) : producer;
-  if (source && typeof source === 'object' && Symbol.asyncIterator in source) {
-    const iterator = (source as AsyncIterable<EventStreamEvent>)[Symbol.asyncIterator]();
-    for (;;) {
-      writer.signal.throwIfAborted();
-      const next = await iterator.next();
-      if (next.done) return next.value;
-      await writer.send(next.value);
-    }
-  }
-  return await source;
-}
-
 /** The run a cancel request names, undefined when it names none; a `RequestError` for a bad body. */
 async function cancelTarget(request: Request): Promise<string | undefined> {
   const url = new URL(request.url);
@@ -557,12 +545,6 @@ async function cancelTarget(request: Request): Promise<string | undefined> {
 // The run id of an event id; the id itself when it is none, so that it is refused as malformed.
 function runIdOrRaw(eventId: string): string {
   return parseRunEventId(eventId)?.runId ?? eventId;
-}
-
-// The producer's return value as the data of `done`: a string as is, anything else as JSON.
-function doneData(result: unknown): string {
-  if (typeof result === 'string') return result;
-  return JSON.stringify(result ?? {}) ?? '{}'; // a cycle throws: the run ends with an error
 }
 
 function checkDuration(name: string, value: unknown): void {

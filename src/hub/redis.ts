@@ -343,10 +343,11 @@ function engineError(name: string, cause: unknown): EngineError {
   );
 }
 
+// An event without data keeps a field all the same: a stream entry needs at least one.
 function eventFields(event: StoredEvent): string[] {
-  return event.event === undefined
-    ? ['data', event.data]
-    : ['data', event.data, 'event', event.event];
+  const fields = event.data === undefined ? ['nodata', '1'] : ['data', event.data];
+  if (event.event !== undefined) fields.push('event', event.event);
+  return fields;
 }
 
 function sameEvent(a: StoredEvent, b: StoredEvent): boolean {
@@ -380,7 +381,7 @@ function parseXRead(reply: unknown): LogEntry[] {
 }
 
 function parseFields(fields: string[]): StoredEvent {
-  const event: StoredEvent = { data: '' };
+  const event: StoredEvent = {};
   for (let index = 0; index + 1 < fields.length; index += 2) {
     const name = String(fields[index]);
     const value = String(fields[index + 1]);

@@ -8,13 +8,13 @@
  * Classes rather than closures: there is one subscriber per connection, thousands per process.
  */
 
+import type { FanOutOwner, FanOutSession } from '../_internal/fan-out.ts';
+import { encodeStreamEvent } from '../_internal/serialize-event.ts';
 import { now } from '../_internal/timers.ts';
 import { HubError } from '../errors.ts';
-import { encodeStreamEvent } from '../server/_encode.ts';
-import type { Session, SessionOwner } from '../server/_session.ts';
 import { openEventStream, readLastEventId } from '../server/create-event-stream.ts';
-import type { EventStreamEvent } from '../server/event-stream.ts';
 import type { ResolvedEventStreamOptions } from '../server/options.ts';
+import type { EventStreamEvent } from '../server/types.ts';
 import { clientEventOf } from './_validate.ts';
 import { compareIds, type HubEngine, isLogId, type LogEntry, type LogTail } from './engine.ts';
 import type { TailStart } from './tail.ts';
@@ -98,14 +98,14 @@ interface CatchUp {
   seam: boolean;
 }
 
-class Subscriber implements SessionOwner {
+class Subscriber implements FanOutOwner {
   readonly topic: Topic;
-  readonly session: Session;
+  readonly session: FanOutSession;
   readonly logic: SubscriptionLogic;
   /** `undefined` while live: the topic hands it every entry. */
   catchUp: CatchUp | undefined;
 
-  constructor(topic: Topic, session: Session, logic: SubscriptionLogic) {
+  constructor(topic: Topic, session: FanOutSession, logic: SubscriptionLogic) {
     this.topic = topic;
     this.session = session;
     this.logic = logic;

@@ -26,9 +26,9 @@ export type EventStreamDecoderOptions = Omit<ParserOptions, 'onEvent' | 'onError
  * ```
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
  */
-export class EventStreamDecoder
-  implements ReadableWritablePair<ServerSentEvent, Uint8Array | string>
-{
+// A `ReadableWritablePair` by shape (what `pipeThrough` takes), without naming that DOM-only type:
+// the published types compile without the DOM lib.
+export class EventStreamDecoder {
   readonly readable: ReadableStream<ServerSentEvent>;
   readonly writable: WritableStream<Uint8Array | string>;
 

@@ -5,33 +5,38 @@
  * to a socket (ssekit's Node adapter), which takes chunks until it says it is full and asks again
  * at `drain`. Everything else waits here, where it can be measured, coalesced and bounded.
  *
- * A class, where the package otherwise prefers closures: one outbox lives per connection, and
- * prototype methods cost an idle connection nothing, where a factory's closures cost it about a
- * kilobyte (the fan-out benchmark holds thousands of connections). For the same reason, what only
- * some streams need (the Web stream, coalescing keys, waiting producers) lives in objects made
- * on demand.
+ * What happens to the queue is told to one {@link OutboxOwner} (the session), an object rather
+ * than callbacks: no closure per connection. A class, where the package otherwise prefers
+ * closures: one outbox lives per connection, and prototype methods cost an idle connection
+ * nothing, where a factory's closures cost it about a kilobyte (the fan-out benchmark holds
+ * thousands of connections). For the same reason, what only some streams need (the Web stream,
+ * coalescing keys, waiting producers) lives in objects made on demand.
  */
 import { concatBytes } from '../_internal/bytes.ts';
+import type { ByteSink } from '../_internal/direct-lane.ts';
 import { setTimer, type Timer } from '../_internal/timers.ts';
-
-/** A consumer that writes chunks on (a socket): the fast lane of the Node adapter. */
-export interface ByteSink {
-  /** Takes a chunk; false when it is full: nothing more until the outbox hears `drained()`. */
-  write(chunk: Uint8Array): boolean;
-  /** The stream ended and everything was written: end the response. */
-  end(): void;
-  /** The stream failed or was cut off: cut the response. */
-  fail(reason: unknown): void;
-}
 
 /** The bounds of an outbox. */
 export interface OutboxLimits {
   /** Above this many queued bytes, `push` returns a promise that resolves at the next flush. */
   highWaterMark: number;
-  /** Past this many queued bytes (with more than one event queued), `overflowed()` is called. */
+  /** Past this many queued bytes (with more than one event queued), the owner hears `overflowed()`. */
   maxBufferedBytes: number;
-  /** Data waiting this long without the consumer taking any calls `consumerStalled()`. */
+  /** Data waiting this long without the consumer taking any: the owner hears `stalled()`. */
   writeTimeoutMs: number;
+}
+
+/** Whom an outbox answers to: it states the limits and hears what happens to the queue. */
+export interface OutboxOwner {
+  readonly options: OutboxLimits;
+  /** The consumer went away (it cancelled the body). The outbox is closed already. */
+  cancelled(reason: unknown): void;
+  /** Data waited `writeTimeoutMs` without the consumer taking any. */
+  stalled(): void;
+  /** More than `maxBufferedBytes` are queued. */
+  overflowed(): void;
+  /** Everything was handed to the consumer after `end()`, and the body is closed. */
+  closed(): void;
 }
 
 interface Waiter {
@@ -60,16 +65,18 @@ const OPEN = 0;
 const ENDING = 1;
 const CLOSED = 2;
 const FAILED = 3;
+/** Cut off because the consumer left: like FAILED, but a Web body closes rather than errors. */
+const GONE = 4;
 
 const encoder = new TextEncoder();
 
 /** A bounded byte queue in front of a `ReadableStream` or a {@link ByteSink}. */
-export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
-  readonly options: Options;
+export class Outbox {
+  readonly #owner: OutboxOwner;
   /** Queued chunks in order; `undefined` where a coalesced chunk was replaced by a newer one. */
   #queue: Array<Uint8Array | undefined> | undefined;
   #buffered = 0;
-  #state: typeof OPEN | typeof ENDING | typeof CLOSED | typeof FAILED = OPEN;
+  #state: typeof OPEN | typeof ENDING | typeof CLOSED | typeof FAILED | typeof GONE = OPEN;
   /** The consumer asked for data and has none: the next push goes out at once. */
   #wanting = false;
   #sink: ByteSink | undefined;
@@ -77,18 +84,9 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
   #extra: Extra | undefined;
   #stall: Timer | undefined;
 
-  constructor(options: Options) {
-    this.options = options;
+  constructor(owner: OutboxOwner) {
+    this.#owner = owner;
   }
-
-  /** The consumer went away (it cancelled the body). The outbox is closed already. */
-  protected abstract consumerCancelled(reason: unknown): void;
-  /** Data waited `writeTimeoutMs` without the consumer taking any. */
-  protected abstract consumerStalled(): void;
-  /** More than `maxBufferedBytes` are queued. */
-  protected abstract overflowed(): void;
-  /** Everything was handed to the consumer after `end()`, and the body is closed. */
-  protected abstract outboxClosed(): void;
 
   /** Bytes queued and not yet handed to the consumer. */
   get bufferedBytes(): number {
@@ -105,14 +103,14 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
         start: (controller) => {
           web.controller = controller;
           if (this.#state === FAILED) controller.error(this.#extra?.failure);
-          else if (this.#state === CLOSED) controller.close();
+          else if (this.#state >= CLOSED) controller.close();
         },
         pull: () => this.#pull(),
         cancel: (reason) => {
           if (this.#state >= CLOSED || this.#sink) return;
           this.#state = CLOSED;
           this.#release(reason);
-          this.consumerCancelled(reason);
+          this.#owner.cancelled(reason);
         },
       },
       { highWaterMark: 0 },
@@ -130,7 +128,7 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
   push(text: string, key?: string, force = false): Promise<void> | undefined {
     if (this.#state !== OPEN) return undefined;
     if (!this.#add(encoder.encode(text), key, force)) return undefined;
-    if (this.#buffered <= this.options.highWaterMark) return undefined;
+    if (this.#buffered <= this.#owner.options.highWaterMark) return undefined;
     return this.#wait();
   }
 
@@ -145,13 +143,13 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
       this.#hand(bytes); // the common case of a consumer that keeps up: straight through
       return true;
     }
-    return this.#add(bytes, key, false) && this.#buffered <= this.options.highWaterMark;
+    return this.#add(bytes, key, false) && this.#buffered <= this.#owner.options.highWaterMark;
   }
 
   /** Resolves once the queue is within `highWaterMark` (at once if it is); rejects on failure. */
   waitForRoom(): Promise<void> {
-    if (this.#state === FAILED) return Promise.reject(this.#extra?.failure);
-    if (this.#buffered <= this.options.highWaterMark || this.#state !== OPEN) {
+    if (this.#state >= FAILED) return Promise.reject(this.#extra?.failure);
+    if (this.#buffered <= this.#owner.options.highWaterMark || this.#state !== OPEN) {
       return Promise.resolve();
     }
     return this.#wait();
@@ -170,19 +168,17 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
 
   /** Drops everything queued and errors the body (the consumer is cut off). */
   fail(reason: unknown): void {
-    if (this.#state >= CLOSED) return;
-    this.#state = FAILED;
-    (this.#extra ??= newExtra()).failure = reason;
-    this.#release(reason);
-    if (this.#sink) {
-      this.#sink.fail(reason);
-      return;
-    }
-    const web = this.#web;
-    web?.controller?.error(reason);
-    const wake = web?.wakePull;
-    if (wake) web.wakePull = undefined;
-    wake?.();
+    this.#cut(reason, FAILED);
+  }
+
+  /**
+   * The consumer is gone (the client left): drops everything queued and rejects the waiting
+   * pushes with `reason`, as `fail` does, but closes a Web body instead of erroring it. Nobody is
+   * there to read an error, and a runtime would only log it (Deno prints every errored response
+   * body). A sink is cut all the same.
+   */
+  cancel(reason: unknown): void {
+    this.#cut(reason, GONE);
   }
 
   /**
@@ -194,7 +190,7 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
     const controller = this.#web?.controller;
     this.#sink = sink;
     this.#web = undefined;
-    if (this.#state === FAILED) sink.fail(this.#extra?.failure);
+    if (this.#state >= FAILED) sink.fail(this.#extra?.failure);
     else if (this.#state === CLOSED) sink.end();
     else {
       controller?.close();
@@ -208,6 +204,23 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
     this.#wanting = true;
     if (this.#queue?.length) this.#flush();
     else if (this.#state === ENDING) this.#close();
+  }
+
+  #cut(reason: unknown, state: typeof FAILED | typeof GONE): void {
+    if (this.#state >= CLOSED) return;
+    this.#state = state;
+    (this.#extra ??= newExtra()).failure = reason;
+    this.#release(reason);
+    if (this.#sink) {
+      this.#sink.fail(reason);
+      return;
+    }
+    const web = this.#web;
+    if (state === FAILED) web?.controller?.error(reason);
+    else web?.controller?.close();
+    const wake = web?.wakePull;
+    if (wake) web.wakePull = undefined;
+    wake?.();
   }
 
   #add(bytes: Uint8Array, key: string | undefined, force: boolean): boolean {
@@ -227,10 +240,14 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
       this.#flush();
       return true;
     }
-    this.#stall ??= setTimer(Outbox.#stalled, this.options.writeTimeoutMs, this);
+    this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
     // One event larger than the cap on its own is let through: the bound is the cap plus one event.
-    if (!force && this.#buffered > this.options.maxBufferedBytes && this.#buffered > bytes.length) {
-      this.overflowed();
+    if (
+      !force &&
+      this.#buffered > this.#owner.options.maxBufferedBytes &&
+      this.#buffered > bytes.length
+    ) {
+      this.#owner.overflowed();
       return false;
     }
     return true;
@@ -283,7 +300,7 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
     this.#wanting = false;
     if (this.#sink) this.#sink.end();
     else this.#web?.controller?.close();
-    this.outboxClosed();
+    this.#owner.closed();
     return undefined;
   }
 
@@ -312,7 +329,7 @@ export abstract class Outbox<Options extends OutboxLimits = OutboxLimits> {
 
   static #stalled(outbox: Outbox): void {
     outbox.#stall = undefined;
-    outbox.consumerStalled();
+    outbox.#owner.stalled();
   }
 }
 

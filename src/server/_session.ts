@@ -7,39 +7,34 @@
  * The producer's side ends the first phase (`finish`); the consumer's side can end any phase
  * (`terminate`: it left, or it was dropped as too slow).
  *
- * A class over the outbox, for the memory of idle connections (see _outbox.ts): its timers call
- * shared functions with the session as argument, and the producer's `AbortSignal` is made only
- * when someone asks for it (the hub's topic subscriptions, which run no producer, never do).
+ * The session owns an outbox (src/server/_outbox.ts) and is the one object it reports to, and
+ * it is what the other sides see of a stream: the body the Node adapter writes to its socket
+ * (`DirectBody`, src/_internal/direct-lane.ts) and the stream the hub's topics feed
+ * (`FanOutSession`, src/_internal/fan-out.ts). A class, for the memory of idle connections: its
+ * timers call shared functions with the session as argument, and the producer's `AbortSignal` is
+ * made only when someone asks for it (the hub's topic subscriptions, which run no producer, never
+ * do).
  */
 
+import type { ByteSink, DirectBody, RequestName } from '../_internal/direct-lane.ts';
+import { isWatchedRequest, kRequestName, kWatchClient } from '../_internal/direct-lane.ts';
+import type { FanOutOwner, FanOutSession } from '../_internal/fan-out.ts';
+import { isCancellation, runProducer } from '../_internal/run-producer.ts';
 import { now, setTimer, type Timer } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { encodeEvent } from '../protocol/encode.ts';
-import {
-  type ClientWatcher,
-  isWatchedRequest,
-  kRequestName,
-  kWatchClient,
-  type RequestName,
-} from './_direct.ts';
-import { type Outcome, terminalText } from './_encode.ts';
 import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
-import { type ByteSink, Outbox } from './_outbox.ts';
-import { isCancellation, runProducer } from './_run-producer.ts';
+import { Outbox, type OutboxOwner } from './_outbox.ts';
+import { type Outcome, terminalText } from './_outcome.ts';
 import { createStreamObject } from './_stream-object.ts';
-import type { EventStreamProducer } from './event-stream.ts';
 import type { ResolvedEventStreamOptions } from './options.ts';
+import type { EventStreamProducer } from './types.ts';
 
 /** What a {@link Session} needs. */
 export interface SessionInit {
   /** The request answered; its `signal` aborting means the client left. */
   request: Request | undefined;
   options: ResolvedEventStreamOptions;
-}
-
-/** Hears that a session is over: for what feeds a session without a producer (the hub's topics). */
-export interface SessionOwner {
-  sessionEnded(session: Session): void;
 }
 
 /** What only some sessions need: a signal someone asked for, a deadline, abort listeners. */
@@ -63,11 +58,13 @@ const FINISHED = 2;
  * house limit of ~300 lines, on purpose: its parts share the session's state, which a split would
  * have to pass around or expose.
  */
-export class Session extends Outbox<ResolvedEventStreamOptions> implements ClientWatcher, Beating {
+export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating {
+  readonly options: ResolvedEventStreamOptions;
+  readonly #outbox: Outbox;
   /** Told when the session stops taking events. */
-  owner: SessionOwner | undefined;
+  owner: FanOutOwner | undefined;
+  /** Past `PRODUCING`, the stream takes no more events (it is `aborted`). */
   #phase: typeof PRODUCING | typeof FLUSHING | typeof FINISHED = PRODUCING;
-  #aborted = false;
   /** The heartbeat's own timer; none once the shared clock beats for it (see _heartbeats.ts). */
   #heartbeat: Timer | undefined;
   /** Its place in the shared clock of heartbeats; -1 when not there. */
@@ -80,7 +77,8 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
 
   constructor(init: SessionInit) {
     const { options, request } = init;
-    super(options);
+    this.options = options;
+    this.#outbox = new Outbox(this);
     this.#request = request;
     if (options.heartbeatMs > 0) {
       this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
@@ -105,7 +103,7 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
       clientSignal.addEventListener('abort', onClientAbort, { once: true });
       if (clientSignal.aborted) onClientAbort();
     }
-    if (!this.#aborted && shutdown?.aborted) this.finish({ kind: 'deadline' });
+    if (!this.aborted && shutdown?.aborted) this.finish({ kind: 'deadline' });
   }
 
   /** The request answered (none for a relay without one, or once released). */
@@ -129,35 +127,46 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
     const extra = this.#more();
     if (!extra.abort) {
       extra.abort = new AbortController();
-      if (this.#aborted) extra.abort.abort(extra.abortReason);
+      // Set by #abortWith, which aborts a controller made before it (as during finish()).
+      if (extra.abortReason !== undefined) extra.abort.abort(extra.abortReason);
     }
     return extra.abort.signal;
   }
 
   /** True once the stream takes no more events. */
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#phase !== PRODUCING;
+  }
+
+  /** Bytes queued and not yet handed to the consumer. */
+  get bufferedBytes(): number {
+    return this.#outbox.bufferedBytes;
+  }
+
+  /** The body as a Web stream, made at the first call. Not once a sink is attached. */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#outbox.readable;
   }
 
   /** Starts the producer; the returned promise settles when it does and never rejects. */
   async run(producer: EventStreamProducer, lastEventId: string): Promise<void> {
-    if (this.#aborted) return;
+    if (this.aborted) return;
     const report = (error: unknown) => this.report(error);
     try {
       const value = await runProducer(producer, createStreamObject(this, lastEventId), report);
       this.finish({ kind: 'done', value });
     } catch (error) {
-      if (!this.#aborted) this.finish({ kind: 'error', error });
+      if (!this.aborted) this.finish({ kind: 'error', error });
       else if (!isCancellation(error, this.signal)) this.report(error);
     }
   }
 
   /** Queues an event for the producer: resolves when there is room, rejects once it is over. */
   write(text: string, key?: string): Promise<void> {
-    if (this.#aborted) return rejected(this.#extra?.abortReason);
+    if (this.aborted) return rejected(this.#extra?.abortReason);
     if (this.options.heartbeatMs !== 0) this.#lastTraffic = now();
-    const wait = this.push(text, key);
-    if (this.#aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
+    const wait = this.#outbox.push(text, key);
+    if (this.aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
     if (wait === undefined) return RESOLVED;
     wait.then(undefined, ignoreUnawaited);
     return wait;
@@ -169,21 +178,31 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
    * `time` is `now()`, which a caller delivering to many sessions reads once.
    */
   deliver(bytes: Uint8Array, key?: string, time: number = now()): boolean {
-    if (this.#aborted) return false;
+    if (this.aborted) return false;
     this.#lastTraffic = time;
-    return this.pushBytes(bytes, key);
+    return this.#outbox.pushBytes(bytes, key);
+  }
+
+  /** Resolves once the queue is within `highWaterMark` (at once if it is); rejects on failure. */
+  waitForRoom(): Promise<void> {
+    return this.#outbox.waitForRoom();
   }
 
   /**
    * Hands the stream to a sink (see Outbox), and its heartbeat to the shared clock: a stream
    * written to a socket by the Node adapter keeps no timer of its own.
    */
-  override attach(sink: ByteSink): void {
-    super.attach(sink);
+  attach(sink: ByteSink): void {
+    this.#outbox.attach(sink);
     if (this.#heartbeat === undefined || this.#phase !== PRODUCING) return;
     clearTimeout(this.#heartbeat);
     this.#heartbeat = undefined;
     addHeartbeat(this, this.heartbeatDue());
+  }
+
+  /** The sink has room again (Node's `drain`). */
+  drained(): void {
+    this.#outbox.drained();
   }
 
   /** When the next heartbeat is due if the stream stays silent. */
@@ -195,13 +214,16 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
   beat(time: number): number {
     this.#lastTraffic = time;
     // A heartbeat behind queued data would prove nothing and only add to the queue.
-    if (this.bufferedBytes === 0) this.push(HEARTBEAT);
+    if (this.#outbox.bufferedBytes === 0) this.#outbox.push(HEARTBEAT);
     return time + this.options.heartbeatMs;
   }
 
-  /** The client left (the Node adapter's requests call this instead of aborting a signal). */
+  /**
+   * The client left (the Node adapter's requests call this instead of aborting a signal): the
+   * body closes quietly, since nobody is there to read an error.
+   */
   clientLeft(reason: unknown): void {
-    this.terminate(reason ?? clientGone());
+    this.terminate(reason ?? clientGone(), true);
   }
 
   /** Ends the producing phase: the terminal event (if any) goes out after what is queued. */
@@ -211,22 +233,27 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
     this.#stopTimers();
     if (outcome.kind === 'error') this.report(outcome.error);
     const text = terminalText(outcome, this.options, (error) => this.report(error));
-    if (text !== undefined) this.push(text, undefined, true);
+    if (text !== undefined) this.#outbox.push(text, undefined, true);
     const where = this.#describe();
     this.#abortWith(
       outcome.kind === 'deadline'
         ? new DOMException(`The event stream of ${where} reached its deadline.`, 'TimeoutError')
         : new DOMException(`The event stream of ${where} ended.`, 'AbortError'),
     );
-    this.end();
+    this.#outbox.end();
   }
 
-  /** Ends the stream from the consumer's side at once: it left, or it is dropped. */
-  terminate(reason: unknown): void {
-    if (this.#phase === FINISHED) return;
+  /**
+   * Ends the stream from the consumer's side at once: it left (`gone`: the body closes quietly),
+   * or it is dropped (the body errors, so that the client sees a cut and resumes).
+   */
+  terminate(reason: unknown, gone = false): void {
+    const phase = this.#phase;
+    if (phase === FINISHED) return;
     this.#cleanup();
-    this.fail(reason);
-    this.#abortWith(reason);
+    if (gone) this.#outbox.cancel(reason);
+    else this.#outbox.fail(reason);
+    if (phase === PRODUCING) this.#abortWith(reason);
   }
 
   /** Hands an error to `onError`, which must not throw into the stream. */
@@ -238,23 +265,27 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
     }
   }
 
-  protected consumerCancelled(reason: unknown): void {
-    this.terminate(reason ?? clientGone());
+  /** OutboxOwner: the consumer cancelled the body. */
+  cancelled(reason: unknown): void {
+    this.terminate(reason ?? clientGone(), true);
   }
 
-  protected consumerStalled(): void {
+  /** OutboxOwner: the consumer read nothing for `writeTimeoutMs`. */
+  stalled(): void {
     this.#dropSlowConsumer(
       `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${this.bufferedBytes} bytes waiting`,
     );
   }
 
-  protected overflowed(): void {
+  /** OutboxOwner: more than `maxBufferedBytes` are queued. */
+  overflowed(): void {
     this.#dropSlowConsumer(
       `${this.bufferedBytes} bytes queued, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
     );
   }
 
-  protected outboxClosed(): void {
+  /** OutboxOwner: everything went out after the end, and the body is closed. */
+  closed(): void {
     this.#cleanup();
   }
 
@@ -287,9 +318,8 @@ export class Session extends Outbox<ResolvedEventStreamOptions> implements Clien
     return request.describe();
   }
 
+  // Once, when the producing phase ends (finish, or terminate while producing).
   #abortWith(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
     const extra = this.#more();
     extra.abortReason = reason;
     extra.abort?.abort(reason);

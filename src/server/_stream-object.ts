@@ -1,15 +1,25 @@
 /**
- * The object a producer writes to (`EventStream`), over its session.
+ * The object a producer writes to (`EventStreamWriter`), over what runs the stream.
  */
+import { encodeStreamEvent } from '../_internal/serialize-event.ts';
 import { encodeEvent } from '../protocol/encode.ts';
-import { encodeStreamEvent } from './_encode.ts';
-import type { Session } from './_session.ts';
-import type { EventStream } from './event-stream.ts';
+import type { EventStreamWriter } from './types.ts';
+
+/** What the writer needs of the stream behind it (the session). */
+export interface StreamSink {
+  /** Queues encoded text: resolves when there is room, rejects once the stream is over. */
+  write(text: string, key?: string): Promise<void>;
+  /** Ends the producing phase, as if the producer had returned. */
+  finish(outcome: { kind: 'done'; value: undefined }): void;
+  readonly signal: AbortSignal;
+  readonly request: Request | undefined;
+  readonly bufferedBytes: number;
+}
 
 // Own properties rather than methods, so that a producer may destructure it
 // (`async ({ send, signal }) => ...`).
-export function createStreamObject(session: Session, lastEventId: string): EventStream {
-  const write = (text: string, key?: string) => session.write(text, key);
+export function createStreamObject(sink: StreamSink, lastEventId: string): EventStreamWriter {
+  const write = (text: string, key?: string) => sink.write(text, key);
   return {
     send: (event, sendOptions) => write(encodeStreamEvent(event), sendOptions?.coalesce),
     comment: (text = '') => write(encodeEvent({ comment: text })),
@@ -30,17 +40,17 @@ export function createStreamObject(session: Session, lastEventId: string): Event
       const text = encodeStreamEvent({ event: 'progress', data: progress });
       return write(text, key === false ? undefined : key);
     },
-    close: () => session.finish({ kind: 'done', value: undefined }),
+    close: () => sink.finish({ kind: 'done', value: undefined }),
     get signal() {
-      return session.signal;
+      return sink.signal;
     },
     lastEventId,
     get request(): Request {
-      if (!session.request) throw new TypeError('This event stream answers no request (a relay).');
-      return session.request;
+      if (!sink.request) throw new TypeError('This event stream answers no request (a relay).');
+      return sink.request;
     },
     get bufferedBytes() {
-      return session.bufferedBytes;
+      return sink.bufferedBytes;
     },
   };
 }

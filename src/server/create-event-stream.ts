@@ -1,17 +1,19 @@
-import { eventStreamResponse } from './_direct.ts';
-import { assertProducer } from './_run-producer.ts';
+import { isWatchedRequest } from '../_internal/direct-lane.ts';
+import { directResponse } from '../_internal/direct-response.ts';
+import type { FanOutSession } from '../_internal/fan-out.ts';
+import { assertProducer } from '../_internal/run-producer.ts';
+import { createEventStreamHeaders } from './_event-stream-headers.ts';
 import { Session } from './_session.ts';
-import type { EventStreamProducer } from './event-stream.ts';
-import { createEventStreamHeaders } from './event-stream-headers.ts';
 import {
   type EventStreamOptions,
   type ResolvedEventStreamOptions,
   resolveEventStreamOptions,
 } from './options.ts';
+import type { EventStreamProducer } from './types.ts';
 
 /**
  * Answers `request` with an event stream: runs `producer` and streams what it sends as a Web
- * `Response` (status 200, the headers of {@link createEventStreamHeaders}), for any runtime with
+ * `Response` (status 200, the protocol's headers: docs/protocol.md), for any runtime with
  * Web streams: Node adapters, Azure Functions, Netlify, Next.js, Cloudflare, Deno, Bun, Hono.
  *
  * The wire protocol (docs/protocol.md): the events as sent; when the producer returns,
@@ -47,19 +49,26 @@ export function createEventStream(
       'createEventStream: the first argument must be the Web Request being answered (with a Node framework, use an ssekit/adapters wrapper).',
     );
   }
-  assertProducer(producer);
-  const { response, session } = openEventStream(request, resolveEventStreamOptions(options));
+  assertProducer(producer, 'createEventStream');
+  const { response, session } = openSession(request, resolveEventStreamOptions(options));
   // never rejects: every failure ends in the stream or in onError
   void session?.run(producer, readLastEventId(request));
   return response;
 }
 
 /**
- * The response of an event stream and its session (none for `HEAD`), which the caller feeds:
- * with a producer (`session.run`), or with events it encodes itself (the hub's topics).
+ * The response of an event stream and its session (none for `HEAD`), for a feeder of encoded
+ * events (the hub's topics), which sees the session through src/_internal/fan-out.ts.
  * @internal
  */
 export function openEventStream(
+  request: Request,
+  options: ResolvedEventStreamOptions,
+): { response: Response; session: FanOutSession | undefined } {
+  return openSession(request, options);
+}
+
+function openSession(
   request: Request,
   options: ResolvedEventStreamOptions,
 ): { response: Response; session: Session | undefined } {
@@ -73,6 +82,22 @@ export function openEventStream(
   }
   const session = new Session({ request, options });
   return { response: eventStreamResponse(session), session };
+}
+
+/**
+ * The response of an event stream: status 200, the protocol's headers, the session's body; on
+ * the direct lane for a request of ssekit's Node adapter (src/_internal/direct-lane.ts).
+ * @internal
+ */
+export function eventStreamResponse(session: Session): Response {
+  const { request, options } = session;
+  const headers = createEventStreamHeaders({
+    headers: options.headers,
+    cors: options.cors,
+    request,
+  });
+  if (request && isWatchedRequest(request)) return directResponse(session, headers);
+  return new Response(session.readable, { status: 200, headers });
 }
 
 /**

@@ -1,11 +1,11 @@
 import { RequestError } from '../errors.ts';
 import { corsHeaders, corsPreflight } from './cors.ts';
 import { createEventStream } from './create-event-stream.ts';
-import type { EventStream, EventStreamProducerResult } from './event-stream.ts';
 import { jsonErrorResponse } from './json-error-response.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
 import { defaultPublicError } from './public-error.ts';
-import { readJsonBody } from './read-json-body.ts';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-json-body.ts';
+import type { EventStreamProducerResult, EventStreamWriter } from './types.ts';
 
 /** Options of {@link eventStreamHandler}: the request checks, and those of `createEventStream`. */
 export interface EventStreamHandlerOptions<Body = unknown> extends EventStreamOptions {
@@ -36,7 +36,7 @@ export interface EventStreamHandlerOptions<Body = unknown> extends EventStreamOp
 
 /** The producer of {@link eventStreamHandler}: that of `createEventStream`, plus the body. */
 export type EventStreamHandlerProducer<Body> = (
-  stream: EventStream,
+  stream: EventStreamWriter,
   body: Body,
 ) => EventStreamProducerResult;
 
@@ -112,7 +112,7 @@ async function readBody<Body>(
 ): Promise<Body> {
   const wantsBody = options.body !== 'none' && !BODYLESS.has(request.method);
   const raw = wantsBody
-    ? await readJsonBody(request, { maxBytes: options.maxBodyBytes ?? 1_048_576 })
+    ? await readJsonBody(request, { maxBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES })
     : undefined;
   return options.parseBody ? await options.parseBody(raw, request) : (raw as Body);
 }

@@ -1,9 +1,10 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { HubError, RequestError } from '../errors.ts';
 
 /** Options of {@link jsonErrorResponse}. */
 export interface JsonErrorResponseOptions {
   /** Extra headers, e.g. `allow` for a 405 or CORS headers. */
-  headers?: HeadersInit | undefined;
+  headers?: HeadersInput | undefined;
 }
 
 /**

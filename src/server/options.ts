@@ -1,3 +1,4 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { type CorsOptions, validateCors } from './cors.ts';
 import type { PublicError } from './public-error.ts';
 
@@ -72,13 +73,14 @@ export interface EventStreamOptions {
   onError?: (error: unknown) => void;
   /**
    * Maps a producer's error to the payload of the `error` event. Return `undefined` to fall back to
-   * {@link defaultPublicError} (which exposes only errors marked `expose: true`).
+   * the default mapping, which exposes the `message` (and string `code`) of errors marked
+   * `expose: true` and of `RequestError`s, and `{"message":"Internal server error"}` otherwise.
    */
   publicError?: (error: unknown) => PublicError | undefined;
   /** Adds CORS headers to the response. Answer preflights with `corsPreflight`. */
   cors?: CorsOptions;
   /** Extra response headers. The protocol headers win over them. */
-  headers?: HeadersInit;
+  headers?: HeadersInput;
   /**
    * Ends the stream like the deadline does (`retry:` hint, no `done`) when it aborts: pass a
    * server-wide signal that aborts on shutdown, and clients reconnect to another instance.
@@ -100,9 +102,12 @@ export interface ResolvedEventStreamOptions {
   onError: (error: unknown) => void;
   publicError: ((error: unknown) => PublicError | undefined) | undefined;
   cors: CorsOptions | undefined;
-  headers: HeadersInit | undefined;
+  headers: HeadersInput | undefined;
   signal: AbortSignal | undefined;
 }
+
+/** The default hard cap on queued bytes (1 MiB; a limit of its own, not the body limit). */
+const DEFAULT_MAX_BUFFERED_BYTES = 1_048_576;
 
 // setTimeout fires at once for delays above 2^31 - 1 ms (about 24.8 days): refuse them.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -117,7 +122,8 @@ export function resolveEventStreamOptions(
 ): ResolvedEventStreamOptions {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const highWaterMark = options.highWaterMark ?? 65_536;
-  const maxBufferedBytes = options.maxBufferedBytes ?? Math.max(1_048_576, highWaterMark);
+  const maxBufferedBytes =
+    options.maxBufferedBytes ?? Math.max(DEFAULT_MAX_BUFFERED_BYTES, highWaterMark);
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const marginMs = options.deadlineMarginMs ?? 1_000;
   const retryMs = options.retryMs ?? 1_000;

@@ -11,7 +11,7 @@ export interface PublicError {
   code?: string;
 }
 
-/** The payload of an `error` event when nothing marks the error as safe to expose. */
+/** The payload of an `error` event when nothing marks the error as safe to expose. @internal */
 export const INTERNAL_ERROR: PublicError = Object.freeze({ message: 'Internal server error' });
 
 const marked = new WeakMap<object, PublicError>();
@@ -34,17 +34,8 @@ export function withPublicError<E extends object>(error: E, publicError: PublicE
  *    {@link RequestError} shows its `message`, and its `code` when that is a string;
  * 3. anything else shows `{"message":"Internal server error"}`.
  *
- * @example
- * ```ts
- * import { defaultPublicError } from 'ssekit/server';
- *
- * const error = Object.assign(new Error('Quota exceeded, try again tomorrow'), {
- *   expose: true,
- *   code: 'quota-exceeded',
- * });
- * defaultPublicError(error); // { message: 'Quota exceeded, try again tomorrow', code: 'quota-exceeded' }
- * defaultPublicError(new Error('ECONNREFUSED 10.0.0.7:5432')); // { message: 'Internal server error' }
- * ```
+ * What a `publicError` option falls back to when it returns `undefined`.
+ * @internal
  */
 export function defaultPublicError(error: unknown): PublicError {
   if (typeof error !== 'object' || error === null) return INTERNAL_ERROR;

@@ -2,6 +2,13 @@ import { concatBytes } from '../_internal/bytes.ts';
 import { isJsonType } from '../_internal/http.ts';
 import { RequestError } from '../errors.ts';
 
+/**
+ * The largest request body read by default, in bytes (1 MiB): `readJsonBody`'s `maxBytes` and
+ * `eventStreamHandler`'s `maxBodyBytes`.
+ * @internal
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+
 /** Options of {@link readJsonBody}. */
 export interface ReadJsonBodyOptions {
   /**
@@ -50,7 +57,7 @@ export async function readJsonBody(
   request: Request,
   options: ReadJsonBodyOptions = {},
 ): Promise<unknown> {
-  const maxBytes = options.maxBytes ?? 1_048_576;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxDepth = options.maxDepth ?? 1_000;
   if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
     throw new TypeError(`readJsonBody: maxBytes must be a positive integer, got ${maxBytes}.`);

@@ -3,12 +3,11 @@ import { type TerminalError, terminalOf } from '../_internal/terminal.ts';
 import { ResponseError, ServerError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { eventStreamResponse } from './_direct.ts';
 import { Session } from './_session.ts';
-import { readLastEventId } from './create-event-stream.ts';
-import type { EventStream, EventStreamEvent } from './event-stream.ts';
+import { eventStreamResponse, readLastEventId } from './create-event-stream.ts';
 import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
 import { type PublicError, withPublicError } from './public-error.ts';
+import type { EventStreamEvent, EventStreamWriter } from './types.ts';
 
 /** What `map` returns: the event to send, or `null`/`undefined` to drop it. */
 export type RelayMapResult = EventStreamEvent | null | undefined;
@@ -87,7 +86,7 @@ export function relayEventStream(
 
 async function relay(
   upstream: Response,
-  stream: EventStream,
+  stream: EventStreamWriter,
   map: RelayEventStreamOptions['map'],
 ): Promise<void> {
   if (!upstream.ok || !upstream.body || !isEventStreamType(upstream.headers.get('content-type'))) {
@@ -122,7 +121,7 @@ async function relay(
 }
 
 // Returns false at the upstream's end marker.
-function createForwarder(stream: EventStream, map: RelayEventStreamOptions['map']) {
+function createForwarder(stream: EventStreamWriter, map: RelayEventStreamOptions['map']) {
   let lastId = '';
   return async (item: ServerSentEvent | number): Promise<boolean> => {
     if (typeof item === 'number') {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { heartbeatsScheduled } from '../../src/server/_heartbeats.ts';
-import { createEventStream, type EventStream } from '../../src/server/index.ts';
+import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { frameworks, type RunningServer } from '../helpers/server-frameworks.ts';
 import {
   collectEvents,
@@ -19,7 +19,7 @@ const WRITE_TIMEOUT_MS = 765_001;
 
 describe.each(Object.entries(frameworks))('%s', (name, serve) => {
   let server: RunningServer;
-  let current: { stream?: EventStream; finally: ReturnType<typeof deferred<void>> } = {
+  let current: { stream?: EventStreamWriter; finally: ReturnType<typeof deferred<void>> } = {
     finally: deferred(),
   };
   const onError = vi.fn();

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StreamError } from '../../src/errors.ts';
-import { createEventStream, type EventStream } from '../../src/server/index.ts';
+import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { frameworks, type RunningServer } from '../helpers/server-frameworks.ts';
 import {
   collectEvents,
@@ -20,7 +20,7 @@ const HIGH_WATER_MARK = 64 * 1024;
 const MAX_BUFFERED = 256 * 1024;
 
 interface Run {
-  stream?: EventStream;
+  stream?: EventStreamWriter;
   largest: number;
   sent: number;
   error: ReturnType<typeof deferred<StreamError>>;

@@ -5,7 +5,11 @@
 import { EventSource } from 'eventsource';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createEventStream, type EventStream, eventStreamHandler } from '../../src/server/index.ts';
+import {
+  createEventStream,
+  type EventStreamWriter,
+  eventStreamHandler,
+} from '../../src/server/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import type { TestServer } from '../helpers/http-server.ts';
 import { deferred, serveWeb, watchUnhandledRejections } from '../helpers/server-stream.ts';
@@ -38,7 +42,7 @@ function countTo6(request: Request): Response {
 let server: TestServer;
 let other: TestServer;
 let browser: Browser;
-let chatStream = deferred<EventStream>();
+let chatStream = deferred<EventStreamWriter>();
 const rejections = watchUnhandledRejections();
 
 beforeAll(async () => {

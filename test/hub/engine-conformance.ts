@@ -93,6 +93,19 @@ export function engineConformance(name: string, factory: EngineFactory): void {
       ]);
     });
 
+    test('an event without data comes back without data; empty data stays empty', async () => {
+      const engine = await create();
+      const key = uniqueKey('nodata');
+      await engine.append(key, { event: 'ping' }, { id: '0-1' });
+      await engine.append(key, {}, { id: '0-2' });
+      await engine.append(key, { data: '' }, { id: '0-3' });
+      const entries = await engine.range(key, undefined, 10);
+      expect(entries.map((entry) => entry.event)).toEqual([{ event: 'ping' }, {}, { data: '' }]);
+      expect(
+        entries.map((entry) => 'data' in entry.event && entry.event.data !== undefined),
+      ).toEqual([false, false, true]);
+    });
+
     test('maxLen keeps the log bounded', async () => {
       const engine = await create();
       const key = uniqueKey('capped');

@@ -16,7 +16,7 @@ import netlifyFunction, {
 import * as route from '../../examples/nextjs/app/api/chat/route.ts';
 import { streamChat as streamNext } from '../../examples/nextjs/app/chat-client.ts';
 import { streamChat as streamNetlify } from '../../examples/shared/client.ts';
-import { createEventStream, type EventStream } from '../../src/server/index.ts';
+import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { collectEvents, deferred, serveWeb, textReader } from '../helpers/server-stream.ts';
 
 // @hono/node-server returns a node:http server here: drop its idle keep-alive sockets at once.
@@ -49,7 +49,7 @@ test('examples/hono: served by @hono/node-server', async () => {
 });
 
 test('hono on @hono/node-server: the client leaving aborts the producer', async () => {
-  const opened = deferred<EventStream>();
+  const opened = deferred<EventStreamWriter>();
   const app = new Hono();
   app.get('/s', (c) =>
     createEventStream(c.req.raw, async (stream) => {

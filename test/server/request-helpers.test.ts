@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { RequestError } from '../../src/errors.ts';
 import {
   corsPreflight,
   eventStreamHandler,
   jsonErrorResponse,
-  RequestError,
   readJsonBody,
 } from '../../src/server/index.ts';
 import type { TestServer } from '../helpers/http-server.ts';

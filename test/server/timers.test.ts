@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { createEventStream, type EventStream } from '../../src/server/index.ts';
+import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { deferred, textReader } from '../helpers/server-stream.ts';
 
 const post = () => new Request('http://localhost/api/chat', { method: 'POST' });
@@ -14,9 +14,9 @@ afterEach(() => {
 
 /** A producer that waits until the test lets it go, exposing its stream. */
 function heldProducer() {
-  const opened = deferred<EventStream>();
+  const opened = deferred<EventStreamWriter>();
   const release = deferred();
-  const producer = async (stream: EventStream) => {
+  const producer = async (stream: EventStreamWriter) => {
     opened.resolve(stream);
     await release.promise;
   };

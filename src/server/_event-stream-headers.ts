@@ -1,9 +1,10 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { type CorsOptions, corsHeaders } from './cors.ts';
 
 /** Options of {@link createEventStreamHeaders}. */
 export interface EventStreamHeadersOptions {
   /** Extra headers. The protocol headers below win over them. */
-  headers?: HeadersInit | undefined;
+  headers?: HeadersInput | undefined;
   /** Adds CORS headers for `request` (both are needed). */
   cors?: CorsOptions | undefined;
   request?: Request | undefined;
@@ -20,16 +21,10 @@ export interface EventStreamHeadersOptions {
  * Never `content-length` or `transfer-encoding` (the length is unknown; framing is the HTTP
  * layer's business), and never `connection`: a Web `Response` cannot know whether it travels over
  * HTTP/1.1, where `connection: keep-alive` is allowed, or HTTP/2 and 3, where it is forbidden. The
- * Node adapter adds it on HTTP/1.1.
+ * Node adapter adds it on HTTP/1.1. Documented in docs/protocol.md (response headers).
  *
- * @example
- * ```ts
- * import { createEventStreamHeaders } from 'ssekit/server';
- *
- * const headers = createEventStreamHeaders({ headers: { 'x-request-id': '42' } });
- * headers.get('content-type'); // 'text/event-stream; charset=utf-8'
- * ```
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#authoring-notes
+ * @internal
  */
 export function createEventStreamHeaders(options: EventStreamHeadersOptions = {}): Headers {
   const headers = new Headers(options.headers);

@@ -1,34 +1,51 @@
 /**
- * Runs a producer in any of its forms and returns what it returned (the payload of `done`).
+ * The one producer runner, for plain streams (src/server) and hub runs (src/hub): a producer in
+ * any of its forms runs to its end, and what it returned is the payload of `done`.
+ *
+ * The forms: a function of the writer (its return value, awaited, is the result; an (async)
+ * iterable it returns is pumped, as from an async generator function), or an (async) iterable of
+ * events itself. An iterable is pulled one event at a time and each is sent with `await send`
+ * (the backpressure); an abort of the writer's `signal` does not wait for a pending `next()`: the
+ * run rejects with `signal.reason` at once and the iterator is asked to `return()`, so a
+ * generator's `finally` runs as soon as it reaches its next `yield` (at once if it awaits the
+ * signal).
+ * @internal
  */
-import type { EventStream, EventStreamEvent, EventStreamProducer } from './event-stream.ts';
 
-type AnyIterator = AsyncIterator<EventStreamEvent, unknown> | Iterator<EventStreamEvent, unknown>;
+/** What the runner needs of the object a producer writes to. */
+export interface ProducerTarget<Event> {
+  send(event: Event): Promise<void>;
+  readonly signal: AbortSignal;
+}
 
-/** Throws a `TypeError` unless `producer` is a function or an (async) iterable. */
-export function assertProducer(producer: unknown): asserts producer is EventStreamProducer {
+/** A producer in any of its forms, writing to `Writer` or yielding `Event`s. */
+export type AnyProducer<Writer, Event> =
+  | ((writer: Writer) => unknown)
+  | AsyncIterable<Event, unknown>
+  | Iterable<Event, unknown>;
+
+type AnyIterator<Event> = AsyncIterator<Event, unknown> | Iterator<Event, unknown>;
+
+/** Throws a `TypeError` naming `caller` unless `producer` is a function or an (async) iterable. */
+export function assertProducer(producer: unknown, caller: string): void {
   if (typeof producer === 'function' || isIterable(producer)) return;
   throw new TypeError(
-    `createEventStream: the producer must be a function or an (async) iterable of events, got ${producer === null ? 'null' : typeof producer}.`,
+    `${caller}: the producer must be a function or an (async) iterable of events, got ${producer === null ? 'null' : typeof producer}.`,
   );
 }
 
 /**
- * Runs `producer` to the end. `report` receives late failures that have nowhere else to go (an
- * iterator's cleanup that throws after the stream ended).
+ * Runs `producer` to the end and returns what it returned. `report` receives late failures that
+ * have nowhere else to go (an iterator's cleanup that throws after the stream ended).
  */
-export async function runProducer(
-  producer: EventStreamProducer,
-  stream: EventStream,
+export async function runProducer<Event, Writer extends ProducerTarget<Event>>(
+  producer: AnyProducer<Writer, Event>,
+  writer: Writer,
   report: (error: unknown) => void,
 ): Promise<unknown> {
-  const result = typeof producer === 'function' ? await producer(stream) : producer;
+  const result = typeof producer === 'function' ? await producer(writer) : producer;
   if (typeof producer === 'function' && !isIterable(result)) return result;
-  return pump(
-    result as Iterable<EventStreamEvent> | AsyncIterable<EventStreamEvent>,
-    stream,
-    report,
-  );
+  return pump(result as Iterable<Event> | AsyncIterable<Event>, writer, report);
 }
 
 /** True for values that cancellation produced: `signal.reason`, or an AbortError after the abort. */
@@ -41,18 +58,16 @@ export function isCancellation(error: unknown, signal: AbortSignal): boolean {
 
 // Pulls events one at a time and sends each: `await send` is the backpressure, and a send that
 // rejects (the stream ended) ends the loop. While the iterator is computing, an abort must not
-// wait for it: the race gives up on the pending next() and asks the iterator to return, so a
-// generator's `finally` runs as soon as it reaches its next `yield` (at once if it awaits
-// `stream.signal`).
-async function pump(
-  iterable: Iterable<EventStreamEvent> | AsyncIterable<EventStreamEvent>,
-  stream: EventStream,
+// wait for it: the race gives up on the pending next() and asks the iterator to return.
+async function pump<Event>(
+  iterable: Iterable<Event> | AsyncIterable<Event>,
+  writer: ProducerTarget<Event>,
   report: (error: unknown) => void,
 ): Promise<unknown> {
-  const iterator: AnyIterator =
+  const iterator: AnyIterator<Event> =
     Symbol.asyncIterator in iterable
       ? iterable[Symbol.asyncIterator]()
-      : (iterable as Iterable<EventStreamEvent>)[Symbol.iterator]();
+      : (iterable as Iterable<Event>)[Symbol.iterator]();
   let finished = false; // an iterator that returned or threw needs no return()
   const next = () =>
     Promise.resolve(iterator.next()).then(undefined, (error: unknown) => {
@@ -61,19 +76,23 @@ async function pump(
     });
   try {
     for (;;) {
-      const step = await untilAborted(next(), stream.signal, report);
+      const step = await untilAborted(next(), writer.signal, report);
       if (step.done) {
         finished = true;
         return step.value;
       }
-      await stream.send(step.value);
+      await writer.send(step.value);
     }
   } finally {
-    if (!finished) closeIterator(iterator, stream.signal, report);
+    if (!finished) closeIterator(iterator, writer.signal, report);
   }
 }
 
-function closeIterator(iterator: AnyIterator, signal: AbortSignal, report: (e: unknown) => void) {
+function closeIterator<Event>(
+  iterator: AnyIterator<Event>,
+  signal: AbortSignal,
+  report: (error: unknown) => void,
+): void {
   let result: unknown;
   try {
     result = iterator.return?.();

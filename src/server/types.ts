@@ -1,4 +1,12 @@
 /**
+ * The types of ssekit/server's producer model: what a producer sends ({@link EventStreamEvent}),
+ * what it writes to ({@link EventStreamWriter}) and the forms it takes
+ * ({@link EventStreamProducer}). Hub runs use the same model (their writer adds its run id).
+ *
+ * @module
+ */
+
+/**
  * One event to send. `data` that is not a string is sent as JSON; `undefined` sends no `data:` line
  * (an `id` or `retry` on its own, which clients record without dispatching anything).
  *
@@ -15,7 +23,7 @@ export interface EventStreamEvent {
   retry?: number | undefined;
 }
 
-/** Options of {@link EventStream.send}. */
+/** Options of {@link EventStreamWriter.send}. */
 export interface SendOptions {
   /**
    * A coalescing key: while an event with the same key is still queued (the client is behind), the
@@ -34,7 +42,7 @@ export interface ProgressInput {
   [key: string]: unknown;
 }
 
-/** Options of {@link EventStream.progress}. */
+/** Options of {@link EventStreamWriter.progress}. */
 export interface ProgressOptions {
   /**
    * The coalescing key of progress events (see {@link SendOptions.coalesce}); `false` keeps every
@@ -45,15 +53,16 @@ export interface ProgressOptions {
 }
 
 /**
- * The object a producer writes to. Every write returns a promise that resolves when the consumer
+ * The object a producer writes to (named apart from the client's `EventStream`, which reads a
+ * stream). Every write returns a promise that resolves when the consumer
  * has room (backpressure) and rejects with `signal.reason` once the stream has ended, so an
  * awaiting loop stops by itself when the client leaves. A producer that does not await is safe
  * too: those rejections are never reported as unhandled.
  */
-export interface EventStream {
+export interface EventStreamWriter {
   /**
    * Sends one event. Throws a `TypeError` at once for input that cannot be encoded (CR or LF in
-   * `event`, data that JSON cannot serialise).
+   * `event`, data that JSON cannot serialise). `data: undefined` sends no `data:` line.
    *
    * @example
    * ```ts
@@ -100,7 +109,8 @@ export interface EventStream {
 /**
  * What `createEventStream` runs: an async function that writes to the stream (its return value, if
  * any, is the payload of `done`), a function returning an (async) iterable, an async generator
- * function, or an (async) iterable of events itself.
+ * function, or an (async) iterable of events itself. `Writer` is what the function gets: the
+ * stream's {@link EventStreamWriter}, or a hub run's `RunWriter`.
  *
  * @example
  * ```ts
@@ -116,8 +126,8 @@ export interface EventStream {
  * });
  * ```
  */
-export type EventStreamProducer =
-  | ((stream: EventStream) => EventStreamProducerResult)
+export type EventStreamProducer<Writer = EventStreamWriter> =
+  | ((stream: Writer) => EventStreamProducerResult)
   | AsyncIterable<EventStreamEvent, unknown>
   | Iterable<EventStreamEvent, unknown>;
 
