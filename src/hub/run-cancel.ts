@@ -8,10 +8,20 @@ import type { HubEngine } from './engine.ts';
  * aborts with a {@link HubError} `run-cancelled`.
  * @internal
  */
-export function createRunCanceller(engine: HubEngine, ttlMs: number) {
+export interface RunCanceller {
+  register(runId: string): AbortSignal;
+  unregister(runId: string): void;
+  /** Aborts a local run's signal with `reason` (its producer was fenced off, say). */
+  fail(runId: string, reason: unknown): void;
+  /** `running` (now cancelled), `finished` (nothing to cancel) or `unknown` (or expired). */
+  cancel(runId: string): Promise<'running' | 'finished' | 'unknown'>;
+  close(): void;
+}
+
+export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCanceller {
   const local = new Map<string, AbortController>();
   let unsubscribe: (() => void) | undefined;
-  const fail = (runId: string, reason: unknown) => local.get(runId)?.abort(reason);
+  const fail = (runId: string, reason: unknown): void => local.get(runId)?.abort(reason);
   const abort = (runId: string) =>
     fail(runId, new HubError('run-cancelled', `The run ${runId} was cancelled.`));
 
@@ -33,9 +43,7 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number) {
     unregister(runId: string): void {
       local.delete(runId);
     },
-    /** Aborts a local run's signal with `reason` (its producer was fenced off, say). */
     fail,
-    /** `running` (now cancelled), `finished` (nothing to cancel) or `unknown` (or expired). */
     async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
       const state = await engine.getValue(`run:${runId}`);
       if (state !== 'running') return state === undefined ? 'unknown' : 'finished';
