@@ -60,10 +60,39 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function build(dir: string): void {
-  const staging = `${dir}.staging-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+/**
+ * Makes `dir` once: the first caller (of any process) runs `make` in a staging folder that is
+ * renamed to `dir` when complete; the others wait on a lock folder. A complete `dir` is reused.
+ */
+export function makeOnce(dir: string, make: (staging: string) => void): void {
+  const done = () => existsSync(join(dir, '.complete'));
+  mkdirSync(dirname(dir), { recursive: true });
+  for (const started = Date.now(); !done(); sleep(200)) {
+    try {
+      mkdirSync(`${dir}.lock`);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      // Another process makes it; a lock older than 10 minutes is a crashed one.
+      if (Date.now() - started > 600_000) rmSync(`${dir}.lock`, { recursive: true, force: true });
+      continue;
+    }
+    try {
+      if (!done()) {
+        const staging = `${dir}.staging-${process.pid}`;
+        rmSync(staging, { recursive: true, force: true });
+        mkdirSync(staging, { recursive: true });
+        make(staging);
+        writeFileSync(join(staging, '.complete'), '');
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(staging, dir);
+      }
+    } finally {
+      rmSync(`${dir}.lock`, { recursive: true, force: true });
+    }
+  }
+}
+
+function pack(staging: string): void {
   const output = execFileSync('npm', ['pack', '--json', '--pack-destination', staging], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -83,7 +112,6 @@ function build(dir: string): void {
       files: json[0].files.map((file) => file.path).sort(),
     }),
   );
-  renameSync(staging, dir);
 }
 
 /** Packs the package once per content (cached across runs in the OS temp folder). */
@@ -91,21 +119,7 @@ export function packPackage(): PackedPackage {
   const cache = join(tmpdir(), 'ssekit-pack');
   mkdirSync(cache, { recursive: true });
   const dir = join(cache, inputHash());
-  const lock = `${dir}.lock`;
-  for (const started = Date.now(); !existsSync(join(dir, 'pack.json')); sleep(200)) {
-    try {
-      mkdirSync(lock);
-    } catch {
-      // Another process packs; a lock older than 5 minutes is a crashed one.
-      if (Date.now() - started > 300_000) rmSync(lock, { recursive: true, force: true });
-      continue;
-    }
-    try {
-      if (!existsSync(join(dir, 'pack.json'))) build(dir);
-    } finally {
-      rmSync(lock, { recursive: true, force: true });
-    }
-  }
+  makeOnce(dir, pack);
   const { tarball, files } = JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')) as {
     tarball: string;
     files: string[];

@@ -1,0 +1,11 @@
+/**
+ * Hono on Bun: `bun run src/bun.ts`.
+ */
+import { app } from './app.ts';
+
+const server = Bun.serve({
+  hostname: process.env.HOST ?? 'localhost',
+  port: Number(process.env.PORT ?? 3000),
+  fetch: app.fetch,
+});
+console.log(`listening on http://${server.hostname}:${server.port}/api/chat`);
