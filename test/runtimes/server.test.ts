@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { client, eventually, readAll, readSome } from './_package.ts';
-import { RUNTIMES, type RunningApp, serveApp } from './_runtimes.ts';
+import { RUNTIMES, type RunningApp, runtimeVersion, serveApp } from './_runtimes.ts';
 import { TOKENS } from './apps/server-app.ts';
 
 const SERVER_APP = new URL('./apps/server-app.ts', import.meta.url).pathname;
@@ -14,6 +14,16 @@ const post = (body: unknown, headers: Record<string, string> = {}): RequestInit 
   method: 'POST',
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
+});
+
+// The binaries are the pinned devDependencies (package.json), whatever else is on the PATH.
+test.each([
+  ['deno', 'deno 2.9.6'],
+  ['bun', 'bun 1.4.5'],
+  ['workerd', 'workerd 2026-11-17'],
+] as const)('%s is the pinned version', (runtime, version) => {
+  expect(runtimeVersion(runtime)).toBe(version);
+  console.log(`runtimes: ${version}`);
 });
 
 describe.each(RUNTIMES)('%s serves ssekit/server', (runtime) => {
