@@ -114,11 +114,25 @@ function pack(staging: string): void {
   );
 }
 
+/**
+ * Removes what earlier runs left in `parent` and no run used for a day (each content change of
+ * the package or the examples makes a new folder there).
+ */
+export function pruneStale(parent: string, keep: string): void {
+  if (!existsSync(parent)) return;
+  for (const name of readdirSync(parent)) {
+    const path = join(parent, name);
+    if (path === keep || Date.now() - statSync(path).mtimeMs < 86_400_000) continue;
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
 /** Packs the package once per content (cached across runs in the OS temp folder). */
 export function packPackage(): PackedPackage {
   const cache = join(tmpdir(), 'ssekit-pack');
   mkdirSync(cache, { recursive: true });
   const dir = join(cache, inputHash());
+  pruneStale(cache, dir);
   makeOnce(dir, pack);
   const { tarball, files } = JSON.parse(readFileSync(join(dir, 'pack.json'), 'utf8')) as {
     tarball: string;

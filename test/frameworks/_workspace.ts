@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { makeOnce, packPackage, ROOT } from '../../scripts/pack.ts';
+import { makeOnce, packPackage, pruneStale, ROOT } from '../../scripts/pack.ts';
 
 const EXAMPLES = join(ROOT, 'examples');
 
@@ -47,6 +47,7 @@ export function exampleWorkspace(): Workspace {
     hash.update(relative(ROOT, file)).update(readFileSync(file));
   }
   const root = join(tmpdir(), 'ssekit-examples', hash.digest('hex').slice(0, 16));
+  pruneStale(join(tmpdir(), 'ssekit-examples'), root);
   makeOnce(root, (staging) => {
     cpSync(packed.tarball, join(staging, 'ssekit.tgz'));
     for (const name of names) {

@@ -104,6 +104,23 @@ describe.each(RUNTIMES)('%s serves ssekit/server', (runtime) => {
     });
     expect(aborted).toBe(true);
   });
+
+  test('a client leaving is not an error: the runtime prints no error for it', async () => {
+    const name = `quiet-${Math.random()}`;
+    const leave = new AbortController();
+    const response = await fetch(`${app.url}/disconnect?name=${name}`, { signal: leave.signal });
+    await readSome(response, 1);
+    const before = app.output.length;
+    leave.abort();
+    await eventually(async () => {
+      const state = await (await fetch(`${app.url}/aborted?name=${name}`)).json();
+      return (state as { aborted: boolean }).aborted;
+    });
+    await fetch(`${app.url}/aborted?name=${name}`); // one more round trip for anything printed
+    // Deno printed `AbortError: The request has been cancelled.` twice when the library errored
+    // the body with the request's abort reason instead of letting the cancel end it.
+    expect(app.output.slice(before)).not.toMatch(/AbortError|Uncaught|Error:/);
+  });
 });
 
 describe.each(RUNTIMES)('%s serves ssekit/hub (created at module scope)', (runtime) => {
