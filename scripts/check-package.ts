@@ -3,11 +3,13 @@
  *
  * 1. The tarball holds LICENSE, README.md, docs/*.md (the README's links resolve inside it), both
  *    builds, and no tests.
- * 2. `@arethetypeswrong/cli` finds no problem for node16 (ESM and CommonJS) and bundler
- *    resolution (`--profile node16`: node10, without `exports`, is out of scope for Node >= 20).
+ * 2. `@arethetypeswrong/cli` finds no problem in any resolution it knows: node10 (through
+ *    `typesVersions`, for projects still on `moduleResolution: node`), node16 from CommonJS and
+ *    from ESM, and bundler.
  * 3. Node: every subpath loads with `require` and with `import`, with the same export names.
  * 4. TypeScript consumers compile against the published .d.ts with `skipLibCheck: false`: ESM
- *    (node16), CommonJS (node16) and bundler; and a Node-only project (`lib: ES2022`, no DOM,
+ *    (node16), CommonJS (node16), CommonJS with node10 resolution (what `func init` creates for
+ *    Azure Functions) and bundler; and a Node-only project (`lib: ES2022`, no DOM,
  *    `types: ["node"]`) that imports the universal entries.
  */
 import { spawnSync } from 'node:child_process';
@@ -53,13 +55,11 @@ check('the tarball: LICENSE, README, docs, both builds, no tests', () => {
   return `  missing: ${missing.join(', ') || '-'}\n  tests: ${tests.join(', ') || '-'}`;
 });
 
-check('@arethetypeswrong/cli --profile node16', () => {
+check('@arethetypeswrong/cli (node10, node16 CJS and ESM, bundler)', () => {
   const attw = join(ROOT, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
-  const result = spawnSync(
-    process.execPath,
-    [attw, packed.tarball, '--profile', 'node16', '--format', 'table-flipped'],
-    { encoding: 'utf8' },
-  );
+  const result = spawnSync(process.execPath, [attw, packed.tarball, '--format', 'table-flipped'], {
+    encoding: 'utf8',
+  });
   return result.status === 0 ? undefined : `${result.stdout}${result.stderr}`;
 });
 
@@ -154,6 +154,14 @@ check('TypeScript ESM consumer (node16, skipLibCheck: false), every subpath', ()
 );
 check('TypeScript CommonJS consumer (node16, skipLibCheck: false), every subpath', () =>
   typeCheck('cjs', 'commonjs', { module: 'Node16', moduleResolution: 'Node16' }, ALL + USE),
+);
+check('TypeScript CommonJS consumer as `func init` makes it (module commonjs, node10)', () =>
+  typeCheck(
+    'cjs-node10',
+    'commonjs',
+    { module: 'CommonJS', moduleResolution: 'Node10' },
+    ALL + USE,
+  ),
 );
 check('TypeScript bundler consumer (skipLibCheck: false), every subpath', () =>
   typeCheck('bundler', 'module', { module: 'ESNext', moduleResolution: 'Bundler' }, ALL + USE),
