@@ -16,8 +16,14 @@ import {
   type EventStreamWriter,
 } from '../src/server/index.ts';
 
+/** One condition of the dual build: its types and its code. */
+interface Built {
+  types: string;
+  default: string;
+}
+
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  exports: Record<string, string | { types: string; import: string }>;
+  exports: Record<string, string | { import: Built; require: Built }>;
   bin: Record<string, string>;
 };
 
@@ -31,9 +37,12 @@ const entries = Object.entries(manifest.exports).filter(([name]) => name !== './
 describe('package exports', () => {
   test.each(entries)('%s points at built files of a source module', async (name, target) => {
     expect(typeof target).toBe('object');
-    const { types, import: js } = target as { types: string; import: string };
-    expect(types).toBe(js.replace(/\.js$/, '.d.ts'));
-    const module = await import(sourceOf(js));
+    // ES modules in dist/, the same modules as CommonJS in dist/cjs/, each with its types.
+    const { import: esm, require: cjs } = target as { import: Built; require: Built };
+    expect(esm.types).toBe(esm.default.replace(/\.js$/, '.d.ts'));
+    expect(cjs.default).toBe(esm.default.replace(/^\.\/dist\//, './dist/cjs/'));
+    expect(cjs.types).toBe(cjs.default.replace(/\.js$/, '.d.ts'));
+    const module = await import(sourceOf(esm.default));
     expect(Object.keys(module).length, name).toBeGreaterThan(0);
   });
 
@@ -41,7 +50,7 @@ describe('package exports', () => {
     const names: Record<string, string[]> = {};
     for (const [name, target] of entries) {
       names[name] = Object.keys(
-        await import(sourceOf((target as { import: string }).import)),
+        await import(sourceOf((target as { import: Built }).import.default)),
       ).sort();
     }
     expect(names).toMatchSnapshot();

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { isEventStreamType } from '../_internal/http.ts';
 import { encodeEvent } from '../protocol/encode.ts';
@@ -13,7 +14,9 @@ import type { FetchHandler } from './node.ts';
 /** Options of {@link toAzureHandler}. */
 export interface AzureHandlerOptions {
   /**
-   * Receives what the handler throws and a response body that fails mid-way.
+   * Receives what the handler throws and a response body that fails mid-way. (Whatever ssekit
+   * itself logs during the invocation, a producer's error reported by the default `onError` of
+   * `createEventStream` or the hub included, goes to `context.error()` too.)
    * @default logs with `context.error()`, which lands in Application Insights
    */
   onError?: (error: unknown, context: InvocationContext) => void;
@@ -33,7 +36,10 @@ export type AzureHandler = (
  * The runtime sends nothing at all when a streaming handler throws, or when its body stream
  * errors after it started (the client sees a cut connection with no explanation), so this wrapper
  * answers a throwing handler with a 500 JSON error, and ends a failing event-stream body with an
- * `error` event instead of an error. Azure does not tell a function that its client went away:
+ * `error` event instead of an error. ssekit's own logs during the invocation (the default
+ * `onError` of `createEventStream` and of the hub writes `ssekit: ...` with `console.error`) go to
+ * the invocation's `context.error()` instead of the console, so that they reach Application
+ * Insights with the invocation id. Azure does not tell a function that its client went away:
  * `request.signal` never aborts, so pair long streams with a cancel endpoint (ssekit/hub) and
  * bound them with `maxDurationMs`.
  *
@@ -59,7 +65,10 @@ export function toAzureHandler(
   handler: FetchHandler<InvocationContext>,
   options: AzureHandlerOptions = {},
 ): AzureHandler {
-  return async (azureRequest, context) => {
+  routeSsekitLogs();
+  return (azureRequest, context) => invocation.run(context, () => handle(azureRequest, context));
+
+  async function handle(azureRequest: HttpRequest, context: InvocationContext) {
     const report = (error: unknown) => {
       if (options.onError) options.onError(error, context);
       else context.error('ssekit: request handler failed:', error);
@@ -77,6 +86,34 @@ export function toAzureHandler(
       headers: response.headers,
       body: response.body ? guardBody(response.body, eventStream, report) : null,
     } as HttpResponseInit;
+  }
+}
+
+/** The invocation whose code is running: the producer's promises carry it along. */
+const invocation = new AsyncLocalStorage<InvocationContext>();
+let routed = false;
+
+// The universal layers (server, hub) have no logger but `console.error`, with messages that start
+// with `ssekit:`; in a function app that reaches the host's console without the invocation id.
+// Inside an invocation those go to its `context.error()`; everything else passes untouched. The
+// guard stops a loop when a context's own log handler writes to `console.error` (its fallback
+// outside the Functions host does).
+function routeSsekitLogs(): void {
+  if (routed) return;
+  routed = true;
+  const original = console.error;
+  let routing = false;
+  console.error = (...args: unknown[]) => {
+    const context = routing ? undefined : invocation.getStore();
+    if (!context || typeof args[0] !== 'string' || !args[0].startsWith('ssekit:')) {
+      return original.apply(console, args);
+    }
+    routing = true;
+    try {
+      context.error(...args);
+    } finally {
+      routing = false;
+    }
   };
 }
 

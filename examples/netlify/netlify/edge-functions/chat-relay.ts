@@ -3,7 +3,7 @@
  * relays the event stream without buffering. The edge is where to check auth, rate-limit, or map
  * events; when the browser leaves, the relay cancels the function's stream, which stops it.
  */
-import { relayEventStream } from '../../../../src/server/index.ts';
+import { relayEventStream } from 'ssekit/server';
 
 export default async function relay(request: Request): Promise<Response> {
   const upstream = await fetch(new URL('/api/chat', request.url), {

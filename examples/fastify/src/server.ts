@@ -1,10 +1,9 @@
 /**
- * Fastify: `npx tsx examples/fastify/server.ts`, then `npx tsx examples/shared/client.ts`.
+ * Fastify: `npm run build && npm start`, then `npm run client`.
  */
-import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { toFastifyHandler } from '../../src/adapters/fastify.ts';
-import { chat } from '../shared/fake-chat.ts';
+import { toFastifyHandler } from 'ssekit/adapters/fastify';
+import { chat } from './chat.ts';
 
 export function createApp(): FastifyInstance {
   // forceCloseConnections: close() must not wait for open event streams to end by themselves.
@@ -19,8 +18,11 @@ export function createApp(): FastifyInstance {
   return app;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const port = Number(process.env.PORT ?? 3000);
-  await createApp().listen({ port });
-  console.log(`POST http://localhost:${port}/api/chat`);
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const app = createApp();
+  const host = process.env.HOST ?? 'localhost';
+  await app.listen({ port: Number(process.env.PORT ?? 3000), host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  console.log(`listening on http://${host}:${port}/api/chat`);
 }

@@ -1,0 +1,195 @@
+/**
+ * `npm run size`: the size budget, checked in CI. Each case bundles one import from the packed
+ * package with esbuild (minified, ES2022, browser) and gzips it (level 9); the budgets are in
+ * bytes (1 kB = 1000 B). The parser is measured against `eventsource-parser` in the same run, and
+ * fetchEventStream is printed next to `@microsoft/fetch-event-source`.
+ *
+ * Tree-shaking: each case also lists package files that must not reach its bundle (esbuild's
+ * metafile says which inputs kept bytes in the output): importing one entry pulls in only what it
+ * uses.
+ *
+ * Exits 1 when a budget or a tree-shaking rule fails; `--json` prints the numbers as JSON.
+ */
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { packPackage, ROOT } from './pack.ts';
+
+interface Case {
+  name: string;
+  code: string;
+  /** Budget in gzipped bytes: a number, or another case's name (no larger than it). */
+  budget?: number | string;
+  /** Package files (paths under dist/) that must not be in the bundle. */
+  excludes?: string[];
+  /** Package files that must be in it (proves the check looks at the right thing). */
+  includes?: string[];
+}
+
+const CLIENT_ONLY = ['dist/server/', 'dist/hub/', 'dist/adapters/', 'dist/react/'];
+
+const CASES: Case[] = [
+  {
+    name: 'eventsource-parser: createParser',
+    code: `export { createParser } from 'eventsource-parser';`,
+  },
+  {
+    name: 'ssekit: createParser',
+    code: `export { createParser } from 'ssekit';`,
+    budget: 'eventsource-parser: createParser',
+    includes: ['dist/protocol/parser.js'],
+    excludes: [
+      'dist/protocol/encode.js',
+      'dist/protocol/encoder-stream.js',
+      'dist/protocol/decoder-stream.js',
+      'dist/client/',
+      ...CLIENT_ONLY,
+    ],
+  },
+  {
+    name: 'ssekit: encodeEvent',
+    code: `export { encodeEvent } from 'ssekit';`,
+    includes: ['dist/protocol/encode.js'],
+    excludes: ['dist/protocol/parser.js', 'dist/protocol/decoder-stream.js', 'dist/client/'],
+  },
+  {
+    name: '@microsoft/fetch-event-source: fetchEventSource',
+    code: `export { fetchEventSource } from '@microsoft/fetch-event-source';`,
+  },
+  {
+    name: 'ssekit/client: fetchEventStream',
+    code: `export { fetchEventStream } from 'ssekit/client';`,
+    budget: 4000,
+    includes: ['dist/client/fetch-event-stream.js', 'dist/protocol/parser.js'],
+    excludes: ['dist/client/event-source.js', 'dist/protocol/encode.js', ...CLIENT_ONLY],
+  },
+  {
+    name: 'ssekit/client: EventSource',
+    code: `export { EventSource } from 'ssekit/client';`,
+    includes: ['dist/client/event-source.js'],
+    excludes: CLIENT_ONLY,
+  },
+  {
+    name: 'ssekit/react: useEventStream (with its client)',
+    code: `export { useEventStream } from 'ssekit/react';`,
+    budget: 5000,
+    includes: ['dist/react/use-event-stream.js', 'dist/client/fetch-event-stream.js'],
+    excludes: [
+      'dist/client/event-source.js',
+      'dist/server/',
+      'dist/hub/',
+      'dist/adapters/',
+      'dist/protocol/encode.js',
+    ],
+  },
+  {
+    name: 'ssekit/server: createEventStream',
+    code: `export { createEventStream } from 'ssekit/server';`,
+    includes: ['dist/server/create-event-stream.js'],
+    excludes: [
+      'dist/client/',
+      'dist/hub/',
+      'dist/react/',
+      'dist/adapters/',
+      'dist/server/relay-event-stream.js',
+      'dist/protocol/parser.js',
+    ],
+  },
+  {
+    name: 'ssekit/hub: createHub',
+    code: `export { createHub } from 'ssekit/hub';`,
+    includes: ['dist/hub/hub.js', 'dist/hub/memory-engine.js'],
+    excludes: ['dist/client/', 'dist/react/', 'dist/adapters/', 'dist/hub/redis.js'],
+  },
+];
+
+export interface Measured {
+  name: string;
+  minified: number;
+  gzip: number;
+  budget?: number;
+  files: string[];
+  problems: string[];
+}
+
+async function measure(item: Case, resolveDir: string): Promise<Measured> {
+  const result = await build({
+    stdin: { contents: item.code, resolveDir, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    external: ['react', 'react-dom'],
+    logLevel: 'error',
+  });
+  const output = result.outputFiles[0]!.contents;
+  const meta = Object.values(result.metafile.outputs)[0]!;
+  const files = Object.entries(meta.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path.replace(/^.*node_modules\/ssekit\//, ''))
+    .sort();
+  const problems: string[] = [];
+  for (const prefix of item.excludes ?? []) {
+    const found = files.filter((file) => file.startsWith(prefix));
+    if (found.length > 0) problems.push(`pulls in ${found.join(', ')} (should not)`);
+  }
+  for (const file of item.includes ?? []) {
+    if (!files.includes(file)) problems.push(`does not contain ${file}: is the check stale?`);
+  }
+  return {
+    name: item.name,
+    minified: output.length,
+    gzip: gzipSync(output, { level: 9 }).length,
+    files,
+    problems,
+  };
+}
+
+export async function measureAll(): Promise<Measured[]> {
+  const packed = packPackage();
+  const results: Measured[] = [];
+  for (const item of CASES) {
+    // ssekit from the unpacked tarball; the other packages from the repository's node_modules.
+    const resolveDir = item.code.includes("'ssekit") ? packed.prefix : ROOT;
+    const measured = await measure(item, resolveDir);
+    if (typeof item.budget === 'number') measured.budget = item.budget;
+    if (typeof item.budget === 'string') {
+      const other = results.find((result) => result.name === item.budget);
+      if (!other) throw new Error(`${item.name}: no case named ${item.budget}`);
+      measured.budget = other.gzip;
+    }
+    if (measured.budget !== undefined && measured.gzip > measured.budget) {
+      measured.problems.push(
+        `${measured.gzip} B gzipped is over the budget of ${measured.budget} B`,
+      );
+    }
+    results.push(measured);
+  }
+  return results;
+}
+
+if (process.argv[1]?.endsWith('size.ts')) {
+  const results = await measureAll();
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(results, null, 2));
+  } else {
+    const kb = (bytes: number) => `${(bytes / 1000).toFixed(2)} kB`;
+    console.log('min+gzip   minified   budget     case');
+    for (const result of results) {
+      const budget = result.budget === undefined ? '' : kb(result.budget);
+      console.log(
+        `${kb(result.gzip).padEnd(10)} ${kb(result.minified).padEnd(10)} ${budget.padEnd(10)} ${result.name}`,
+      );
+      for (const problem of result.problems) console.log(`  FAIL: ${problem}`);
+    }
+  }
+  const failed = results.filter((result) => result.problems.length > 0);
+  if (failed.length > 0) {
+    console.error(`size: ${failed.length} case(s) failed: ${failed.map((r) => r.name).join('; ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('size: every budget and tree-shaking rule holds');
+  }
+}
