@@ -1,3 +1,4 @@
+import type { HeadersInput } from '../_internal/http.ts';
 import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { type ConnectionPolicy, runConnection } from './_connection.ts';
@@ -20,7 +21,7 @@ export interface EventSourceInit {
     | null
     | undefined;
   /** An extension to the standard: request headers (an `Authorization` header, say). */
-  headers?: HeadersInit | undefined;
+  headers?: HeadersInput | undefined;
   /** An extension to the standard: the `fetch` to use. @default globalThis.fetch */
   fetch?: FetchLike | undefined;
   /**

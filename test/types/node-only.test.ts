@@ -9,9 +9,8 @@
  * emits, with a diagnostic for any export that would need type inference), and only the
  * consumer and the declarations are checked, not every library declaration behind them.
  *
- * Entry points covered: all but `ssekit/client` and `ssekit/react`, whose `EventSource` options
- * still name the DOM's `HeadersInit` (src/client/event-source.ts); add them to ENTRIES once that
- * signature uses `HeadersInput` (src/_internal/http.ts) as the server's do.
+ * Every entry point is covered. The React hook's types need @types/react, which a Node-only
+ * server project has too when it renders on the server.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,8 @@ const ENTRIES = [
   'ssekit/adapters/azure-functions',
   'ssekit/hub',
   'ssekit/hub/redis',
+  'ssekit/client',
+  'ssekit/react',
 ];
 
 // A Node server as a Node-only project writes it, plus every entry point's whole surface.
