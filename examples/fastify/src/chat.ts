@@ -4,7 +4,8 @@
  * instead of a stream. The prompt `fail` makes the model throw mid-answer: the client gets an
  * `error` event with a safe message, the real error goes to `onError`.
  */
-import { type EventStreamOptions, eventStreamHandler, RequestError } from 'ssekit/server';
+import { RequestError } from 'ssekit';
+import { type EventStreamOptions, eventStreamHandler } from 'ssekit/server';
 
 /** A stand-in for an LLM: the same answer for the same prompt, one word every `delayMs`. */
 export async function* fakeModel(
