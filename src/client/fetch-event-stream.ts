@@ -1,20 +1,10 @@
-import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import {
-  type ConnectionEmit,
-  type ConnectionEnd,
-  type ConnectionPolicy,
-  runConnection,
-} from './_connection.ts';
-import { EventQueue } from './_event-queue.ts';
-import type { IdleSetting } from './_idle.ts';
-import { buildInit } from './_request-init.ts';
-import { resumeRule } from './_resume-rule.ts';
-import { resolveRetry } from './_retry.ts';
+import { type ConnectionState, methodOf, runConnection } from './_connection.ts';
+import { createEventQueue } from './_event-queue.ts';
+import { createResumeRule } from './_resume-rule.ts';
 import { RUN_ID_HEADER, sendCancel } from './_stop.ts';
-import { visibilityPause } from './_visibility.ts';
 import type { RetryOptions } from './retry.ts';
-import { connectionTerminal, defaultConnectionTerminal, type TerminalRule } from './terminal.ts';
+import { connectionTerminal, defaultTerminal, type TerminalRule } from './terminal.ts';
 import type { FetchLike, ReadyState, ResumeBuilder, StopResult } from './types.ts';
 
 /** How a stream ended, as `onClose` reports it. */
@@ -132,101 +122,132 @@ export function fetchEventStream(
   url: string | URL,
   options: FetchEventStreamOptions = {},
 ): EventStream {
-  const { init } = buildInit(options);
-  const retry = resolveRetry(options.retry);
-  if (retry.enabled && init.body instanceof ReadableStream) {
+  // Everything that is not the client's own option goes to fetch.
+  const {
+    json,
+    signal: userSignal,
+    fetch = globalThis.fetch?.bind(globalThis),
+    lastEventId = '',
+    retry,
+    idleTimeoutMs,
+    commentsResetIdle,
+    isTerminal,
+    maxEventSize,
+    resume,
+    pauseWhenHidden,
+    highWaterMark = 256,
+    onOpen,
+    onEvent,
+    onComment,
+    onRetry,
+    onClose,
+    ...rest
+  } = options;
+  // Fails to compile when an option is added above the line and not taken out here (it would
+  // reach fetch).
+  const init: RequestInit & Record<Exclude<keyof typeof rest, keyof RequestInit>, never> = rest;
+  if (json !== undefined) {
+    if (init.body != null)
+      throw new TypeError('fetchEventStream: pass either `json` or `body`, not both.');
+    init.body = JSON.stringify(json);
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    init.headers = headers;
+    init.method ??= 'POST';
+  }
+  const method = methodOf(init);
+  if ((method === 'GET' || method === 'HEAD') && init.body != null)
     throw new TypeError(
-      'fetchEventStream: a ReadableStream body can be sent only once, so it cannot be resent on reconnection. Pass a string, Blob or ArrayBuffer body (or `json`), or set `retry: false`.',
+      `fetchEventStream: a ${method} request cannot have a body; use method: 'POST'.`,
     );
-  }
-  checkIdle(options.idleTimeoutMs);
-  const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof fetchImpl !== 'function') {
+  if (retry !== false && init.body instanceof ReadableStream)
+    throw new TypeError(
+      'fetchEventStream: a ReadableStream body can be sent only once, not again to reconnect. Pass a string, Blob or ArrayBuffer (or `json`), or set `retry: false`.',
+    );
+  if (!(idleTimeoutMs === undefined || idleTimeoutMs === 'auto' || idleTimeoutMs >= 0))
+    throw new TypeError(
+      `fetchEventStream: idleTimeoutMs must be a number of milliseconds or 'auto', got ${String(idleTimeoutMs)}.`,
+    );
+  if (!(highWaterMark >= 1))
+    throw new TypeError(
+      `fetchEventStream: highWaterMark must be at least 1 event, got ${highWaterMark}.`,
+    );
+  if (typeof fetch !== 'function')
     throw new TypeError('fetchEventStream: no global fetch here; pass `fetch` in the options.');
-  }
   const href = String(url);
-  const closer = new AbortController();
-  const queue = new EventQueue(options.highWaterMark ?? 256, options.onEvent === undefined, () =>
-    closer.abort(CLOSED),
-  );
-  closer.signal.addEventListener('abort', () => queue.release(), { once: true });
+  const state: ConnectionState = { lastEventId, delivered: 0 };
   let readyState: ReadyState = 'connecting';
-  let lastEventId = options.lastEventId ?? '';
   let runId: string | undefined;
-  let terminal: ServerSentEvent | undefined;
-  const userSignal = options.signal;
+  const decide = createResumeRule(retry, state, (info) => {
+    readyState = 'connecting';
+    onRetry?.(info);
+  });
+  const closer = new AbortController();
+  const queue = createEventQueue(highWaterMark, !onEvent, () => closer.abort(CLOSED));
+  closer.signal.addEventListener('abort', queue.release);
   const onUserAbort = () => closer.abort(userSignal?.reason);
+  userSignal?.addEventListener('abort', onUserAbort);
   if (userSignal?.aborted) onUserAbort();
-  else userSignal?.addEventListener('abort', onUserAbort, { once: true });
 
-  const policy: ConnectionPolicy = {
-    maxEventSize: options.maxEventSize,
-    idleTimeoutMs: options.idleTimeoutMs,
-    commentsResetIdle: options.commentsResetIdle ?? false,
-    pause: options.pauseWhenHidden ? visibilityPause() : undefined,
-    async accept(response, method, requestUrl) {
-      if (response.status === 204) return false;
-      if (!response.ok || !isEventStreamType(response.headers.get('content-type')))
-        throw await responseError(response, method, requestUrl);
-      return true;
-    },
-    terminal: options.isTerminal
-      ? connectionTerminal(options.isTerminal)
-      : defaultConnectionTerminal,
-    decide: resumeRule(retry),
-  };
-  const emit: ConnectionEmit = (message) => {
-    switch (message.type) {
-      case 'event':
-        lastEventId = message.event.id;
-        options.onEvent?.(message.event);
-        return queue.push(message.event);
-      case 'id':
-        lastEventId = message.lastEventId;
-        return;
-      case 'terminal':
-        lastEventId = message.event.id;
-        terminal = message.event;
-        return;
-      case 'open':
-        readyState = 'open';
-        runId = message.response.headers.get(RUN_ID_HEADER) ?? runId;
-        options.onOpen?.(message.response);
-        return;
-      case 'comment':
-        options.onComment?.(message.comment);
-        return;
-      case 'connecting':
-        readyState = 'connecting';
-        terminal = undefined;
-        return;
-      case 'reconnect':
-        readyState = 'connecting';
-        options.onRetry?.({
-          attempt: message.attempt,
-          delayMs: message.delayMs,
-          error: message.error,
-        });
-        return;
-    }
-  };
-  const request = { url: href, init, fetch: fetchImpl, lastEventId, resume: options.resume };
-  const finished = runConnection({ request, policy, signal: closer.signal }, emit).then(
-    (end) => settle(completeOutcome(end)),
-    (error: unknown) => settle(failureOutcome(error, closer.signal, userSignal, terminal)),
-  );
-
-  function settle(outcome: CloseInfo): void {
+  const settle = (info: CloseInfo): void => {
     readyState = 'closed';
     userSignal?.removeEventListener('abort', onUserAbort);
-    if (!closer.signal.aborted) closer.abort(CLOSED);
-    options.onClose?.(outcome);
-    if (outcome.reason === 'error' || outcome.reason === 'aborted') {
-      queue.fail(outcome.error);
-      throw outcome.error;
-    }
-    queue.end();
-  }
+    closer.abort(CLOSED);
+    const failed = info.reason === 'error' || info.reason === 'aborted';
+    queue.end(failed ? { error: info.error } : undefined);
+    onClose?.(info);
+    if (failed) throw info.error;
+  };
+  const finished = runConnection(
+    { url: href, init, fetch, resume },
+    {
+      maxEventSize,
+      idleTimeoutMs,
+      commentsResetIdle,
+      pauseWhenHidden,
+      terminal: isTerminal
+        ? connectionTerminal(isTerminal)
+        : (defaultTerminal as (event: ServerSentEvent) => undefined),
+      decide,
+      onOpen(response) {
+        readyState = 'open';
+        runId = response.headers.get(RUN_ID_HEADER) ?? runId;
+        onOpen?.(response);
+      },
+      onEvent(event) {
+        onEvent?.(event);
+        return queue.push(event);
+      },
+      onComment,
+      onConnecting() {
+        readyState = 'connecting';
+      },
+    },
+    closer.signal,
+    state,
+  ).then(
+    (event) =>
+      settle(
+        event === null
+          ? { reason: 'no-content' }
+          : event
+            ? { reason: 'done', event }
+            : { reason: 'done' },
+      ),
+    (error: unknown) => {
+      const why = closer.signal.reason;
+      const { terminal } = state;
+      settle(
+        why === CLOSED || why === STOPPED
+          ? { reason: why === CLOSED ? 'closed' : 'stopped' }
+          : userSignal?.aborted && error === userSignal.reason
+            ? { reason: 'aborted', error }
+            : terminal
+              ? { reason: 'error', event: terminal, error }
+              : { reason: 'error', error },
+      );
+    },
+  );
   // `finished` rejects on error; iteration reports the same error, so an unobserved `finished`
   // must not become an unhandled rejection.
   finished.catch(() => {});
@@ -236,7 +257,7 @@ export function fetchEventStream(
       return readyState;
     },
     get lastEventId() {
-      return lastEventId;
+      return state.lastEventId;
     },
     finished,
     close() {
@@ -244,40 +265,16 @@ export function fetchEventStream(
     },
     async stop() {
       const id = runId;
-      const running = !closer.signal.aborted; // not ended, closed or stopped already
-      // Sent first, then the connection closes: the cancel does not wait for the close.
+      // Sent first (unless the stream ended already), then the connection closes: the cancel does
+      // not wait for the close.
       const cancel =
-        running && id !== undefined ? sendCancel(fetchImpl, href, init, id) : undefined;
+        closer.signal.aborted || id === undefined ? undefined : sendCancel(fetch, href, init, id);
       closer.abort(STOPPED);
       return cancel ?? { outcome: 'not-cancellable', runId: id };
     },
-    [Symbol.asyncIterator]: () => queue.iterate(),
+    [Symbol.asyncIterator]: queue.iterate,
   };
 }
 
 const CLOSED = Symbol('closed');
 const STOPPED = Symbol('stopped');
-
-function completeOutcome(end: ConnectionEnd): CloseInfo {
-  if (end.reason === 'no-content') return { reason: 'no-content' };
-  return end.event ? { reason: 'done', event: end.event } : { reason: 'done' };
-}
-
-function failureOutcome(
-  error: unknown,
-  signal: AbortSignal,
-  userSignal: AbortSignal | undefined,
-  terminal: ServerSentEvent | undefined,
-): CloseInfo {
-  if (signal.aborted && signal.reason === CLOSED) return { reason: 'closed' };
-  if (signal.aborted && signal.reason === STOPPED) return { reason: 'stopped' };
-  if (userSignal?.aborted && error === userSignal.reason) return { reason: 'aborted', error };
-  return terminal ? { reason: 'error', event: terminal, error } : { reason: 'error', error };
-}
-
-function checkIdle(value: IdleSetting): void {
-  if (value === undefined || value === 'auto' || (typeof value === 'number' && value >= 0)) return;
-  throw new TypeError(
-    `fetchEventStream: idleTimeoutMs must be a number of milliseconds or 'auto', got ${String(value)}.`,
-  );
-}
