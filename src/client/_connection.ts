@@ -20,7 +20,7 @@ import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
 import { endsInsideEvent } from './_stream-end.ts';
-import type { FetchLike, ResumeBuilder } from './types.ts';
+import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
 
 /** What to send: the first request, and how to build a resuming one. */
 export interface ConnectionRequest {
@@ -82,6 +82,8 @@ export interface ConnectionState {
   serverRetryMs?: number | undefined;
   /** The event that ended the current attempt (a terminal event), if one did. */
   terminal?: ServerSentEvent | undefined;
+  /** `connecting` (also while waiting to reconnect), `open` once a response is accepted. */
+  readyState: ReadyState;
 }
 
 /** Everything a surface decides, and the callbacks it maps to its API. */
@@ -106,7 +108,6 @@ export interface Surface {
   onEvent(event: ServerSentEvent): void | Promise<void>;
   onRetry?: ((retryMs: number) => void) | undefined;
   onComment?: ((comment: string) => void) | undefined;
-  onConnecting?: () => void;
 }
 
 interface VisibilityDocument extends EventTarget {
@@ -150,7 +151,7 @@ export async function runConnection(
     while (doc?.visibilityState === 'hidden' && !signal.aborted)
       await new Promise<void>((resolve) => (wake = resolve));
     signal.throwIfAborted();
-    surface.onConnecting?.();
+    state.readyState = 'connecting';
     state.terminal = undefined;
     const idBefore = state.lastEventId;
     let deliveredNow = 0;
@@ -204,6 +205,7 @@ export async function runConnection(
           ok ? 'invalid-content-type' : 'http-error',
         );
       phase = FATAL;
+      state.readyState = 'open';
       surface.onOpen(response);
       signal.throwIfAborted(); // closed from inside onOpen
       idle?.opened();
@@ -282,6 +284,7 @@ export async function runConnection(
       if (idled) phase = BODY;
       failure = idled ?? error;
     } finally {
+      state.readyState = 'connecting';
       idle?.stop();
       // Frees the socket at once, whatever ended the attempt (a terminal event, an error, a break).
       attemptController.abort();

@@ -1,13 +1,17 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
 
-/** The buffer between the connection and `for await` loops. @internal */
-export interface EventQueue {
+/** What receives a stream's events, besides `onEvent`. @internal */
+export interface EventSink {
   /** Queues an event; a returned promise settles when the loop catches up (backpressure). */
   push(event: ServerSentEvent): void | Promise<void>;
   /** Lets a blocked `push` go on (the stream is closing). */
   release(): void;
   /** Ends iteration: quietly, or with `{ error }` (reported once). */
-  end(failure?: { error: unknown }): void;
+  end(failure?: { error?: unknown }): void;
+}
+
+/** The buffer between the connection and `for await` loops. @internal */
+export interface EventQueue extends EventSink {
   /** An iterator over the queue; starts buffering. */
   iterate(): AsyncIterableIterator<ServerSentEvent>;
 }
@@ -34,7 +38,9 @@ export function createEventQueue(
   let reader: ((result: Promise<IteratorResult<ServerSentEvent>>) => void) | undefined;
   let space: (() => void) | undefined;
   let open = true;
-  let failure: { error: unknown } | undefined;
+  let failure: { error?: unknown } | undefined;
+  if (!(highWaterMark >= 1))
+    throw new TypeError(`fetchEventStream: highWaterMark must be >= 1, got ${highWaterMark}.`);
   const release = () => {
     space?.();
     space = undefined;
@@ -61,7 +67,7 @@ export function createEventQueue(
     reader = undefined;
     waiting?.(next());
   };
-  const end = (error?: { error: unknown }) => {
+  const end = (error?: { error?: unknown }) => {
     if (!open) return;
     open = false;
     failure = error;

@@ -36,7 +36,7 @@ export type RetryListener = (info: { attempt: number; delayMs: number; error: un
 export function createResumeRule(
   retry: RetryOptions | boolean | undefined,
   state: ConnectionState,
-  onRetry: RetryListener,
+  onRetry: RetryListener | undefined,
 ): (end: AttemptEnd) => number | undefined {
   const {
     initialDelayMs = 1000,
@@ -49,7 +49,7 @@ export function createResumeRule(
     !(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && maxElapsedMs >= 0 && maxAttempts >= 1)
   )
     throw new TypeError(
-      `fetchEventStream: retry needs 0 <= initialDelayMs <= maxDelayMs, maxElapsedMs >= 0 and maxAttempts >= 1; got ${initialDelayMs}, ${maxDelayMs}, ${maxElapsedMs}, ${maxAttempts}.`,
+      `fetchEventStream: retry needs 0 <= initialDelayMs (${initialDelayMs}) <= maxDelayMs (${maxDelayMs}), maxElapsedMs >= 0 (${maxElapsedMs}) and maxAttempts >= 1 (${maxAttempts}).`,
     );
   const enabled = retry !== false;
   let failures = 0;
@@ -97,7 +97,7 @@ export function createResumeRule(
       delayMs = retryAfterMs(reason) ?? backoff();
     }
     if (failures < maxAttempts && Date.now() + delayMs - streakStart <= maxElapsedMs) {
-      onRetry({ attempt: failures, delayMs, error: reason });
+      onRetry?.({ attempt: failures, delayMs, error: reason });
       return delayMs;
     }
     const limit =

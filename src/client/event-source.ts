@@ -186,7 +186,7 @@ export class EventSource extends EventTarget {
         },
       },
       signal,
-      { lastEventId: '', delivered: 0 },
+      { lastEventId: '', delivered: 0, readyState: 'connecting' },
     ).then(
       () => this.#fail(),
       () => {

@@ -1,6 +1,6 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { type ConnectionState, methodOf, runConnection } from './_connection.ts';
-import { createEventQueue } from './_event-queue.ts';
+import { type ConnectionState, methodOf, runConnection, type Surface } from './_connection.ts';
+import { createEventQueue, type EventSink } from './_event-queue.ts';
 import { createResumeRule } from './_resume-rule.ts';
 import { RUN_ID_HEADER, sendCancel } from './_stop.ts';
 import type { RetryOptions } from './retry.ts';
@@ -122,6 +122,24 @@ export function fetchEventStream(
   url: string | URL,
   options: FetchEventStreamOptions = {},
 ): EventStream {
+  const queue = createEventQueue(options.highWaterMark ?? 256, !options.onEvent, () =>
+    stream.close(),
+  );
+  const stream = startEventStream(url, options, queue) as EventStream;
+  stream[Symbol.asyncIterator] = queue.iterate;
+  return stream;
+}
+
+/**
+ * `fetchEventStream` without its iterator: what the React hook uses (events reach it through
+ * `onEvent`). `sink` gets the events for iteration.
+ * @internal
+ */
+export function startEventStream(
+  url: string | URL,
+  options: FetchEventStreamOptions,
+  sink?: EventSink,
+): Omit<EventStream, typeof Symbol.asyncIterator> {
   // Everything that is not the client's own option goes to fetch.
   const {
     json,
@@ -135,7 +153,7 @@ export function fetchEventStream(
     maxEventSize,
     resume,
     pauseWhenHidden,
-    highWaterMark = 256,
+    highWaterMark,
     onOpen,
     onEvent,
     onComment,
@@ -157,44 +175,35 @@ export function fetchEventStream(
   }
   const method = methodOf(init);
   if ((method === 'GET' || method === 'HEAD') && init.body != null)
-    throw new TypeError(
-      `fetchEventStream: a ${method} request cannot have a body; use method: 'POST'.`,
-    );
+    throw new TypeError(`fetchEventStream: a ${method} request cannot have a body.`);
   if (retry !== false && init.body instanceof ReadableStream)
     throw new TypeError(
-      'fetchEventStream: a ReadableStream body can be sent only once, not again to reconnect. Pass a string, Blob or ArrayBuffer (or `json`), or set `retry: false`.',
+      'fetchEventStream: a ReadableStream body can be sent only once: use another body, or `retry: false`.',
     );
   if (!(idleTimeoutMs === undefined || idleTimeoutMs === 'auto' || idleTimeoutMs >= 0))
     throw new TypeError(
       `fetchEventStream: idleTimeoutMs must be a number of milliseconds or 'auto', got ${String(idleTimeoutMs)}.`,
     );
-  if (!(highWaterMark >= 1))
-    throw new TypeError(
-      `fetchEventStream: highWaterMark must be at least 1 event, got ${highWaterMark}.`,
-    );
   if (typeof fetch !== 'function')
-    throw new TypeError('fetchEventStream: no global fetch here; pass `fetch` in the options.');
+    throw new TypeError('fetchEventStream: no global fetch here; pass `fetch`.');
   const href = String(url);
-  const state: ConnectionState = { lastEventId, delivered: 0 };
-  let readyState: ReadyState = 'connecting';
+  const state: ConnectionState = { lastEventId, delivered: 0, readyState: 'connecting' };
   let runId: string | undefined;
-  const decide = createResumeRule(retry, state, (info) => {
-    readyState = 'connecting';
-    onRetry?.(info);
-  });
+  // The abort reasons of close() (and break) and stop(): what onClose gets.
+  const closed: CloseInfo = { reason: 'closed' };
+  const stopped: CloseInfo = { reason: 'stopped' };
   const closer = new AbortController();
-  const queue = createEventQueue(highWaterMark, !onEvent, () => closer.abort(CLOSED));
-  closer.signal.addEventListener('abort', queue.release);
+  if (sink) closer.signal.addEventListener('abort', sink.release);
   const onUserAbort = () => closer.abort(userSignal?.reason);
   userSignal?.addEventListener('abort', onUserAbort);
   if (userSignal?.aborted) onUserAbort();
 
   const settle = (info: CloseInfo): void => {
-    readyState = 'closed';
+    state.readyState = 'closed';
     userSignal?.removeEventListener('abort', onUserAbort);
-    closer.abort(CLOSED);
-    const failed = info.reason === 'error' || info.reason === 'aborted';
-    queue.end(failed ? { error: info.error } : undefined);
+    closer.abort(closed);
+    const failed = 'error' in info;
+    sink?.end(failed ? info : undefined);
     onClose?.(info);
     if (failed) throw info.error;
   };
@@ -207,39 +216,31 @@ export function fetchEventStream(
       pauseWhenHidden,
       terminal: isTerminal
         ? connectionTerminal(isTerminal)
-        : (defaultTerminal as (event: ServerSentEvent) => undefined),
-      decide,
+        : (defaultTerminal as Surface['terminal']),
+      decide: createResumeRule(retry, state, onRetry),
       onOpen(response) {
-        readyState = 'open';
         runId = response.headers.get(RUN_ID_HEADER) ?? runId;
         onOpen?.(response);
       },
       onEvent(event) {
         onEvent?.(event);
-        return queue.push(event);
+        return sink?.push(event);
       },
       onComment,
-      onConnecting() {
-        readyState = 'connecting';
-      },
     },
     closer.signal,
     state,
   ).then(
     (event) =>
       settle(
-        event === null
-          ? { reason: 'no-content' }
-          : event
-            ? { reason: 'done', event }
-            : { reason: 'done' },
+        event ? { reason: 'done', event } : { reason: event === null ? 'no-content' : 'done' },
       ),
     (error: unknown) => {
       const why = closer.signal.reason;
       const { terminal } = state;
       settle(
-        why === CLOSED || why === STOPPED
-          ? { reason: why === CLOSED ? 'closed' : 'stopped' }
+        why === closed || why === stopped
+          ? why
           : userSignal?.aborted && error === userSignal.reason
             ? { reason: 'aborted', error }
             : terminal
@@ -254,14 +255,14 @@ export function fetchEventStream(
 
   return {
     get readyState() {
-      return readyState;
+      return state.readyState;
     },
     get lastEventId() {
       return state.lastEventId;
     },
     finished,
     close() {
-      closer.abort(CLOSED);
+      closer.abort(closed);
     },
     async stop() {
       const id = runId;
@@ -269,12 +270,8 @@ export function fetchEventStream(
       // not wait for the close.
       const cancel =
         closer.signal.aborted || id === undefined ? undefined : sendCancel(fetch, href, init, id);
-      closer.abort(STOPPED);
+      closer.abort(stopped);
       return cancel ?? { outcome: 'not-cancellable', runId: id };
     },
-    [Symbol.asyncIterator]: queue.iterate,
   };
 }
-
-const CLOSED = Symbol('closed');
-const STOPPED = Symbol('stopped');

@@ -2,7 +2,7 @@ import {
   type CloseInfo,
   type EventStream,
   type FetchEventStreamOptions,
-  fetchEventStream,
+  startEventStream,
 } from '../client/fetch-event-stream.ts';
 import type { StopResult } from '../client/types.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
@@ -33,7 +33,7 @@ export interface StreamController {
 }
 
 interface Run {
-  stream: EventStream | undefined;
+  stream: Omit<EventStream, typeof Symbol.asyncIterator> | undefined;
   cancelled: boolean;
 }
 
@@ -130,7 +130,7 @@ export function createStreamController(
       onClose: (info) => close(run, info),
     };
     try {
-      run.stream = fetchEventStream(url, streamOptions);
+      run.stream = startEventStream(url, streamOptions);
     } catch (error) {
       // A bad option (a TypeError that names it): shown like any failure, since start() returned.
       close(run, { reason: 'error', error });
