@@ -3,8 +3,8 @@
  * through the former the React hook and the CLI): one attempt after another, each resuming from
  * the last event ID, until the surface says the stream is complete or has failed.
  *
- * A surface passes one {@link Surface}: what ends the stream, what to do after each attempt, and
- * the callbacks it maps to its own API. The core reports how each attempt ended, classified by
+ * A surface passes one {@link Connection}: what to send, what ends the stream, what to do after
+ * each attempt ({@link Decide}), and the callbacks it maps to its own API. The core reports how each attempt ended, classified by
  * where the failure came from (see {@link Phase}), never by an error's message text, so the rule
  * holds on every runtime: a body cut on Deno ("error reading a body from connection") and a
  * refused connection on Bun ("ECONNREFUSED") are what they are everywhere.
@@ -21,15 +21,6 @@ import type { ServerSentEvent } from '../protocol/types.ts';
 import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
 import { endsInsideEvent } from './_stream-end.ts';
 import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
-
-/** What to send: the first request, and how to build a resuming one. */
-export interface ConnectionRequest {
-  url: string;
-  /** The first request's init, without `signal`. */
-  init: RequestInit;
-  fetch: FetchLike;
-  resume?: ResumeBuilder | undefined;
-}
 
 /**
  * Where an attempt's failure came from (numbers: the bundle inlines them):
@@ -49,22 +40,23 @@ export const BODY = 3;
 export const TERMINAL = 4;
 export const ENDED = 5;
 
-/** How an attempt ended, when it did not complete the stream. */
-export interface AttemptEnd {
-  /** Where it failed, or `ENDED`. */
-  phase: Phase;
-  /** The failure (absent when the body ended). */
-  error?: unknown;
-  /** A `retry:` field came after the last event: the server asks to be resumed. */
-  resumeAsked: boolean;
-  /** The attempt delivered new events (a new last event ID, or any event of a stream without ids). */
-  fresh: boolean;
-  /** The method and URL of the attempt, for messages. */
-  method: string;
-  url: string;
-  /** True when the next request resumes rather than re-runs: an event ID to send, or a GET. */
-  canResume(): boolean;
-}
+/**
+ * After an attempt that did not complete the stream, what to do: the delay before the next attempt,
+ * `undefined` for completion; a throw fails the stream. It gets where the attempt failed (or
+ * `ENDED`) and why; whether the attempt delivered new events (a new last event ID, or any event of
+ * a stream without ids); whether a `retry:` field came after the last event (the server asks to
+ * be resumed); whether the next request would resume rather than re-run (an event ID to send, or
+ * a GET); and the attempt's method and URL, for messages.
+ */
+export type Decide = (
+  phase: Phase,
+  error: unknown,
+  fresh: boolean,
+  resumeAsked: boolean,
+  canResume: () => boolean,
+  method: string,
+  url: string,
+) => number | undefined;
 
 /** How an event ends the stream: delivered first or not, and failing with `error` when set. */
 export interface Ending {
@@ -72,8 +64,35 @@ export interface Ending {
   error?: unknown;
 }
 
-/** What the core shares with its surface while it runs. */
-export interface ConnectionState {
+/**
+ * One connection: what to send, what its surface decides, the callbacks it maps to its API, and
+ * the state the core shares with it while it runs.
+ */
+export interface Connection {
+  url: string;
+  /** The first request's init, without `signal`. */
+  init: RequestInit;
+  fetch: FetchLike;
+  /** Builds the request that resumes the stream. */
+  resume?: ResumeBuilder | undefined;
+  maxEventSize?: number | undefined;
+  idleTimeoutMs?: IdleSetting;
+  /** Whether comments count as activity for a fixed `idleTimeoutMs`. */
+  commentsResetIdle?: boolean | undefined;
+  /** Drop the connection while the page is hidden (once it can be resumed), wait until visible. */
+  pauseWhenHidden?: boolean | undefined;
+  /** The spec's rule (`EventSource`): only a 200 is accepted, and a 204 is an error too. */
+  strict?: boolean;
+  /** Which events end the stream. */
+  isTerminal?: ((event: ServerSentEvent) => Ending | false | null | undefined) | undefined;
+  decide: Decide;
+  onOpen(response: Response): void;
+  /** A delivered event; a returned promise pauses reading until it settles (backpressure). */
+  onEvent(event: ServerSentEvent): void | Promise<void>;
+  /** A `retry:` field. */
+  onServerRetry?: ((retryMs: number) => void) | undefined;
+  onComment?: ((comment: string) => void) | undefined;
+
   /** The stream's last event ID: what a reconnection sends as `Last-Event-ID`. */
   lastEventId: string;
   /** Events delivered since the stream started. */
@@ -84,30 +103,6 @@ export interface ConnectionState {
   terminal?: ServerSentEvent | undefined;
   /** `connecting` (also while waiting to reconnect), `open` once a response is accepted. */
   readyState: ReadyState;
-}
-
-/** Everything a surface decides, and the callbacks it maps to its API. */
-export interface Surface {
-  maxEventSize?: number | undefined;
-  idleTimeoutMs?: IdleSetting;
-  /** Whether comments count as activity for a fixed `idleTimeoutMs`. */
-  commentsResetIdle?: boolean | undefined;
-  /** Drop the connection while the page is hidden (once it can be resumed), wait until visible. */
-  pauseWhenHidden?: boolean | undefined;
-  /** The spec's rule (`EventSource`): only a 200 is accepted, and a 204 is an error too. */
-  strict?: boolean;
-  /** Which events end the stream. */
-  terminal?: ((event: ServerSentEvent) => Ending | false | null | undefined) | undefined;
-  /**
-   * After an attempt that did not complete the stream: the delay before the next one, or
-   * `undefined` for completion; throws to fail the stream.
-   */
-  decide(end: AttemptEnd): number | undefined;
-  onOpen(response: Response): void;
-  /** A delivered event; a returned promise pauses reading until it settles (backpressure). */
-  onEvent(event: ServerSentEvent): void | Promise<void>;
-  onRetry?: ((retryMs: number) => void) | undefined;
-  onComment?: ((comment: string) => void) | undefined;
 }
 
 interface VisibilityDocument extends EventTarget {
@@ -122,14 +117,12 @@ const PAUSED = Symbol();
  * reason.
  */
 export async function runConnection(
-  request: ConnectionRequest,
-  surface: Surface,
+  connection: Connection,
   signal: AbortSignal,
-  state: ConnectionState,
 ): Promise<ServerSentEvent | undefined | null> {
-  const learner = surface.idleTimeoutMs === 'auto' ? createIdleLearner() : undefined;
+  const learner = connection.idleTimeoutMs === 'auto' ? createIdleLearner() : undefined;
   // Looked up on globalThis, so the client loads where there is no document (it never pauses).
-  const doc = surface.pauseWhenHidden
+  const doc = connection.pauseWhenHidden
     ? (globalThis as { document?: VisibilityDocument }).document
     : undefined;
   let controller: AbortController | undefined; // the current attempt's
@@ -143,7 +136,7 @@ export async function runConnection(
     'visibilitychange',
     () => {
       if (doc.visibilityState !== 'hidden') wake?.();
-      else if (state.lastEventId !== '') controller?.abort(PAUSED);
+      else if (connection.lastEventId !== '') controller?.abort(PAUSED);
     },
     { signal },
   );
@@ -151,13 +144,13 @@ export async function runConnection(
     while (doc?.visibilityState === 'hidden' && !signal.aborted)
       await new Promise<void>((resolve) => (wake = resolve));
     signal.throwIfAborted();
-    state.readyState = 'connecting';
-    state.terminal = undefined;
-    const idBefore = state.lastEventId;
+    connection.readyState = 'connecting';
+    connection.terminal = undefined;
+    const idBefore = connection.lastEventId;
     let deliveredNow = 0;
     let phase: Phase = FATAL;
     let resumeAsked = false;
-    let { url, init } = request;
+    let { url, init } = connection;
     let method = methodOf(init);
     let idle: IdleWatch | undefined;
     let idled: StreamError | undefined;
@@ -166,18 +159,23 @@ export async function runConnection(
     const attemptController = new AbortController();
     controller = attemptController;
     try {
-      if (attempt > 1 && request.resume) {
-        const resumed = request.resume({ url, init, lastEventId: state.lastEventId, attempt });
+      if (attempt > 1 && connection.resume) {
+        const resumed = connection.resume({
+          url,
+          init,
+          lastEventId: connection.lastEventId,
+          attempt,
+        });
         if (resumed.url !== undefined) url = String(resumed.url);
         init = resumed.init ?? init;
         method = methodOf(init);
       }
       const headers = new Headers(init.headers);
-      if (state.lastEventId !== '' && !headers.has('last-event-id'))
-        headers.set('last-event-id', state.lastEventId);
+      if (connection.lastEventId !== '' && !headers.has('last-event-id'))
+        headers.set('last-event-id', connection.lastEventId);
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
       // The wait for the response counts.
-      idle = watchIdle(surface.idleTimeoutMs, learner, (ms) => {
+      idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
         idled = new StreamError(
           'idle-timeout',
           `No event arrived within idleTimeoutMs (${learner ? "'auto', " : ''}${ms} ms): ${method} ${url}`,
@@ -187,7 +185,11 @@ export async function runConnection(
       phase = CONNECT;
       let response: Response;
       try {
-        response = await request.fetch(url, { ...init, headers, signal: attemptController.signal });
+        response = await connection.fetch(url, {
+          ...init,
+          headers,
+          signal: attemptController.signal,
+        });
       } catch (error) {
         // fetch() rejects with a TypeError both for the network and for a request it refuses;
         // only the second can be reproduced without the network.
@@ -195,8 +197,8 @@ export async function runConnection(
         throw error;
       }
       phase = RESPONSE;
-      if (response.status === 204 && !surface.strict) return null; // the spec's "do not reconnect"
-      const ok = surface.strict ? response.status === 200 : response.ok;
+      if (response.status === 204 && !connection.strict) return null; // the spec's "do not reconnect"
+      const ok = connection.strict ? response.status === 200 : response.ok;
       if (!ok || !isEventStreamType(response.headers.get('content-type')))
         throw await responseError(
           response,
@@ -205,8 +207,8 @@ export async function runConnection(
           ok ? 'invalid-content-type' : 'http-error',
         );
       phase = FATAL;
-      state.readyState = 'open';
-      surface.onOpen(response);
+      connection.readyState = 'open';
+      connection.onOpen(response);
       signal.throwIfAborted(); // closed from inside onOpen
       idle?.opened();
       phase = BODY;
@@ -215,20 +217,20 @@ export async function runConnection(
         const events: ServerSentEvent[] = [];
         // Without onError, an oversized event makes feed() throw (after the rest of the chunk).
         const parser = createParser({
-          lastEventId: state.lastEventId,
-          maxEventSize: surface.maxEventSize,
+          lastEventId: connection.lastEventId,
+          maxEventSize: connection.maxEventSize,
           onEvent: (event) => {
             resumeAsked = false;
             events.push(event);
           },
           onComment: (comment) => {
-            if (surface.commentsResetIdle) idle?.activity();
-            surface.onComment?.(comment);
+            if (connection.commentsResetIdle) idle?.activity();
+            connection.onComment?.(comment);
           },
           onRetry: (retryMs) => {
             resumeAsked = true;
-            state.serverRetryMs = retryMs;
-            surface.onRetry?.(retryMs);
+            connection.serverRetryMs = retryMs;
+            connection.onServerRetry?.(retryMs);
           },
         });
         reader = response.body.getReader();
@@ -249,24 +251,24 @@ export async function runConnection(
           phase = FATAL;
           parser.feed(value);
           for (const event of events) {
-            state.lastEventId = event.id;
-            const ending = surface.terminal?.(event);
+            connection.lastEventId = event.id;
+            const ending = connection.isTerminal?.(event);
             if (!ending || ending.deliver) {
-              state.delivered++;
+              connection.delivered++;
               deliveredNow++;
               idle?.activity();
-              await surface.onEvent(event);
+              await connection.onEvent(event);
               signal.throwIfAborted(); // closed from inside a listener
             }
             if (ending) {
-              state.terminal = event;
+              connection.terminal = event;
               if (ending.error === undefined) return event;
               phase = TERMINAL;
               throw ending.error;
             }
           }
           events.length = 0;
-          state.lastEventId = parser.lastEventId; // an id-only block
+          connection.lastEventId = parser.lastEventId; // an id-only block
         }
         // A body that stops inside an event was cut (a proxy or platform ending it cleanly).
         if (endsInsideEvent(previous, last, chunks <= 2)) {
@@ -284,23 +286,23 @@ export async function runConnection(
       if (idled) phase = BODY;
       failure = idled ?? error;
     } finally {
-      state.readyState = 'connecting';
+      connection.readyState = 'connecting';
       idle?.stop();
       // Frees the socket at once, whatever ended the attempt (a terminal event, an error, a break).
       attemptController.abort();
       reader?.cancel().catch(ignore);
     }
-    const delayMs = surface.decide({
+    const delayMs = connection.decide(
       phase,
-      error: failure,
-      resumeAsked,
+      failure,
       // Only new events count as progress: a server that replays the same events (or none) on
       // every reconnection reaches the retry limit.
-      fresh: deliveredNow > 0 && (state.lastEventId !== idBefore || state.lastEventId === ''),
+      deliveredNow > 0 && (connection.lastEventId !== idBefore || connection.lastEventId === ''),
+      resumeAsked,
+      () => canResume(connection, attempt + 1),
       method,
       url,
-      canResume: () => canResume(request, state.lastEventId, attempt + 1),
-    });
+    );
     if (delayMs === undefined) return undefined;
     await sleep(delayMs, signal);
   }
@@ -312,11 +314,12 @@ export function methodOf(init: RequestInit): string {
 }
 
 /** Resuming, not re-running: an event ID to send as `Last-Event-ID`, or a GET (safe to repeat). */
-function canResume(request: ConnectionRequest, lastEventId: string, attempt: number): boolean {
+function canResume(connection: Connection, attempt: number): boolean {
+  const { url, lastEventId } = connection;
+  let init = connection.init;
   if (lastEventId !== '') return true;
-  let init = request.init;
   try {
-    init = request.resume?.({ url: request.url, init, lastEventId, attempt }).init ?? init;
+    init = connection.resume?.({ url, init, lastEventId, attempt }).init ?? init;
   } catch {
     return false; // it throws again when the attempt builds its request, and fails there
   }

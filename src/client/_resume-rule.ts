@@ -16,14 +16,7 @@
  * @internal
  */
 import { ResponseError, StreamError } from '../errors.ts';
-import {
-  type AttemptEnd,
-  BODY,
-  type ConnectionState,
-  ENDED,
-  FATAL,
-  TERMINAL,
-} from './_connection.ts';
+import { BODY, type Connection, type Decide, ENDED, FATAL, TERMINAL } from './_connection.ts';
 import { isRetryable, type RetryOptions } from './retry.ts';
 
 /** What is said before each reconnection (`onRetry`). */
@@ -35,9 +28,9 @@ export type RetryListener = (info: { attempt: number; delayMs: number; error: un
  */
 export function createResumeRule(
   retry: RetryOptions | boolean | undefined,
-  state: ConnectionState,
+  state: Pick<Connection, 'delivered' | 'serverRetryMs'>,
   onRetry: RetryListener | undefined,
-): (end: AttemptEnd) => number | undefined {
+): Decide {
   const {
     initialDelayMs = 1000,
     maxDelayMs = 30_000,
@@ -54,11 +47,10 @@ export function createResumeRule(
   const enabled = retry !== false;
   let failures = 0;
   let streakStart = 0;
-  return (end) => {
-    if (end.fresh) failures = 0;
+  return (phase, error, fresh, resumeAsked, canResume, method, url) => {
+    if (fresh) failures = 0;
     if (failures++ === 0) streakStart = Date.now();
-    const { phase, method } = end;
-    const where = `${method} ${end.url}`;
+    const where = `${method} ${url}`;
     const serverMs = state.serverRetryMs;
     // Full jitter over an exponential window that starts at the server's `retry:` when it sent one:
     // clients cut at the same moment (a deploy, a deadline) spread over the window.
@@ -67,10 +59,10 @@ export function createResumeRule(
         Math.random() *
           Math.min(maxDelayMs, (serverMs ?? initialDelayMs) * 2 ** Math.min(failures - 1, 30)),
       );
-    let reason = end.error;
+    let reason = error;
     let delayMs: number;
     if (phase === ENDED) {
-      if (!enabled || !end.resumeAsked || !end.canResume()) return undefined;
+      if (!enabled || !resumeAsked || !canResume()) return undefined;
       reason = new StreamError(
         'ended-early',
         `The server ended the response and asked to be resumed (retry: ${serverMs} ms): ${where}`,
@@ -81,7 +73,7 @@ export function createResumeRule(
     } else {
       // An error event after events: the answer is over, sending the request again re-runs it.
       if (phase === FATAL || (state.delivered > 0 && phase === TERMINAL)) throw reason;
-      if (state.delivered > 0 && phase === BODY && !(enabled && end.canResume())) {
+      if (state.delivered > 0 && phase === BODY && !(enabled && canResume())) {
         const count = state.delivered === 1 ? '1 event' : `${state.delivered} events`;
         throw new StreamError(
           'stream-cut',

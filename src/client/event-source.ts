@@ -157,16 +157,17 @@ export class EventSource extends EventTarget {
 
   #connect(fetch: FetchLike, init: RequestInit, maxEventSize: number | undefined): void {
     const signal = this.#controller.signal;
-    const request = { url: this.#url, init, fetch };
     runConnection(
-      request,
       {
+        url: this.#url,
+        init,
+        fetch,
         maxEventSize,
         strict: true, // spec: anything but a 200 text/event-stream response fails the connection
         // Spec: reconnect after a network error or the end of the stream, forever, waiting the
         // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
         // whose stream ended (the browser's behaviour, applied to the extension).
-        decide: ({ phase, error }) => {
+        decide: (phase, error) => {
           if (phase !== ENDED && phase !== CONNECT && phase !== BODY) throw error;
           if (this.#readyState !== CLOSED) {
             this.#readyState = CONNECTING;
@@ -181,12 +182,14 @@ export class EventSource extends EventTarget {
           this.dispatchEvent(new Event('open'));
         },
         onEvent: (event) => this.#dispatchMessage(event),
-        onRetry: (retryMs) => {
+        onServerRetry: (retryMs) => {
           this.#reconnectionTimeMs = retryMs;
         },
+        lastEventId: '',
+        delivered: 0,
+        readyState: 'connecting',
       },
       signal,
-      { lastEventId: '', delivered: 0, readyState: 'connecting' },
     ).then(
       () => this.#fail(),
       () => {

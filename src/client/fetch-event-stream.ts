@@ -1,5 +1,5 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { type ConnectionState, methodOf, runConnection, type Surface } from './_connection.ts';
+import { type Connection, methodOf, runConnection } from './_connection.ts';
 import { createEventQueue, type EventSink } from './_event-queue.ts';
 import { createResumeRule } from './_resume-rule.ts';
 import { RUN_ID_HEADER, sendCancel } from './_stop.ts';
@@ -187,8 +187,29 @@ export function startEventStream(
   if (typeof fetch !== 'function')
     throw new TypeError('fetchEventStream: no global fetch here; pass `fetch`.');
   const href = String(url);
-  const state: ConnectionState = { lastEventId, delivered: 0, readyState: 'connecting' };
   let runId: string | undefined;
+  // The options the core reads as they are (resume, maxEventSize, idleTimeoutMs, commentsResetIdle,
+  // pauseWhenHidden, onComment) come with the spread.
+  const connection: Connection = {
+    ...options,
+    url: href,
+    init,
+    fetch,
+    isTerminal: isTerminal ? connectionTerminal(isTerminal) : (defaultTerminal as never),
+    decide: () => undefined, // replaced below: the rule reads this object's state
+    onOpen(response) {
+      runId = response.headers.get(RUN_ID_HEADER) ?? runId;
+      onOpen?.(response);
+    },
+    onEvent(event) {
+      onEvent?.(event);
+      return sink?.push(event);
+    },
+    lastEventId,
+    delivered: 0,
+    readyState: 'connecting',
+  };
+  connection.decide = createResumeRule(retry, connection, onRetry);
   // The abort reasons of close() (and break) and stop(): what onClose gets.
   const closed: CloseInfo = { reason: 'closed' };
   const stopped: CloseInfo = { reason: 'stopped' };
@@ -199,7 +220,7 @@ export function startEventStream(
   if (userSignal?.aborted) onUserAbort();
 
   const settle = (info: CloseInfo): void => {
-    state.readyState = 'closed';
+    connection.readyState = 'closed';
     userSignal?.removeEventListener('abort', onUserAbort);
     closer.abort(closed);
     const failed = 'error' in info;
@@ -207,37 +228,14 @@ export function startEventStream(
     onClose?.(info);
     if (failed) throw info.error;
   };
-  const finished = runConnection(
-    { url: href, init, fetch, resume },
-    {
-      maxEventSize,
-      idleTimeoutMs,
-      commentsResetIdle,
-      pauseWhenHidden,
-      terminal: isTerminal
-        ? connectionTerminal(isTerminal)
-        : (defaultTerminal as Surface['terminal']),
-      decide: createResumeRule(retry, state, onRetry),
-      onOpen(response) {
-        runId = response.headers.get(RUN_ID_HEADER) ?? runId;
-        onOpen?.(response);
-      },
-      onEvent(event) {
-        onEvent?.(event);
-        return sink?.push(event);
-      },
-      onComment,
-    },
-    closer.signal,
-    state,
-  ).then(
+  const finished = runConnection(connection, closer.signal).then(
     (event) =>
       settle(
         event ? { reason: 'done', event } : { reason: event === null ? 'no-content' : 'done' },
       ),
     (error: unknown) => {
       const why = closer.signal.reason;
-      const { terminal } = state;
+      const { terminal } = connection;
       settle(
         why === closed || why === stopped
           ? why
@@ -255,10 +253,10 @@ export function startEventStream(
 
   return {
     get readyState() {
-      return state.readyState;
+      return connection.readyState;
     },
     get lastEventId() {
-      return state.lastEventId;
+      return connection.lastEventId;
     },
     finished,
     close() {
