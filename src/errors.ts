@@ -83,7 +83,8 @@ export class SsekitError extends Error {
   declare readonly code: SsekitErrorCode;
 
   constructor(code: SsekitErrorCode, message: string, options?: SsekitErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    // Error reads only `cause` of the options (as native errors do, a `cause` key makes one).
+    super(message, options);
     this.code = code;
     mark(this, 'SsekitError', '');
   }
