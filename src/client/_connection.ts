@@ -4,10 +4,11 @@
  * the last event ID, until the surface says the stream is complete or has failed.
  *
  * A surface passes one {@link Connection}: what to send, what ends the stream, what to do after
- * each attempt ({@link Decide}), and the callbacks it maps to its own API. The core reports how each attempt ended, classified by
- * where the failure came from (see {@link Phase}), never by an error's message text, so the rule
- * holds on every runtime: a body cut on Deno ("error reading a body from connection") and a
- * refused connection on Bun ("ECONNREFUSED") are what they are everywhere.
+ * each attempt ({@link Decide}), and the callbacks it maps to its own API. The core reports how
+ * each attempt ended, classified by where the failure came from (see {@link Phase}), never by an
+ * error's message text, so the rule holds on every runtime: a body cut on Deno ("error reading a
+ * body from connection") and a refused connection on Bun ("ECONNREFUSED") are what they are
+ * everywhere.
  *
  * Kept in one function on purpose: the attempt's phases, its cleanup and its classification read
  * top to bottom, and the client's bundle stays within its size budget (`npm run size`).
