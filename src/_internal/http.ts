@@ -54,7 +54,7 @@ export async function readBodyStart(
   } catch (error) {
     return text || `(body unreadable: ${String(error)})`;
   } finally {
-    reader.cancel().catch(ignore);
+    discard(reader);
   }
 }
 
@@ -84,5 +84,10 @@ export async function responseError(
   });
 }
 
-// Cancelling a body that already errored or was aborted rejects; the read is over either way.
-function ignore(): void {}
+/**
+ * Cancels a body (or its reader) without waiting: cancelling one that already errored or was
+ * aborted rejects, and the read is over either way (what ended it has been reported).
+ */
+export function discard(body: { cancel(): Promise<void> } | null | undefined): void {
+  body?.cancel().catch(() => {});
+}

@@ -14,7 +14,7 @@
  * top to bottom, and the client's bundle stays within its size budget (`npm run size`).
  * @internal
  */
-import { isEventStreamType, responseError } from '../_internal/http.ts';
+import { discard, isEventStreamType, responseError } from '../_internal/http.ts';
 import { sleep } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
@@ -291,7 +291,7 @@ export async function runConnection(
       idle?.stop();
       // Frees the socket at once, whatever ended the attempt (a terminal event, an error, a break).
       attemptController.abort();
-      reader?.cancel().catch(ignore);
+      discard(reader);
     }
     const delayMs = connection.decide(
       phase,
@@ -341,7 +341,3 @@ function refusesRequest(url: string, init: RequestInit): boolean {
     return true;
   }
 }
-
-// Cancelling a body that already errored or was aborted rejects; the attempt is over either way,
-// and the error that ended it has already been reported.
-function ignore(): void {}

@@ -6,7 +6,7 @@
  * it is unknown).
  * @internal
  */
-import { responseError } from '../_internal/http.ts';
+import { discard, responseError } from '../_internal/http.ts';
 import { methodOf } from './_connection.ts';
 import type { FetchLike, StopResult } from './types.ts';
 
@@ -28,7 +28,7 @@ export async function sendCancel(
     const response = await fetch(url, { ...init, headers });
     const outcome = OUTCOMES[response.status];
     if (!outcome) throw await responseError(response, methodOf(init), url);
-    await response.body?.cancel().catch(ignore);
+    discard(response.body);
     return { outcome, runId };
   } catch (error) {
     return { outcome: 'failed', runId, error };
@@ -41,5 +41,3 @@ const OUTCOMES: Record<number, StopResult['outcome'] | undefined> = {
   404: 'expired',
   409: 'finished',
 };
-
-function ignore(): void {}
