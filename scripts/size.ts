@@ -192,19 +192,23 @@ export async function breakdown(item: Case, resolveDir: string): Promise<FileCos
   const minify = async (code: string) =>
     (await transform(code, { minifyWhitespace: true, loader: 'js' })).code;
   const head = await minify(pieces[0]!);
-  const parts: FileCost[] = [];
-  const codes: string[] = [];
+  // A file's code can come in more than one piece (esbuild hoists some statements).
+  const codes: Array<{ file: string; code: string }> = [];
   for (let index = 1; index < pieces.length; index += 2) {
-    const code = await minify(pieces[index + 1]!);
     const file = pieces[index]!.replace(/^.*node_modules\/ssekit\//, '');
-    parts.push({ file, gzip: 0, minified: code.length });
-    codes.push(code);
+    codes.push({ file, code: await minify(pieces[index + 1]!) });
   }
-  const whole = gzip(head + codes.join(''));
-  for (const [index, part] of parts.entries()) {
-    part.gzip = whole - gzip(head + codes.filter((_, other) => other !== index).join(''));
-  }
-  return parts.sort((a, b) => b.gzip - a.gzip);
+  const join = (keep: (file: string) => boolean) =>
+    head + codes.map((piece) => (keep(piece.file) ? piece.code : '')).join('');
+  const whole = gzip(join(() => true));
+  const files = [...new Set(codes.map((piece) => piece.file))];
+  return files
+    .map((file) => ({
+      file,
+      gzip: whole - gzip(join((other) => other !== file)),
+      minified: join((other) => other === file).length - head.length,
+    }))
+    .sort((a, b) => b.gzip - a.gzip);
 }
 
 export async function measureAll(): Promise<Measured[]> {
