@@ -8,10 +8,15 @@
  * metafile says which inputs kept bytes in the output): importing one entry pulls in only what it
  * uses.
  *
+ * Where the bytes go: `--breakdown` prints, for each budgeted case (and any case over its budget),
+ * what each package file costs in it: the gzipped bundle minus the gzipped bundle without that
+ * file's code (the marginal cost, which is what removing the file would save), and its minified
+ * size.
+ *
  * Exits 1 when a budget or a tree-shaking rule fails; `--json` prints the numbers as JSON.
  */
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { type BuildOptions, build, transform } from 'esbuild';
 import { packPackage, ROOT } from './pack.ts';
 
 interface Case {
@@ -65,8 +70,17 @@ const CASES: Case[] = [
   {
     name: 'ssekit/client: EventSource',
     code: `export { EventSource } from 'ssekit/client';`,
-    includes: ['dist/client/event-source.js'],
-    excludes: CLIENT_ONLY,
+    includes: ['dist/client/event-source.js', 'dist/client/_connection.js'],
+    // The browser's rules: none of fetchEventStream's (resume rule, terminal events, queue, stop).
+    excludes: [
+      'dist/client/fetch-event-stream.js',
+      'dist/client/_resume-rule.js',
+      'dist/client/_event-queue.js',
+      'dist/client/_stop.js',
+      'dist/client/terminal.js',
+      'dist/_internal/terminal.js',
+      ...CLIENT_ONLY,
+    ],
   },
   {
     name: 'ssekit/react: useEventStream (with its client)',
@@ -75,6 +89,7 @@ const CASES: Case[] = [
     includes: ['dist/react/use-event-stream.js', 'dist/client/fetch-event-stream.js'],
     excludes: [
       'dist/client/event-source.js',
+      'dist/client/_event-queue.js', // the hook does not iterate
       'dist/server/',
       'dist/hub/',
       'dist/adapters/',
@@ -111,18 +126,30 @@ export interface Measured {
   problems: string[];
 }
 
+/** What one file costs in a bundle (see the module comment). */
+export interface FileCost {
+  file: string;
+  /** Gzipped bytes the bundle would lose without the file's code. */
+  gzip: number;
+  minified: number;
+}
+
+const BUILD = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  write: false,
+  external: ['react', 'react-dom'],
+  logLevel: 'error',
+} satisfies BuildOptions;
+
 async function measure(item: Case, resolveDir: string): Promise<Measured> {
   const result = await build({
+    ...BUILD,
     stdin: { contents: item.code, resolveDir, loader: 'js' },
-    bundle: true,
     minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
     metafile: true,
-    external: ['react', 'react-dom'],
-    logLevel: 'error',
   });
   const output = result.outputFiles[0]!.contents;
   const meta = Object.values(result.metafile.outputs)[0]!;
@@ -145,6 +172,43 @@ async function measure(item: Case, resolveDir: string): Promise<Measured> {
     files,
     problems,
   };
+}
+
+const gzip = (text: string): number => gzipSync(text, { level: 9 }).length;
+
+/**
+ * The cost of each package file in a case's bundle. The bundle is built minified except for
+ * whitespace, so that esbuild's `// path` comments mark where each file's code starts; each part
+ * is then minified alone (the same code, renamed the same way) and left out in turn.
+ */
+export async function breakdown(item: Case, resolveDir: string): Promise<FileCost[]> {
+  const result = await build({
+    ...BUILD,
+    stdin: { contents: item.code, resolveDir, loader: 'js' },
+    minifyIdentifiers: true,
+    minifySyntax: true,
+  });
+  const pieces = result.outputFiles[0]!.text.split(/^\/\/ (\S+)\n/m);
+  const minify = async (code: string) =>
+    (await transform(code, { minifyWhitespace: true, loader: 'js' })).code;
+  const head = await minify(pieces[0]!);
+  // A file's code can come in more than one piece (esbuild hoists some statements).
+  const codes: Array<{ file: string; code: string }> = [];
+  for (let index = 1; index < pieces.length; index += 2) {
+    const file = pieces[index]!.replace(/^.*node_modules\/ssekit\//, '');
+    codes.push({ file, code: await minify(pieces[index + 1]!) });
+  }
+  const join = (keep: (file: string) => boolean) =>
+    head + codes.map((piece) => (keep(piece.file) ? piece.code : '')).join('');
+  const whole = gzip(join(() => true));
+  const files = [...new Set(codes.map((piece) => piece.file))];
+  return files
+    .map((file) => ({
+      file,
+      gzip: whole - gzip(join((other) => other !== file)),
+      minified: join((other) => other === file).length - head.length,
+    }))
+    .sort((a, b) => b.gzip - a.gzip);
 }
 
 export async function measureAll(): Promise<Measured[]> {
@@ -176,13 +240,22 @@ if (process.argv[1]?.endsWith('size.ts')) {
     console.log(JSON.stringify(results, null, 2));
   } else {
     const kb = (bytes: number) => `${(bytes / 1000).toFixed(2)} kB`;
+    const detailed = process.argv.includes('--breakdown');
+    const packed = detailed ? packPackage() : undefined;
     console.log('min+gzip   minified   budget     case');
-    for (const result of results) {
+    for (const [index, result] of results.entries()) {
       const budget = result.budget === undefined ? '' : kb(result.budget);
       console.log(
         `${kb(result.gzip).padEnd(10)} ${kb(result.minified).padEnd(10)} ${budget.padEnd(10)} ${result.name}`,
       );
       for (const problem of result.problems) console.log(`  FAIL: ${problem}`);
+      const item = CASES[index]!;
+      if (!packed || result.budget === undefined || !item.code.includes("'ssekit")) continue;
+      for (const part of await breakdown(item, packed.prefix)) {
+        console.log(
+          `  ${String(part.gzip).padStart(6)} B ${String(part.minified).padStart(7)} B  ${part.file}`,
+        );
+      }
     }
   }
   const failed = results.filter((result) => result.problems.length > 0);

@@ -58,8 +58,6 @@ export type SsekitErrorCode =
   | 'producer-lost'
   | 'invalid-entry';
 
-const baseMarker: symbol = Symbol.for('ssekit.error');
-
 /** Options every ssekit error accepts. */
 export interface SsekitErrorOptions {
   /** The underlying error, if any. */
@@ -82,22 +80,20 @@ export interface SsekitErrorOptions {
  */
 export class SsekitError extends Error {
   /** What went wrong. */
-  readonly code: SsekitErrorCode;
+  declare readonly code: SsekitErrorCode;
 
   constructor(code: SsekitErrorCode, message: string, options?: SsekitErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'SsekitError';
+    // Error reads only `cause` of the options (as native errors do, a `cause` key makes one).
+    super(message, options);
     this.code = code;
-    mark(this, baseMarker);
+    mark(this, 'SsekitError', '');
   }
 
   /** True for any ssekit error, even one made by another copy of the package. */
   static isInstance(value: unknown): value is SsekitError {
-    return hasMarker(value, baseMarker);
+    return hasMarker(value, '');
   }
 }
-
-const parseMarker: symbol = Symbol.for('ssekit.error.parse');
 
 /**
  * The event stream could not be decoded within its limits: a line or an event is larger than
@@ -105,22 +101,19 @@ const parseMarker: symbol = Symbol.for('ssekit.error.parse');
  */
 export class ParseError extends SsekitError {
   /** The limit that was exceeded, in UTF-16 code units. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(message: string, limit: number, options?: SsekitErrorOptions) {
     super('event-too-large', message, options);
-    this.name = 'ParseError';
     this.limit = limit;
-    mark(this, parseMarker);
+    mark(this, 'ParseError', '.parse');
   }
 
   /** True for a {@link ParseError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is ParseError {
-    return hasMarker(value, parseMarker);
+    return hasMarker(value, '.parse');
   }
 }
-
-const responseMarker: symbol = Symbol.for('ssekit.error.response');
 
 /** Options of {@link ResponseError}. */
 export interface ResponseErrorOptions extends SsekitErrorOptions {
@@ -138,13 +131,13 @@ export interface ResponseErrorOptions extends SsekitErrorOptions {
  * response of another content type (`invalid-content-type`).
  */
 export class ResponseError extends SsekitError {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
+  declare readonly status: number;
+  declare readonly statusText: string;
+  declare readonly headers: Headers;
   /** The start of the response body as text (bounded), for diagnosis. */
-  readonly body: string;
-  readonly method: string;
-  readonly url: string;
+  declare readonly body: string;
+  declare readonly method: string;
+  declare readonly url: string;
 
   constructor(
     code: 'http-error' | 'invalid-content-type',
@@ -152,23 +145,20 @@ export class ResponseError extends SsekitError {
     options: ResponseErrorOptions,
   ) {
     super(code, message, options);
-    this.name = 'ResponseError';
     this.status = options.status;
     this.statusText = options.statusText;
     this.headers = options.headers;
     this.body = options.body;
     this.method = options.method;
     this.url = options.url;
-    mark(this, responseMarker);
+    mark(this, 'ResponseError', '.response');
   }
 
   /** True for a {@link ResponseError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is ResponseError {
-    return hasMarker(value, responseMarker);
+    return hasMarker(value, '.response');
   }
 }
-
-const streamMarker: symbol = Symbol.for('ssekit.error.stream');
 
 /**
  * A stream failed on the way: it went idle (`idle-timeout`), retries ran out (`retry-limit`, with
@@ -184,17 +174,14 @@ export class StreamError extends SsekitError {
     options?: SsekitErrorOptions,
   ) {
     super(code, message, options);
-    this.name = 'StreamError';
-    mark(this, streamMarker);
+    mark(this, 'StreamError', '.stream');
   }
 
   /** True for a {@link StreamError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is StreamError {
-    return hasMarker(value, streamMarker);
+    return hasMarker(value, '.stream');
   }
 }
-
-const serverMarker: symbol = Symbol.for('ssekit.error.server');
 
 /** Options of {@link ServerError}. */
 export interface ServerErrorOptions extends SsekitErrorOptions {
@@ -217,36 +204,33 @@ export interface ServerErrorOptions extends SsekitErrorOptions {
  */
 export class ServerError extends SsekitError {
   /** The decoded payload of the error event. */
-  readonly data: unknown;
+  declare readonly data: unknown;
   /** The id of the error event (the stream's last event ID). */
-  readonly id: string;
+  declare readonly id: string;
   /** The error's type as the server named it, when it did (`overloaded_error`, `server_error`). */
-  readonly type: string | undefined;
+  declare readonly type: string | undefined;
   /** Transient by its meaning (overloaded, rate-limited, unavailable): see {@link ServerErrorOptions}. */
-  readonly retryable: boolean;
+  declare readonly retryable: boolean;
 
   constructor(message: string, data: unknown, id: string, options?: ServerErrorOptions) {
     super('server-error', message, options);
-    this.name = 'ServerError';
     this.data = data;
     this.id = id;
     this.type = options?.type;
     this.retryable = options?.retryable === true;
-    mark(this, serverMarker);
+    mark(this, 'ServerError', '.server');
   }
 
   /** True for a {@link ServerError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is ServerError {
-    return hasMarker(value, serverMarker);
+    return hasMarker(value, '.server');
   }
 }
-
-const requestMarker: symbol = Symbol.for('ssekit.error.request');
 
 /** A request an event-stream endpoint refuses, with the HTTP status to answer it with. */
 export class RequestError extends SsekitError {
   /** 400, 405, 413 or 415. */
-  readonly status: number;
+  declare readonly status: number;
 
   constructor(
     code: 'bad-request' | 'payload-too-large' | 'unsupported-media-type' | 'method-not-allowed',
@@ -254,14 +238,13 @@ export class RequestError extends SsekitError {
     options?: SsekitErrorOptions,
   ) {
     super(code, message, options);
-    this.name = 'RequestError';
     this.status = REQUEST_STATUS[code];
-    mark(this, requestMarker);
+    mark(this, 'RequestError', '.request');
   }
 
   /** True for a {@link RequestError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is RequestError {
-    return hasMarker(value, requestMarker);
+    return hasMarker(value, '.request');
   }
 }
 
@@ -271,8 +254,6 @@ const REQUEST_STATUS = {
   'payload-too-large': 413,
   'unsupported-media-type': 415,
 } as const;
-
-const engineMarker: symbol = Symbol.for('ssekit.error.engine');
 
 /** Options of {@link EngineError}. */
 export interface EngineErrorOptions extends SsekitErrorOptions {
@@ -291,17 +272,14 @@ export interface EngineErrorOptions extends SsekitErrorOptions {
 export class EngineError extends SsekitError {
   constructor(message: string, options?: EngineErrorOptions) {
     super(options?.code ?? 'engine-error', message, options);
-    this.name = 'EngineError';
-    mark(this, engineMarker);
+    mark(this, 'EngineError', '.engine');
   }
 
   /** True for an {@link EngineError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is EngineError {
-    return hasMarker(value, engineMarker);
+    return hasMarker(value, '.engine');
   }
 }
-
-const hubMarker: symbol = Symbol.for('ssekit.error.hub');
 
 /** The codes of {@link HubError}. */
 export type HubErrorCode =
@@ -339,29 +317,27 @@ const HUB_STATUS: Record<HubErrorCode, number> = {
  */
 export class HubError extends SsekitError {
   /** The HTTP status an endpoint answers with for it (404 for `run-expired`, 409 for `run-finished`). */
-  readonly status: number;
+  declare readonly status: number;
 
   constructor(code: HubErrorCode, message: string, options?: SsekitErrorOptions) {
     super(code, message, options);
-    this.name = 'HubError';
     this.status = HUB_STATUS[code];
-    mark(this, hubMarker);
+    mark(this, 'HubError', '.hub');
   }
 
   /** True for a {@link HubError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is HubError {
-    return hasMarker(value, hubMarker);
+    return hasMarker(value, '.hub');
   }
 }
 
-function hasMarker(value: unknown, marker: symbol): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as Record<symbol, unknown>)[marker] === true
-  );
+// Each class marks its instances with a `Symbol.for` key of its own (`ssekit.error.parse`), shared
+// by every copy of the package; the base class's key is `ssekit.error`.
+function hasMarker(value: unknown, kind: string): boolean {
+  return (value as Record<symbol, unknown> | null)?.[Symbol.for(`ssekit.error${kind}`)] === true;
 }
 
-function mark(error: Error, marker: symbol): void {
-  Object.defineProperty(error, marker, { value: true });
+function mark(error: SsekitError, name: string, kind: string): void {
+  error.name = name;
+  Object.defineProperty(error, Symbol.for(`ssekit.error${kind}`), { value: true });
 }

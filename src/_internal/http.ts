@@ -20,7 +20,8 @@ export function mediaType(contentType: string | null | undefined): string {
 
 /** True when a `content-type` value announces an event stream (any parameters, any case). */
 export function isEventStreamType(contentType: string | null | undefined): boolean {
-  return mediaType(contentType) === 'text/event-stream';
+  // `mediaType(contentType) === 'text/event-stream'`, without the split (the client's bundle).
+  return /^\s*text\/event-stream\s*(?:;|$)/i.test(contentType ?? '');
 }
 
 /** True for `application/json` and every `+json` suffix type (`application/problem+json`). */
@@ -42,20 +43,18 @@ export async function readBodyStart(
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let text = '';
-  let size = 0;
   try {
-    while (size < limit) {
+    for (let size = 0; size < limit; ) {
       const { done, value } = await reader.read();
       if (done) break;
-      const slice = value.subarray(0, limit - size);
-      size += slice.length;
-      text += decoder.decode(slice, { stream: true });
+      text += decoder.decode(value.subarray(0, limit - size), { stream: true });
+      size += value.length;
     }
     return text + decoder.decode();
   } catch (error) {
     return text || `(body unreadable: ${String(error)})`;
   } finally {
-    reader.cancel().catch(ignore);
+    discard(reader);
   }
 }
 
@@ -70,20 +69,25 @@ export async function responseError(
   url: string,
   code: 'http-error' | 'invalid-content-type' = response.ok ? 'invalid-content-type' : 'http-error',
 ): Promise<ResponseError> {
-  const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const { status, statusText, headers } = response;
   const message =
     code === 'http-error'
-      ? `Request failed with status ${status}: ${method} ${url}`
-      : `Expected content-type text/event-stream but received ${JSON.stringify(response.headers.get('content-type') ?? '')} (status ${status}): ${method} ${url}`;
-  return new ResponseError(code, message, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
+      ? `Request failed with status ${`${status} ${statusText}`.trim()}`
+      : `Expected content-type text/event-stream but received ${JSON.stringify(headers.get('content-type') ?? '')}`;
+  return new ResponseError(code, `${message}: ${method} ${url}`, {
+    status,
+    statusText,
+    headers,
     body: await readBodyStart(response.body),
     method,
     url,
   });
 }
 
-// Cancelling a body that already errored or was aborted rejects; the read is over either way.
-function ignore(): void {}
+/**
+ * Cancels a body (or its reader) without waiting: cancelling one that already errored or was
+ * aborted rejects, and the read is over either way (what ended it has been reported).
+ */
+export function discard(body: { cancel(): Promise<void> } | null | undefined): void {
+  body?.cancel().catch(() => {});
+}

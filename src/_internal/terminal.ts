@@ -37,107 +37,84 @@ export type Terminal =
   | { kind: 'end'; deliver: boolean }
   | { kind: 'error'; deliver: boolean; error: TerminalError };
 
+type Fields = Record<string, unknown>;
+
 const END: Terminal = { kind: 'end', deliver: false };
 const END_AFTER: Terminal = { kind: 'end', deliver: true };
 
 /** The terminal meaning of `event` in the known formats (see the module comment). */
-export function terminalOf(event: ServerSentEvent): Terminal | undefined {
-  switch (event.type) {
-    case 'message':
-      return messageTerminal(event.data);
-    case 'done':
-      return END;
-    case 'error':
-      return { kind: 'error', deliver: false, error: errorEvent(event.data) };
-    case 'message_stop':
-    case 'response.completed':
-    case 'response.incomplete':
-      return END_AFTER;
-    case 'response.failed':
-      return { kind: 'error', deliver: true, error: failedResponse(parseJson(event.data)) };
-    default:
-      return undefined;
-  }
-}
-
-/** The markers that may end a data-only stream; JSON is parsed only when one is present. */
-const MARKERS = [
-  '"error"',
-  '"finish"',
-  'finishReason',
-  'message_stop',
-  'response.completed',
-  'response.incomplete',
-  'response.failed',
-];
-
-// Unnamed events: OpenAI Chat, Gemini and the AI SDK send only `data:`; some proxies also strip
-// the `event:` lines of Anthropic and Responses streams, whose payloads repeat the type.
-function messageTerminal(data: string): Terminal | undefined {
-  if (data.charCodeAt(0) !== 0x7b /* { */) {
-    return data.length <= 16 && data.trim() === '[DONE]' ? END : undefined;
-  }
-  if (!MARKERS.some((marker) => data.includes(marker))) return undefined;
+export function terminalOf({ type, data }: ServerSentEvent): Terminal | undefined {
+  if (type === 'done') return END;
+  if (type !== 'message') return typed(type, data);
+  // Unnamed events: OpenAI Chat, Gemini and the AI SDK send only `data:`; some proxies also strip
+  // the `event:` lines of Anthropic and Responses streams, whose payloads repeat the type.
+  if (data.charCodeAt(0) !== 0x7b /* { */) return data.trim() === '[DONE]' ? END : undefined;
+  // JSON is parsed only when a marker is present: most chunks of a token stream have none.
+  if (!MARKERS.test(data)) return undefined;
   const value = parseJson(data);
   if (!isObject(value)) return undefined;
-  const type = typeof value.type === 'string' ? value.type : undefined;
+  if (value.type === 'finish') return END_AFTER;
+  const terminal = typed(value.type, data, value);
+  if (terminal) return terminal;
+  if (isObject(value.error) && !('choices' in value) && !('candidates' in value))
+    return { kind: 'error', deliver: false, error: errorOf(value, data) };
+  // Gemini: the chunk in which every candidate carries its finishReason is the last one.
+  const candidates = value.candidates;
+  return Array.isArray(candidates) &&
+    candidates.length > 0 &&
+    candidates.every((candidate) => isObject(candidate) && firstString(candidate.finishReason))
+    ? END_AFTER
+    : undefined;
+}
+
+const MARKERS =
+  /"(?:error|finish)"|finishReason|message_stop|response\.(?:completed|incomplete|failed)/;
+
+/**
+ * The types that end a stream, as an event's name or as a JSON payload's `type`; `value` is the
+ * parsed payload when it already is (`data` is parsed only for an error).
+ */
+function typed(type: unknown, data: string, value?: unknown): Terminal | undefined {
   switch (type) {
-    case 'finish':
     case 'message_stop':
     case 'response.completed':
     case 'response.incomplete':
       return END_AFTER;
-    case 'response.failed':
-      return { kind: 'error', deliver: true, error: failedResponse(value) };
+    case 'response.failed': {
+      // OpenAI Responses: the failed response, its error inside.
+      value ??= parseJson(data);
+      const response = isObject(value) ? value.response : undefined;
+      const error = isObject(response) && isObject(response.error) ? response.error : undefined;
+      const message = error ? text(error.message) : 'The response failed';
+      const errorType = error && firstString(error.code, error.type);
+      return { kind: 'error', deliver: true, error: decoded(message, errorType, true, value) };
+    }
     case 'error':
-      return { kind: 'error', deliver: false, error: errorPayload(value) };
+      return { kind: 'error', deliver: false, error: errorOf(value ?? parseJson(data), data) };
   }
-  if (isObject(value.error) && !('choices' in value) && !('candidates' in value)) {
-    return { kind: 'error', deliver: false, error: errorPayload(value) };
-  }
-  return geminiFinished(value.candidates) ? END_AFTER : undefined;
-}
-
-// Gemini: the chunk in which every candidate carries its finishReason is the last one.
-function geminiFinished(candidates: unknown): boolean {
-  if (!Array.isArray(candidates) || candidates.length === 0) return false;
-  return candidates.every(
-    (candidate) =>
-      isObject(candidate) &&
-      typeof candidate.finishReason === 'string' &&
-      candidate.finishReason !== '',
-  );
-}
-
-function errorEvent(data: string): TerminalError {
-  const value = parseJson(data);
-  if (isObject(value)) return errorPayload(value);
-  const text = typeof value === 'string' ? value : data;
-  return decoded(text, undefined, false, value);
+  return undefined;
 }
 
 /**
  * Every error payload shape: nested (`{"error":{"type","message"}}`: Anthropic, OpenAI Chat,
  * Gemini), flat with a `type: "error"` (OpenAI Responses `{"code","message"}`, AI SDK
- * `{"errorText"}`), or ssekit's own `{"message","code"}`.
+ * `{"errorText"}`), ssekit's own `{"message","code"}`, or plain text.
  */
-function errorPayload(payload: Record<string, unknown>): TerminalError {
-  const nested = isObject(payload.error) ? payload.error : undefined;
-  if (nested) {
-    const type = firstString(nested.type, nested.status, nested.code) ?? numberText(nested.code);
-    return decoded(text(nested.message), type, true, payload);
+function errorOf(payload: unknown, data: string): TerminalError {
+  if (!isObject(payload))
+    return decoded(typeof payload === 'string' ? payload : data, undefined, false, payload);
+  const nested = payload.error;
+  if (isObject(nested)) {
+    const code = typeof nested.code === 'number' ? String(nested.code) : nested.code;
+    return decoded(
+      text(nested.message),
+      firstString(nested.type, nested.status, code),
+      true,
+      payload,
+    );
   }
   const message = firstString(payload.message, payload.errorText) ?? '';
-  if (payload.type === 'error') return decoded(message, firstString(payload.code), true, payload);
-  return decoded(message, firstString(payload.code), false, payload);
-}
-
-// OpenAI Responses: `response.failed` carries the failed response, its error inside.
-function failedResponse(payload: unknown): TerminalError {
-  const response = isObject(payload) && isObject(payload.response) ? payload.response : undefined;
-  const error = response && isObject(response.error) ? response.error : undefined;
-  const type = error ? firstString(error.code, error.type) : undefined;
-  return decoded(error ? text(error.message) : 'The response failed', type, true, payload);
+  return decoded(message, firstString(payload.code), payload.type === 'error', payload);
 }
 
 function decoded(
@@ -146,15 +123,11 @@ function decoded(
   provider: boolean,
   data: unknown,
 ): TerminalError {
-  const label =
-    provider && type !== undefined && !message.includes(type)
-      ? message === ''
-        ? type
-        : `${message} (${type})`
-      : message;
   // Only a provider's types have a known meaning; an application's own codes are not guessed at.
-  const retryable = provider && type !== undefined && RETRYABLE.test(type);
-  return { message, label, type, retryable, data };
+  const named = provider && type !== undefined;
+  const label =
+    named && !message.includes(type) ? (message ? `${message} (${type})` : type) : message;
+  return { message, label, type, retryable: named && RETRYABLE.test(type), data };
 }
 
 /** Error types that name a transient condition, in every provider's spelling. */
@@ -169,17 +142,12 @@ function parseJson(data: string): unknown {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function firstString(...values: unknown[]): string | undefined {
-  for (const value of values) if (typeof value === 'string' && value !== '') return value;
-  return undefined;
-}
-
-function numberText(value: unknown): string | undefined {
-  return typeof value === 'number' ? String(value) : undefined;
+  return values.find((value) => typeof value === 'string' && value !== '') as string | undefined;
 }
 
 function text(value: unknown): string {

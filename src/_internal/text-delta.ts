@@ -14,13 +14,13 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
 
 /** The text delta of `event`: `undefined` for an event that adds none. */
-export function textDelta(event: ServerSentEvent): string | undefined {
-  const { data, type } = event;
+export function textDelta({ data, type }: ServerSentEvent): string | undefined {
   // Only a `{` can start an object worth reading; checking first keeps plain tokens cheap.
-  const known = data.charCodeAt(0) === 0x7b ? knownText(data) : undefined;
-  if (known !== undefined) return known;
-  return type === 'message' || type === 'token' ? data : undefined;
+  const known = data[0] === '{' ? knownText(data) : undefined;
+  return known ?? (type === 'message' || type === 'token' ? data : undefined);
 }
+
+type Fields = Record<string, unknown> | null | undefined;
 
 function knownText(data: string): string | undefined {
   let value: unknown;
@@ -30,31 +30,29 @@ function knownText(data: string): string | undefined {
     return undefined; // not JSON: plain text
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const fields = value as Record<string, unknown>;
-  if (typeof fields.type === 'string') {
-    const text = typedText(fields.type, fields);
-    if (text !== undefined) return text;
+  const { type, text, delta, choices, candidates } = value as Record<string, unknown>;
+  // AI SDK UI message stream, OpenAI Responses
+  if (type === 'text-delta' || type === 'response.output_text.delta') return string(delta) ?? '';
+  // Anthropic: text_delta, or input_json_delta / thinking_delta / signature_delta
+  if (type === 'content_block_delta')
+    return ((delta as Fields)?.type === 'text_delta' && string((delta as Fields)?.text)) || '';
+  if (typeof type === 'string' && PROVIDER_TYPE.test(type)) return '';
+  if (typeof text === 'string') return text;
+  if (typeof delta === 'string') return delta;
+  if (Array.isArray(choices)) {
+    // OpenAI Chat; `text`: the legacy completions API
+    const choice = choices[0] as Fields;
+    return string((choice?.delta as Fields)?.content ?? choice?.text) ?? '';
   }
-  if (typeof fields.text === 'string') return fields.text;
-  if (typeof fields.delta === 'string') return fields.delta;
-  if (Array.isArray(fields.choices)) return chatText(fields.choices);
-  if (Array.isArray(fields.candidates)) return geminiText(fields.candidates);
+  if (Array.isArray(candidates)) {
+    // Gemini: the text parts of the first candidate, thoughts left out
+    const parts = ((candidates[0] as Fields)?.content as Fields)?.parts;
+    if (!Array.isArray(parts)) return '';
+    return parts
+      .map((part: Fields) => (part?.thought === true ? '' : (string(part?.text) ?? '')))
+      .join('');
+  }
   return undefined;
-}
-
-/** The text of a typed provider event; `''` for its other events; undefined for unknown types. */
-function typedText(type: string, fields: Record<string, unknown>): string | undefined {
-  switch (type) {
-    case 'text-delta': // AI SDK UI message stream
-    case 'response.output_text.delta': // OpenAI Responses
-      return typeof fields.delta === 'string' ? fields.delta : '';
-    case 'content_block_delta': {
-      // Anthropic: text_delta, or input_json_delta / thinking_delta / signature_delta
-      const delta = fields.delta as { type?: unknown; text?: unknown } | null | undefined;
-      return delta?.type === 'text_delta' && typeof delta.text === 'string' ? delta.text : '';
-    }
-  }
-  return PROVIDER_TYPE.test(type) ? '' : undefined;
 }
 
 /**
@@ -64,18 +62,6 @@ function typedText(type: string, fields: Record<string, unknown>): string | unde
 const PROVIDER_TYPE =
   /^(?:response\.|(?:message|content_block)_(?:start|delta|stop)$|ping$|error$|start$|finish$|abort$|file$|message-metadata$|(?:start|finish)-step$|(?:text|reasoning)-(?:start|delta|end)$|(?:source|tool|data)-)/;
 
-function chatText(choices: unknown[]): string {
-  const choice = choices[0] as { delta?: { content?: unknown }; text?: unknown } | undefined;
-  const content = choice?.delta?.content ?? choice?.text; // `text`: the legacy completions API
-  return typeof content === 'string' ? content : '';
-}
-
-function geminiText(candidates: unknown[]): string {
-  const parts = (candidates[0] as { content?: { parts?: unknown } } | undefined)?.content?.parts;
-  if (!Array.isArray(parts)) return '';
-  let text = '';
-  for (const part of parts as Array<{ text?: unknown; thought?: unknown }>) {
-    if (typeof part?.text === 'string' && part.thought !== true) text += part.text;
-  }
-  return text;
+function string(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

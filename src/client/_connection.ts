@@ -1,235 +1,343 @@
 /**
  * The connection core shared by every client surface (`fetchEventStream`, `EventSource`, and
  * through the former the React hook and the CLI): one attempt after another, each resuming from
- * the last event ID, until the policy says the stream is complete or has failed.
+ * the last event ID, until the surface says the stream is complete or has failed.
  *
- * A surface passes one {@link ConnectionPolicy} (what to accept, what ends the stream, what to do
- * after each attempt) and one `emit` callback that receives a union on `type`; it maps those
- * messages to its own API. The core reports facts: how an attempt ended, classified by where the
- * failure came from (building the request, `fetch()`, the response, reading the body), never by
- * an error's message text, so the rule holds on every runtime.
+ * A surface passes one {@link Connection}: what to send, what ends the stream, what to do after
+ * each attempt ({@link Decide}), and the callbacks it maps to its own API. The core reports how
+ * each attempt ended, classified by where the failure came from (see {@link Phase}), never by an
+ * error's message text, so the rule holds on every runtime: a body cut on Deno ("error reading a
+ * body from connection") and a refused connection on Bun ("ECONNREFUSED") are what they are
+ * everywhere.
+ *
+ * Kept in one function on purpose: the attempt's phases, its cleanup and its classification read
+ * top to bottom, and the client's bundle stays within its size budget (`npm run size`).
  * @internal
  */
+import { discard, isEventStreamType, responseError } from '../_internal/http.ts';
 import { sleep } from '../_internal/timers.ts';
+import { StreamError } from '../errors.ts';
+import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { type AttemptResult, runAttempt } from './_attempt.ts';
-import { createIdleLearner, type IdleLearner, type IdleSetting } from './_idle.ts';
-import type { PauseSource } from './_visibility.ts';
-import type { FetchLike, ResumeBuilder } from './types.ts';
+import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
+import { endsInsideEvent } from './_stream-end.ts';
+import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
 
-/** What to send, and from where to start. */
-export interface ConnectionRequest {
+/**
+ * Where an attempt's failure came from (numbers: the bundle inlines them):
+ * - `FATAL`: a mistake, whatever the network did: a request `fetch` refuses (a bad header or
+ *   method), an event over `maxEventSize`, a callback (or a terminal rule) that threw;
+ * - `CONNECT`: `fetch()` rejected: the network, before any response;
+ * - `RESPONSE`: the response was refused (its status or content type);
+ * - `BODY`: reading the body failed, went idle, or the body ended inside an event: a cut;
+ * - `TERMINAL`: the server's error event (the terminal rule's `error`);
+ * - `ENDED`: no failure, the body ended at an event boundary.
+ */
+export type Phase = 0 | 1 | 2 | 3 | 4 | 5;
+export const FATAL = 0;
+export const CONNECT = 1;
+export const RESPONSE = 2;
+export const BODY = 3;
+export const TERMINAL = 4;
+export const ENDED = 5;
+
+/**
+ * After an attempt that did not complete the stream, what to do: the delay before the next attempt,
+ * `undefined` for completion; a throw fails the stream. It gets where the attempt failed (or
+ * `ENDED`) and why; whether the attempt delivered new events (a new last event ID, or any event of
+ * a stream without ids); whether a `retry:` field came after the last event (the server asks to
+ * be resumed); whether the next request would resume rather than re-run (an event ID to send, or
+ * a GET); and the attempt's method and URL, for messages.
+ */
+export type Decide = (
+  phase: Phase,
+  error: unknown,
+  fresh: boolean,
+  resumeAsked: boolean,
+  canResume: () => boolean,
+  method: string,
+  url: string,
+) => number | undefined;
+
+/** How an event ends the stream: delivered first or not, and failing with `error` when set. */
+export interface Ending {
+  deliver?: boolean | undefined;
+  error?: unknown;
+}
+
+/**
+ * One connection: what to send, what its surface decides, the callbacks it maps to its API, and
+ * the state the core shares with it while it runs.
+ */
+export interface Connection {
   url: string;
   /** The first request's init, without `signal`. */
   init: RequestInit;
   fetch: FetchLike;
-  lastEventId: string;
-  /** Builds a different request to resume. */
-  resume: ResumeBuilder | undefined;
-}
-
-/** How an event ends the stream, as a surface's terminal rule says. */
-export type ConnectionTerminal =
-  | { kind: 'end'; deliver: boolean }
-  | { kind: 'error'; deliver: boolean; error: unknown };
-
-/** Where an attempt's failure came from. */
-export type FailurePhase =
-  /** Building the request (a header or method fetch refuses): a programming mistake. */
-  | 'request'
-  /** `fetch()` rejected: the network, before any response. */
-  | 'connect'
-  /** `accept` refused the response (its status or content type). */
-  | 'response'
-  /** Reading the body failed, went idle, or the body ended in the middle of an event. */
-  | 'body'
-  /** An event the parser refuses (over `maxEventSize`). */
-  | 'parse'
-  /** The server's error event (the terminal rule's `error`). */
-  | 'terminal'
-  /** The consumer's callback threw. */
-  | 'consumer';
-
-/** How an attempt ended, when it did not complete the stream. */
-export type AttemptEnd =
-  /**
-   * The body ended at an event boundary. `resumeAsked`: a `retry:` field came after the last
-   * event (the server's way, and ssekit's deadline's, to say "come back").
-   */
-  { type: 'ended'; resumeAsked: boolean } | { type: 'failed'; phase: FailurePhase; error: unknown };
-
-/** What the policy knows when it decides. */
-export interface AttemptFacts {
-  /** The method and URL of the attempt that ended. */
-  method: string;
-  url: string;
-  /** Reconnections in a row without new events, the one being decided included. */
-  failures: number;
-  /** When that streak began (ms since epoch). */
-  streakStart: number;
-  /** Events delivered since the stream started, and in this attempt. */
-  delivered: number;
-  deliveredNow: number;
-  lastEventId: string;
-  /** The server's last `retry:` value. */
-  serverRetryMs: number | undefined;
-  /** True when the next request resumes rather than re-runs: an event ID to send, or a GET. */
-  canResume(): boolean;
-}
-
-/** What to do after an attempt. */
-export type Decision =
-  | { action: 'complete' }
-  | { action: 'fail'; error: unknown }
-  /** `reason` is what `reconnect` reports (the failure, or the planned end). */
-  | { action: 'retry'; delayMs: number; reason: unknown };
-
-/** Everything a surface decides. */
-export interface ConnectionPolicy {
-  maxEventSize: number | undefined;
-  idleTimeoutMs: IdleSetting;
+  /** Builds the request that resumes the stream. */
+  resume?: ResumeBuilder | undefined;
+  maxEventSize?: number | undefined;
+  idleTimeoutMs?: IdleSetting;
   /** Whether comments count as activity for a fixed `idleTimeoutMs`. */
-  commentsResetIdle: boolean;
-  /** Attempts wait while it says paused (a hidden page). */
-  pause: PauseSource | undefined;
-  /** Throws for a response that is not an event stream; false stops quietly (HTTP 204). */
-  accept(response: Response, method: string, url: string): Promise<boolean>;
+  commentsResetIdle?: boolean | undefined;
+  /** Drop the connection while the page is hidden (once it can be resumed), wait until visible. */
+  pauseWhenHidden?: boolean | undefined;
+  /** The spec's rule (`EventSource`): only a 200 is accepted, and a 204 is an error too. */
+  strict?: boolean;
   /** Which events end the stream. */
-  terminal(event: ServerSentEvent): ConnectionTerminal | undefined;
-  decide(end: AttemptEnd, facts: AttemptFacts): Decision;
-}
+  isTerminal?: ((event: ServerSentEvent) => Ending | false | null | undefined) | undefined;
+  decide: Decide;
+  onOpen(response: Response): void;
+  /** A delivered event; a returned promise pauses reading until it settles (backpressure). */
+  onEvent(event: ServerSentEvent): void | Promise<void>;
+  /** A `retry:` field. */
+  onServerRetry?: ((retryMs: number) => void) | undefined;
+  onComment?: ((comment: string) => void) | undefined;
 
-/** What the core tells the surface, in stream order. */
-export type ConnectionMessage =
-  | { type: 'connecting'; attempt: number }
-  | { type: 'open'; response: Response }
-  /** A delivered event; its `id` is the stream's last event ID. */
-  | { type: 'event'; event: ServerSentEvent }
-  /** The last event ID changed without an event (an id-only block). */
-  | { type: 'id'; lastEventId: string }
-  /** The event that ends the stream (after its `event` message when it is delivered). */
-  | { type: 'terminal'; event: ServerSentEvent }
-  | { type: 'comment'; comment: string }
-  | { type: 'retry'; retryMs: number }
-  | { type: 'reconnect'; attempt: number; delayMs: number; error: unknown };
-
-/** Receives the messages; a returned promise pauses reading until it settles (backpressure). */
-export type ConnectionEmit = (message: ConnectionMessage) => void | Promise<void>;
-
-/** How the stream ended without error: complete (with its terminal event, if any), or HTTP 204. */
-export type ConnectionEnd =
-  | { reason: 'complete'; event: ServerSentEvent | undefined }
-  | { reason: 'no-content' };
-
-/** The state one connection carries across attempts. */
-export interface ConnectionState {
-  /** `signal.aborted`, as a plain field: the per-event check stays cheap. */
-  closed: boolean;
+  /** The stream's last event ID: what a reconnection sends as `Last-Event-ID`. */
   lastEventId: string;
-  serverRetryMs: number | undefined;
+  /** Events delivered since the stream started. */
   delivered: number;
-  deliveredNow: number;
-  idle: IdleLearner | undefined;
+  /** The server's last `retry:` value. */
+  serverRetryMs?: number | undefined;
+  /** The event that ended the current attempt (a terminal event), if one did. */
+  terminal?: ServerSentEvent | undefined;
+  /** `connecting` (also while waiting to reconnect), `open` once a response is accepted. */
+  readyState: ReadyState;
 }
 
-/** Runs the connection until it ends; rejects with a fatal error or the signal's reason. */
+interface VisibilityDocument extends EventTarget {
+  readonly visibilityState: string;
+}
+
+const PAUSED = Symbol();
+
+/**
+ * Runs the connection until it ends: resolves with the terminal event that completed it (or
+ * `undefined` when the body ended), `null` for HTTP 204; rejects with a fatal error or the signal's
+ * reason.
+ */
 export async function runConnection(
-  connection: { request: ConnectionRequest; policy: ConnectionPolicy; signal: AbortSignal },
-  emit: ConnectionEmit,
-): Promise<ConnectionEnd> {
-  const { request, policy, signal } = connection;
-  const state: ConnectionState = {
-    closed: signal.aborted,
-    lastEventId: request.lastEventId,
-    serverRetryMs: undefined,
-    delivered: 0,
-    deliveredNow: 0,
-    idle: policy.idleTimeoutMs === 'auto' ? createIdleLearner() : undefined,
-  };
-  const onAbort = () => {
-    state.closed = true;
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    let failures = 0;
-    let streakStart = 0;
-    for (let attempt = 1; ; attempt++) {
-      if (policy.pause?.isPaused()) await waitForResume(policy.pause, signal);
-      signal.throwIfAborted();
-      await emit({ type: 'connecting', attempt });
-      const idBefore = state.lastEventId;
-      state.deliveredNow = 0;
-      const result: AttemptResult = await runAttempt(
-        { request, policy, signal, state, attempt },
-        emit,
-      );
-      if (signal.aborted || result.type === 'closed') throw signal.reason;
-      if (result.type === 'complete') return { reason: 'complete', event: result.event };
-      if (result.type === 'no-content') return { reason: 'no-content' };
-      if (result.type === 'paused') continue;
-      // Only new events reset the count: a server that replays the same events (or none) on
-      // every reconnection reaches the limit.
-      if (state.deliveredNow > 0 && (state.lastEventId !== idBefore || state.lastEventId === ''))
-        failures = 0;
-      if (failures === 0) streakStart = Date.now();
-      failures++;
-      const decision = policy.decide(result, {
-        method: result.method,
-        url: result.url,
-        failures,
-        streakStart,
-        delivered: state.delivered,
-        deliveredNow: state.deliveredNow,
-        lastEventId: state.lastEventId,
-        serverRetryMs: state.serverRetryMs,
-        canResume: () => canResume(request, state.lastEventId, attempt + 1),
+  connection: Connection,
+  signal: AbortSignal,
+): Promise<ServerSentEvent | undefined | null> {
+  const learner = connection.idleTimeoutMs === 'auto' ? createIdleLearner() : undefined;
+  // Looked up on globalThis, so the client loads where there is no document (it never pauses).
+  const doc = connection.pauseWhenHidden
+    ? (globalThis as { document?: VisibilityDocument }).document
+    : undefined;
+  let controller: AbortController | undefined; // the current attempt's
+  let wake: (() => void) | undefined; // waits for the page to show
+  signal.addEventListener('abort', () => {
+    controller?.abort();
+    wake?.();
+  });
+  // Hiding the page drops the connection only when it can be resumed, never re-run.
+  doc?.addEventListener(
+    'visibilitychange',
+    () => {
+      if (doc.visibilityState !== 'hidden') wake?.();
+      else if (connection.lastEventId !== '') controller?.abort(PAUSED);
+    },
+    { signal },
+  );
+  for (let attempt = 1; ; attempt++) {
+    while (doc?.visibilityState === 'hidden' && !signal.aborted)
+      await new Promise<void>((resolve) => (wake = resolve));
+    signal.throwIfAborted();
+    connection.readyState = 'connecting';
+    connection.terminal = undefined;
+    const idBefore = connection.lastEventId;
+    let deliveredNow = 0;
+    let phase: Phase = FATAL;
+    let resumeAsked = false;
+    let { url, init } = connection;
+    let method = methodOf(init);
+    let idle: IdleWatch | undefined;
+    let idled: StreamError | undefined;
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    let failure: unknown;
+    const attemptController = new AbortController();
+    controller = attemptController;
+    try {
+      if (attempt > 1 && connection.resume) {
+        const resumed = connection.resume({
+          url,
+          init,
+          lastEventId: connection.lastEventId,
+          attempt,
+        });
+        if (resumed.url !== undefined) url = String(resumed.url);
+        init = resumed.init ?? init;
+        method = methodOf(init);
+      }
+      const headers = new Headers(init.headers);
+      if (connection.lastEventId !== '' && !headers.has('last-event-id'))
+        headers.set('last-event-id', connection.lastEventId);
+      if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
+      // The wait for the response counts.
+      idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
+        idled = new StreamError(
+          'idle-timeout',
+          `No event arrived within idleTimeoutMs (${learner ? "'auto', " : ''}${ms} ms): ${method} ${url}`,
+        );
+        attemptController.abort();
       });
-      if (decision.action === 'complete') return { reason: 'complete', event: undefined };
-      if (decision.action === 'fail') throw decision.error;
-      await emit({
-        type: 'reconnect',
-        attempt: failures,
-        delayMs: decision.delayMs,
-        error: decision.reason,
-      });
-      await sleep(decision.delayMs, signal);
+      phase = CONNECT;
+      let response: Response;
+      try {
+        response = await connection.fetch(url, {
+          ...init,
+          headers,
+          signal: attemptController.signal,
+        });
+      } catch (error) {
+        // fetch() rejects with a TypeError both for the network and for a request it refuses;
+        // only the second can be reproduced without the network.
+        if (refusesRequest(url, init)) phase = FATAL;
+        throw error;
+      }
+      phase = RESPONSE;
+      if (response.status === 204 && !connection.strict) return null; // the spec's "do not reconnect"
+      const ok = connection.strict ? response.status === 200 : response.ok;
+      if (!ok || !isEventStreamType(response.headers.get('content-type')))
+        throw await responseError(
+          response,
+          method,
+          url,
+          ok ? 'invalid-content-type' : 'http-error',
+        );
+      phase = FATAL;
+      connection.readyState = 'open';
+      connection.onOpen(response);
+      signal.throwIfAborted(); // closed from inside onOpen
+      idle?.opened();
+      phase = BODY;
+      // A 200 without a body (HEAD, some mocks) is an empty stream.
+      if (response.body) {
+        const events: ServerSentEvent[] = [];
+        // Without onError, an oversized event makes feed() throw (after the rest of the chunk).
+        const parser = createParser({
+          lastEventId: connection.lastEventId,
+          maxEventSize: connection.maxEventSize,
+          onEvent: (event) => {
+            resumeAsked = false;
+            events.push(event);
+          },
+          onComment: (comment) => {
+            if (connection.commentsResetIdle) idle?.activity();
+            connection.onComment?.(comment);
+          },
+          onRetry: (retryMs) => {
+            resumeAsked = true;
+            connection.serverRetryMs = retryMs;
+            connection.onServerRetry?.(retryMs);
+          },
+        });
+        reader = response.body.getReader();
+        // The last two non-empty chunks, to tell a clean end from one inside an event.
+        let previous: Uint8Array | undefined;
+        let last: Uint8Array | undefined;
+        let chunks = 0;
+        for (;;) {
+          phase = BODY;
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (value.length > 0) {
+            previous = last;
+            last = value;
+            chunks++;
+          }
+          idle?.chunk();
+          phase = FATAL;
+          parser.feed(value);
+          for (const event of events) {
+            connection.lastEventId = event.id;
+            const ending = connection.isTerminal?.(event);
+            if (!ending || ending.deliver) {
+              connection.delivered++;
+              deliveredNow++;
+              idle?.activity();
+              await connection.onEvent(event);
+              signal.throwIfAborted(); // closed from inside a listener
+            }
+            if (ending) {
+              connection.terminal = event;
+              if (ending.error === undefined) return event;
+              phase = TERMINAL;
+              throw ending.error;
+            }
+          }
+          events.length = 0;
+          connection.lastEventId = parser.lastEventId; // an id-only block
+        }
+        // A body that stops inside an event was cut (a proxy or platform ending it cleanly).
+        if (endsInsideEvent(previous, last, chunks <= 2)) {
+          phase = BODY;
+          throw new StreamError(
+            'stream-cut',
+            `The response ended in the middle of an event: ${method} ${url}`,
+          );
+        }
+      }
+      phase = ENDED;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (attemptController.signal.reason === PAUSED) continue; // resumed when the page shows
+      if (idled) phase = BODY;
+      failure = idled ?? error;
+    } finally {
+      connection.readyState = 'connecting';
+      idle?.stop();
+      // Frees the socket at once, whatever ended the attempt (a terminal event, an error, a break).
+      attemptController.abort();
+      discard(reader);
     }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    const delayMs = connection.decide(
+      phase,
+      failure,
+      // Only new events count as progress: a server that replays the same events (or none) on
+      // every reconnection reaches the retry limit.
+      deliveredNow > 0 && (connection.lastEventId !== idBefore || connection.lastEventId === ''),
+      resumeAsked,
+      () => canResume(connection, attempt + 1),
+      method,
+      url,
+    );
+    if (delayMs === undefined) return undefined;
+    await sleep(delayMs, signal);
   }
+}
+
+/** The method of a request init, upper-cased as fetch normalizes it. */
+export function methodOf(init: RequestInit): string {
+  return (init.method ?? 'GET').toUpperCase();
 }
 
 /** Resuming, not re-running: an event ID to send as `Last-Event-ID`, or a GET (safe to repeat). */
-function canResume(request: ConnectionRequest, lastEventId: string, attempt: number): boolean {
+function canResume(connection: Connection, attempt: number): boolean {
+  const { url, lastEventId } = connection;
+  let init = connection.init;
   if (lastEventId !== '') return true;
-  let init = request.init;
-  if (request.resume) {
-    try {
-      init = request.resume({ url: request.url, init, lastEventId, attempt }).init ?? init;
-    } catch {
-      return false; // it throws again when the attempt builds its request, and fails there
-    }
+  try {
+    init = connection.resume?.({ url, init, lastEventId, attempt }).init ?? init;
+  } catch {
+    return false; // it throws again when the attempt builds its request, and fails there
   }
-  return (init.method ?? 'GET').toUpperCase() === 'GET';
+  return methodOf(init) === 'GET';
 }
 
-function waitForResume(pause: PauseSource, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      unsubscribe();
-      signal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      done();
-      reject(signal.reason);
-    };
-    const unsubscribe = pause.subscribe(() => {
-      if (!pause.isPaused()) {
-        done();
-        resolve();
-      }
-    });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * True when `new Request(url, init)` refuses what fetch was given: a bad method, a body on a GET,
+ * a URL that cannot be parsed. A relative URL is resolved against the page when there is one,
+ * else against a placeholder origin (only a custom `fetch` could take it).
+ */
+function refusesRequest(url: string, init: RequestInit): boolean {
+  try {
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    new Request(new URL(url, base ?? 'http://localhost/'), { ...init, signal: null });
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -1,5 +1,23 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
 
+/** What receives a stream's events, besides `onEvent`. @internal */
+export interface EventSink {
+  /** Queues an event; a returned promise settles when the loop catches up (backpressure). */
+  push(event: ServerSentEvent): void | Promise<void>;
+  /** Lets a blocked `push` go on (the stream is closing). */
+  release(): void;
+  /** Ends iteration: quietly, or with `{ error }` (reported once). */
+  end(failure?: { error?: unknown }): void;
+}
+
+/** The buffer between the connection and `for await` loops. @internal */
+export interface EventQueue extends EventSink {
+  /** An iterator over the queue; starts buffering. */
+  iterate(): AsyncIterableIterator<ServerSentEvent>;
+}
+
+const DONE: IteratorResult<ServerSentEvent> = { value: undefined, done: true };
+
 /**
  * The buffer between the connection and a `for await` loop. It holds at most `highWaterMark`
  * events: past that, `push` returns a promise that settles when the loop catches up, and the
@@ -7,111 +25,77 @@ import type { ServerSentEvent } from '../protocol/types.ts';
  *
  * Events are buffered from the start when nobody listens with `onEvent`, so an iterator that
  * starts late loses nothing; with `onEvent`, buffering starts with iteration, so a stream that is
- * only observed through callbacks never fills a buffer nobody drains.
+ * only observed through callbacks never fills a buffer nobody drains. `onReturn` runs when a loop
+ * ends early (`break`).
  * @internal
  */
-export class EventQueue {
-  readonly #highWaterMark: number;
-  readonly #onReturn: () => void;
-  #buffering: boolean;
-  #buffer: ServerSentEvent[] = [];
-  #head = 0;
-  #reader:
-    | { resolve(result: IteratorResult<ServerSentEvent>): void; reject(error: unknown): void }
-    | undefined;
-  #space: (() => void) | undefined;
-  #state: 'open' | 'ended' | 'failed' = 'open';
-  #error: unknown;
-
-  constructor(highWaterMark: number, bufferBeforeIteration: boolean, onReturn: () => void) {
-    if (!(highWaterMark >= 1)) {
-      throw new TypeError(`highWaterMark must be at least 1 event, got ${highWaterMark}.`);
-    }
-    this.#highWaterMark = highWaterMark;
-    this.#buffering = bufferBeforeIteration;
-    this.#onReturn = onReturn;
-  }
-
-  push(event: ServerSentEvent): void | Promise<void> {
-    if (!this.#buffering || this.#state !== 'open') return;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve({ value: event, done: false });
-      return;
-    }
-    this.#buffer.push(event);
-    if (this.#buffer.length - this.#head < this.#highWaterMark) return;
-    return new Promise((resolve) => {
-      this.#space = resolve;
-    });
-  }
-
-  /** Lets a blocked `push` go on (the stream is closing). */
-  release(): void {
-    const space = this.#space;
-    this.#space = undefined;
+export function createEventQueue(
+  highWaterMark: number,
+  buffering: boolean,
+  onReturn: () => void,
+): EventQueue {
+  let buffer: ServerSentEvent[] = [];
+  let reader: ((result: Promise<IteratorResult<ServerSentEvent>>) => void) | undefined;
+  let space: (() => void) | undefined;
+  let open = true;
+  let failure: { error?: unknown } | undefined;
+  if (!(highWaterMark >= 1))
+    throw new TypeError(`fetchEventStream: highWaterMark must be >= 1, got ${highWaterMark}.`);
+  const release = () => {
     space?.();
-  }
-
-  end(): void {
-    this.#finish('ended', undefined);
-  }
-
-  fail(error: unknown): void {
-    this.#finish('failed', error);
-  }
-
-  iterate(): AsyncIterableIterator<ServerSentEvent> {
-    this.#buffering = true;
-    const iterator: AsyncIterableIterator<ServerSentEvent> = {
-      next: () => this.#next(),
-      return: async () => {
-        this.#onReturn();
-        this.#finish('ended', undefined);
-        this.#buffer = [];
-        this.#head = 0;
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  }
-
-  #next(): Promise<IteratorResult<ServerSentEvent>> {
-    if (this.#head < this.#buffer.length) {
-      const value = this.#buffer[this.#head++]!;
-      if (this.#head === this.#buffer.length) {
-        this.#buffer = [];
-        this.#head = 0;
-      }
-      if (this.#buffer.length - this.#head < this.#highWaterMark) this.release();
+    space = undefined;
+  };
+  const next = (): Promise<IteratorResult<ServerSentEvent>> => {
+    if (buffer.length > 0) {
+      const value = buffer.shift()!;
+      if (buffer.length < highWaterMark) release();
       return Promise.resolve({ value, done: false });
     }
-    if (this.#state === 'ended') return Promise.resolve({ value: undefined, done: true });
-    if (this.#state === 'failed') {
-      this.#state = 'ended'; // the error is reported once
-      return Promise.reject(this.#error);
+    if (!open) {
+      const reported = failure;
+      failure = undefined; // the error is reported once
+      return reported ? Promise.reject(reported.error) : Promise.resolve(DONE);
     }
-    this.release();
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
+    release();
+    return new Promise((resolve) => {
+      reader = resolve;
     });
-  }
-
-  #finish(state: 'ended' | 'failed', error: unknown): void {
-    if (this.#state !== 'open') return;
-    this.#state = state;
-    this.#error = error;
-    this.release();
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (!reader) return;
-    if (state === 'failed') {
-      this.#state = 'ended';
-      reader.reject(error);
-    } else {
-      reader.resolve({ value: undefined, done: true });
-    }
-  }
+  };
+  // A waiting loop takes what `next` gives now (an event, the end or the error).
+  const wake = () => {
+    const waiting = reader;
+    reader = undefined;
+    waiting?.(next());
+  };
+  const end = (error?: { error?: unknown }) => {
+    if (!open) return;
+    open = false;
+    failure = error;
+    release();
+    wake();
+  };
+  const iterator: AsyncIterableIterator<ServerSentEvent> = {
+    next,
+    async return() {
+      onReturn();
+      end();
+      buffer = [];
+      return DONE;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return {
+    push(event) {
+      if (!buffering || !open) return;
+      buffer.push(event);
+      if (reader) wake();
+      else if (buffer.length >= highWaterMark) return new Promise((resolve) => (space = resolve));
+    },
+    release,
+    end,
+    iterate() {
+      buffering = true;
+      return iterator;
+    },
+  };
 }

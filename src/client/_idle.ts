@@ -3,7 +3,7 @@
  * cadence (tokens, heartbeats) and times out at a multiple of the longest gap it has seen.
  * @internal
  */
-import { startTimer } from '../_internal/timers.ts';
+import { unrefTimer } from '../_internal/timers.ts';
 
 /** `idleTimeoutMs` as the options take it. */
 export type IdleSetting = number | 'auto' | undefined;
@@ -30,10 +30,10 @@ export interface IdleLearner {
 export function createIdleLearner(): IdleLearner {
   let longest = -1;
   return {
-    timeoutMs(first) {
-      if (first || longest < 0) return AUTO_IDLE_MAX_MS;
-      return Math.min(AUTO_IDLE_MAX_MS, Math.max(AUTO_IDLE_MIN_MS, AUTO_IDLE_FACTOR * longest));
-    },
+    timeoutMs: (first) =>
+      first || longest < 0
+        ? AUTO_IDLE_MAX_MS
+        : Math.min(AUTO_IDLE_MAX_MS, Math.max(AUTO_IDLE_MIN_MS, AUTO_IDLE_FACTOR * longest)),
     record(gapMs) {
       if (gapMs > longest) longest = gapMs;
     },
@@ -48,60 +48,51 @@ export interface IdleWatch {
   chunk(): void;
   /** An event was dispatched, or a comment when comments count. */
   activity(): void;
-  /** The interval now in force, for the error message. */
+  /** The interval now in force. */
   readonly timeoutMs: number;
   stop(): void;
 }
 
 /**
- * Starts the idle timer of an attempt (the wait for the response counts), calling `onIdle` when it
- * fires; `undefined` when there is no idle timeout.
+ * Starts the idle timer of an attempt (the wait for the response counts), calling `onIdle` with
+ * the interval in force when it fires; `undefined` when there is no idle timeout. With a learner
+ * the timeout is `'auto'`: any bytes are life (heartbeats, tokens, even a large event arriving in
+ * pieces); with a fixed interval only events (and comments, when they count) are.
  */
 export function watchIdle(
   setting: IdleSetting,
   learner: IdleLearner | undefined,
-  onIdle: () => void,
+  onIdle: (timeoutMs: number) => void,
 ): IdleWatch | undefined {
-  if (setting === undefined || setting === 0) return undefined;
-  if (setting !== 'auto') {
-    const timer = startTimer(setting, onIdle);
-    return {
-      opened: timer.restart,
-      chunk() {},
-      activity: timer.restart,
-      timeoutMs: setting,
-      stop: timer.stop,
-    };
-  }
-  const cadence = learner ?? createIdleLearner();
-  let timeoutMs = cadence.timeoutMs(true);
-  let timer = startTimer(timeoutMs, onIdle);
+  if (!setting) return undefined;
+  const auto = setting === 'auto' ? (learner ?? createIdleLearner()) : undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timeoutMs = auto ? auto.timeoutMs(true) : (setting as number);
   let last = -1;
   const arm = (ms: number) => {
-    if (ms === timeoutMs) {
-      timer.restart();
-      return;
-    }
-    timer.stop();
+    clearTimeout(timer);
     timeoutMs = ms;
-    timer = startTimer(ms, onIdle);
+    unrefTimer((timer = setTimeout(onIdle, ms, ms)));
   };
+  arm(timeoutMs);
   return {
     opened() {
       last = Date.now();
-      arm(cadence.timeoutMs(true));
+      arm(auto ? auto.timeoutMs(true) : timeoutMs);
     },
-    // Any bytes are life: heartbeats, tokens, even a large event arriving in pieces.
     chunk() {
+      if (!auto) return;
       const now = Date.now();
-      if (last >= 0) cadence.record(now - last);
-      arm(cadence.timeoutMs(false));
+      if (last >= 0) auto.record(now - last);
       last = now;
+      arm(auto.timeoutMs(false));
     },
-    activity() {},
+    activity() {
+      if (!auto) arm(timeoutMs);
+    },
     get timeoutMs() {
       return timeoutMs;
     },
-    stop: () => timer.stop(),
+    stop: () => clearTimeout(timer),
   };
 }

@@ -15,85 +15,105 @@
  * toward `maxAttempts` and `maxElapsedMs`; only an attempt that delivered new events resets them.
  * @internal
  */
-import { StreamError } from '../errors.ts';
-import type { AttemptEnd, AttemptFacts, Decision } from './_connection.ts';
-import { backoffDelay, type ResolvedRetry, retryAfterMs } from './_retry.ts';
+import { ResponseError, StreamError } from '../errors.ts';
+import { BODY, type Connection, type Decide, ENDED, FATAL, TERMINAL } from './_connection.ts';
+import { isRetryable, type RetryOptions } from './retry.ts';
 
-const COMPLETE: Decision = { action: 'complete' };
+/** What is said before each reconnection (`onRetry`). */
+export type RetryListener = (info: { attempt: number; delayMs: number; error: unknown }) => void;
 
-export function resumeRule(
-  retry: ResolvedRetry,
-): (end: AttemptEnd, facts: AttemptFacts) => Decision {
-  return (end, facts) => {
-    if (end.type === 'ended') {
-      if (!retry.enabled || !end.resumeAsked || !facts.canResume()) return COMPLETE;
-      const reason = new StreamError(
+/**
+ * The decision of a stream with these retry options (validated here, once): the delay before the
+ * next attempt, `undefined` for completion, or a throw to fail.
+ */
+export function createResumeRule(
+  retry: RetryOptions | boolean | undefined,
+  state: Pick<Connection, 'delivered' | 'serverRetryMs'>,
+  onRetry: RetryListener | undefined,
+): Decide {
+  const {
+    initialDelayMs = 1000,
+    maxDelayMs = 30_000,
+    maxAttempts = 10,
+    maxElapsedMs = Number.POSITIVE_INFINITY,
+    shouldRetry = isRetryable,
+  } = typeof retry === 'object' ? retry : {};
+  if (
+    !(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && maxElapsedMs >= 0 && maxAttempts >= 1)
+  )
+    throw new TypeError(
+      `fetchEventStream: retry needs 0 <= initialDelayMs (${initialDelayMs}) <= maxDelayMs (${maxDelayMs}), maxElapsedMs >= 0 (${maxElapsedMs}) and maxAttempts >= 1 (${maxAttempts}).`,
+    );
+  const enabled = retry !== false;
+  let failures = 0;
+  let streakStart = 0;
+  return (phase, error, fresh, resumeAsked, canResume, method, url) => {
+    if (fresh) failures = 0;
+    if (failures++ === 0) streakStart = Date.now();
+    const where = `${method} ${url}`;
+    const serverMs = state.serverRetryMs;
+    // Full jitter over an exponential window that starts at the server's `retry:` when it sent one:
+    // clients cut at the same moment (a deploy, a deadline) spread over the window.
+    const backoff = () =>
+      Math.round(
+        Math.random() *
+          Math.min(maxDelayMs, (serverMs ?? initialDelayMs) * 2 ** Math.min(failures - 1, 30)),
+      );
+    let reason = error;
+    let delayMs: number;
+    if (phase === ENDED) {
+      if (!enabled || !resumeAsked || !canResume()) return undefined;
+      reason = new StreamError(
         'ended-early',
-        `The server ended the response and asked to be resumed (retry: ${facts.serverRetryMs} ms): ${facts.method} ${facts.url}`,
+        `The server ended the response and asked to be resumed (retry: ${serverMs} ms): ${where}`,
       );
       // A planned end: the server's own delay (it adds its own jitter), then backoff if it keeps
       // ending without anything new.
-      const delayMs =
-        facts.failures === 1
-          ? (facts.serverRetryMs ?? retry.initialDelayMs)
-          : backoffDelay(retry, facts.failures, facts.serverRetryMs);
-      return withinLimits(retry, reason, delayMs, facts);
-    }
-    const { phase, error } = end;
-    if (phase === 'request' || phase === 'parse' || phase === 'consumer') return fail(error);
-    if (facts.delivered > 0) {
+      delayMs = failures === 1 ? (serverMs ?? initialDelayMs) : backoff();
+    } else {
       // An error event after events: the answer is over, sending the request again re-runs it.
-      if (phase === 'terminal') return fail(error);
-      if (phase === 'body' && (!retry.enabled || !facts.canResume()))
-        return fail(cutError(error, facts, retry.enabled));
+      if (phase === FATAL || (state.delivered > 0 && phase === TERMINAL)) throw reason;
+      if (state.delivered > 0 && phase === BODY && !(enabled && canResume())) {
+        const count = state.delivered === 1 ? '1 event' : `${state.delivered} events`;
+        throw new StreamError(
+          'stream-cut',
+          `The event stream was cut after ${count} and cannot be resumed: ${
+            enabled
+              ? `no event id was received to send as Last-Event-ID, and a ${method} is never sent twice (that would run it again)`
+              : 'reconnection is off (retry: false)'
+          }: ${where}. Cut by: ${describe(reason)}`,
+          { cause: reason },
+        );
+      }
+      if (!enabled || !shouldRetry(reason, failures)) throw reason;
+      delayMs = retryAfterMs(reason) ?? backoff();
     }
-    if (!retry.enabled || !retry.shouldRetry(error, facts.failures)) return fail(error);
-    const delayMs = retryAfterMs(error) ?? backoffDelay(retry, facts.failures, facts.serverRetryMs);
-    return withinLimits(retry, error, delayMs, facts);
+    if (failures < maxAttempts && Date.now() + delayMs - streakStart <= maxElapsedMs) {
+      onRetry?.({ attempt: failures, delayMs, error: reason });
+      return delayMs;
+    }
+    const limit =
+      failures < maxAttempts ? `maxElapsedMs (${maxElapsedMs} ms)` : `maxAttempts (${maxAttempts})`;
+    throw new StreamError(
+      'retry-limit',
+      `Gave up after ${failures} failed attempts (${limit} reached): ${where}. Last failure: ${describe(reason)}`,
+      { cause: reason },
+    );
   };
 }
 
-function withinLimits(
-  retry: ResolvedRetry,
-  reason: unknown,
-  delayMs: number,
-  facts: AttemptFacts,
-): Decision {
-  const elapsed = Date.now() + delayMs - facts.streakStart;
-  if (facts.failures < retry.maxAttempts && elapsed <= retry.maxElapsedMs)
-    return { action: 'retry', delayMs, reason };
-  const limit =
-    facts.failures >= retry.maxAttempts
-      ? `maxAttempts (${retry.maxAttempts})`
-      : `maxElapsedMs (${retry.maxElapsedMs} ms)`;
-  return fail(
-    new StreamError(
-      'retry-limit',
-      `Gave up after ${facts.failures} failed attempts (${limit} reached): ${facts.method} ${facts.url}. Last failure: ${describe(reason)}`,
-      { cause: reason },
-    ),
-  );
-}
-
-function cutError(cause: unknown, facts: AttemptFacts, retryEnabled: boolean): StreamError {
-  const why = retryEnabled
-    ? `no event id was received to send as Last-Event-ID, and a ${facts.method} is never sent twice (that would run it again)`
-    : 'reconnection is off (retry: false)';
-  const events = facts.delivered === 1 ? '1 event' : `${facts.delivered} events`;
-  return new StreamError(
-    'stream-cut',
-    `The event stream was cut after ${events} and cannot be resumed: ${why}: ${facts.method} ${facts.url}. Cut by: ${describe(cause)}`,
-    { cause },
-  );
-}
-
-function fail(error: unknown): Decision {
-  return { action: 'fail', error };
+/** `Retry-After` (seconds or an HTTP date) of a 429 or 503 response, in milliseconds. */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!ResponseError.isInstance(error) || (error.status !== 429 && error.status !== 503)) return;
+  const value = error.headers.get('retry-after')?.trim();
+  if (!value) return;
+  const ms = /^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isNaN(ms) ? undefined : Math.max(0, ms);
 }
 
 /** An error's message, with its cause's: fetch hides the reason of a network error there. */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  const cause = error.cause instanceof Error ? error.cause.message : '';
   return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }

@@ -6,13 +6,12 @@
  * it is unknown).
  * @internal
  */
-import { responseError } from '../_internal/http.ts';
+import { discard, responseError } from '../_internal/http.ts';
+import { methodOf } from './_connection.ts';
 import type { FetchLike, StopResult } from './types.ts';
 
 /** The response header that names a hub run. */
 export const RUN_ID_HEADER = 'ssekit-run-id';
-/** The request header that asks a hub to cancel a run. */
-export const CANCEL_HEADER = 'ssekit-cancel';
 
 /** Sends the cancel request; never rejects (a failure is the result's `error`). */
 export async function sendCancel(
@@ -21,29 +20,24 @@ export async function sendCancel(
   init: RequestInit,
   runId: string,
 ): Promise<StopResult> {
-  const method = (init.method ?? 'GET').toUpperCase();
   try {
     const headers = new Headers(init.headers);
     headers.delete('last-event-id');
-    headers.set(CANCEL_HEADER, runId);
+    headers.set('ssekit-cancel', runId);
     headers.set('accept', 'application/json');
     const response = await fetch(url, { ...init, headers });
     const outcome = OUTCOMES[response.status];
-    if (outcome) {
-      await response.body?.cancel().catch(ignore);
-      return { outcome, runId };
-    }
-    return { outcome: 'failed', runId, error: await responseError(response, method, url) };
+    if (!outcome) throw await responseError(response, methodOf(init), url);
+    discard(response.body);
+    return { outcome, runId };
   } catch (error) {
     return { outcome: 'failed', runId, error };
   }
 }
 
 const OUTCOMES: Record<number, StopResult['outcome'] | undefined> = {
-  202: 'cancelled',
   200: 'cancelled',
-  409: 'finished',
+  202: 'cancelled',
   404: 'expired',
+  409: 'finished',
 };
-
-function ignore(): void {}

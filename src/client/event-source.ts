@@ -1,7 +1,6 @@
 import type { HeadersInput } from '../_internal/http.ts';
-import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { type ConnectionPolicy, runConnection } from './_connection.ts';
+import { BODY, CONNECT, ENDED, runConnection } from './_connection.ts';
 import type { FetchLike } from './types.ts';
 
 /** The init of {@link EventSource}: the standard `withCredentials`, plus request options. */
@@ -156,51 +155,42 @@ export class EventSource extends EventTarget {
     this.addEventListener(type, listener);
   }
 
-  #connect(fetchImpl: FetchLike, init: RequestInit, maxEventSize: number | undefined): void {
+  #connect(fetch: FetchLike, init: RequestInit, maxEventSize: number | undefined): void {
     const signal = this.#controller.signal;
-    const policy: ConnectionPolicy = {
-      maxEventSize,
-      idleTimeoutMs: undefined,
-      commentsResetIdle: false,
-      pause: undefined,
-      accept: async (response, method, url) => {
-        // Spec: anything but a 200 text/event-stream response fails the connection.
-        if (response.status !== 200) throw await responseError(response, method, url, 'http-error');
-        if (!isEventStreamType(response.headers.get('content-type')))
-          throw await responseError(response, method, url, 'invalid-content-type');
-        return true;
-      },
-      terminal: () => undefined,
-      // Spec: reconnect after a network error or the end of the stream, forever, waiting the
-      // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
-      // whose stream ended (the browser's behaviour, applied to the extension).
-      decide: (end) =>
-        end.type === 'ended' || end.phase === 'connect' || end.phase === 'body'
-          ? { action: 'retry', delayMs: this.#reconnectionTimeMs, reason: end.type }
-          : { action: 'fail', error: end.error },
-    };
-    const request = { url: this.#url, init, fetch: fetchImpl, lastEventId: '', resume: undefined };
-    runConnection({ request, policy, signal }, (message) => {
-      switch (message.type) {
-        case 'open':
+    runConnection(
+      {
+        url: this.#url,
+        init,
+        fetch,
+        maxEventSize,
+        strict: true, // spec: anything but a 200 text/event-stream response fails the connection
+        // Spec: reconnect after a network error or the end of the stream, forever, waiting the
+        // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
+        // whose stream ended (the browser's behaviour, applied to the extension).
+        decide: (phase, error) => {
+          if (phase !== ENDED && phase !== CONNECT && phase !== BODY) throw error;
+          if (this.#readyState !== CLOSED) {
+            this.#readyState = CONNECTING;
+            this.dispatchEvent(new Event('error'));
+          }
+          return this.#reconnectionTimeMs;
+        },
+        onOpen: (response) => {
           if (this.#readyState === CLOSED) return;
-          this.#origin = originOf(message.response.url || this.#url);
+          this.#origin = originOf(response.url || this.#url);
           this.#readyState = OPEN;
           this.dispatchEvent(new Event('open'));
-          return;
-        case 'event':
-          this.#dispatchMessage(message.event);
-          return;
-        case 'retry':
-          this.#reconnectionTimeMs = message.retryMs;
-          return;
-        case 'reconnect':
-          if (this.#readyState === CLOSED) return;
-          this.#readyState = CONNECTING;
-          this.dispatchEvent(new Event('error'));
-          return;
-      }
-    }).then(
+        },
+        onEvent: (event) => this.#dispatchMessage(event),
+        onServerRetry: (retryMs) => {
+          this.#reconnectionTimeMs = retryMs;
+        },
+        lastEventId: '',
+        delivered: 0,
+        readyState: 'connecting',
+      },
+      signal,
+    ).then(
       () => this.#fail(),
       () => {
         if (!signal.aborted) this.#fail();

@@ -1,20 +1,10 @@
-import { isEventStreamType, responseError } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import {
-  type ConnectionEmit,
-  type ConnectionEnd,
-  type ConnectionPolicy,
-  runConnection,
-} from './_connection.ts';
-import { EventQueue } from './_event-queue.ts';
-import type { IdleSetting } from './_idle.ts';
-import { buildInit } from './_request-init.ts';
-import { resumeRule } from './_resume-rule.ts';
-import { resolveRetry } from './_retry.ts';
+import { type Connection, methodOf, runConnection } from './_connection.ts';
+import { createEventQueue, type EventSink } from './_event-queue.ts';
+import { createResumeRule } from './_resume-rule.ts';
 import { RUN_ID_HEADER, sendCancel } from './_stop.ts';
-import { visibilityPause } from './_visibility.ts';
 import type { RetryOptions } from './retry.ts';
-import { connectionTerminal, defaultConnectionTerminal, type TerminalRule } from './terminal.ts';
+import { connectionTerminal, defaultTerminal, type TerminalRule } from './terminal.ts';
 import type { FetchLike, ReadyState, ResumeBuilder, StopResult } from './types.ts';
 
 /** How a stream ended, as `onClose` reports it. */
@@ -132,152 +122,154 @@ export function fetchEventStream(
   url: string | URL,
   options: FetchEventStreamOptions = {},
 ): EventStream {
-  const { init } = buildInit(options);
-  const retry = resolveRetry(options.retry);
-  if (retry.enabled && init.body instanceof ReadableStream) {
+  const queue = createEventQueue(options.highWaterMark ?? 256, !options.onEvent, () =>
+    stream.close(),
+  );
+  const stream = startEventStream(url, options, queue) as EventStream;
+  stream[Symbol.asyncIterator] = queue.iterate;
+  return stream;
+}
+
+/**
+ * `fetchEventStream` without its iterator: what the React hook uses (events reach it through
+ * `onEvent`). `sink` gets the events for iteration.
+ * @internal
+ */
+export function startEventStream(
+  url: string | URL,
+  options: FetchEventStreamOptions,
+  sink?: EventSink,
+): Omit<EventStream, typeof Symbol.asyncIterator> {
+  // Everything that is not the client's own option goes to fetch.
+  const {
+    json,
+    signal: userSignal,
+    fetch = globalThis.fetch?.bind(globalThis),
+    lastEventId = '',
+    retry,
+    idleTimeoutMs,
+    commentsResetIdle,
+    isTerminal,
+    maxEventSize,
+    resume,
+    pauseWhenHidden,
+    highWaterMark,
+    onOpen,
+    onEvent,
+    onComment,
+    onRetry,
+    onClose,
+    ...rest
+  } = options;
+  // Fails to compile when an option is added above the line and not taken out here (it would
+  // reach fetch).
+  const init: RequestInit & Record<Exclude<keyof typeof rest, keyof RequestInit>, never> = rest;
+  if (json !== undefined) {
+    if (init.body != null)
+      throw new TypeError('fetchEventStream: pass either `json` or `body`, not both.');
+    init.body = JSON.stringify(json);
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    init.headers = headers;
+    init.method ??= 'POST';
+  }
+  const method = methodOf(init);
+  if ((method === 'GET' || method === 'HEAD') && init.body != null)
+    throw new TypeError(`fetchEventStream: a ${method} request cannot have a body.`);
+  if (retry !== false && init.body instanceof ReadableStream)
     throw new TypeError(
-      'fetchEventStream: a ReadableStream body can be sent only once, so it cannot be resent on reconnection. Pass a string, Blob or ArrayBuffer body (or `json`), or set `retry: false`.',
+      'fetchEventStream: a ReadableStream body can be sent only once: use another body, or `retry: false`.',
     );
-  }
-  checkIdle(options.idleTimeoutMs);
-  const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof fetchImpl !== 'function') {
-    throw new TypeError('fetchEventStream: no global fetch here; pass `fetch` in the options.');
-  }
+  if (!(idleTimeoutMs === undefined || idleTimeoutMs === 'auto' || idleTimeoutMs >= 0))
+    throw new TypeError(
+      `fetchEventStream: idleTimeoutMs must be a number of milliseconds or 'auto', got ${String(idleTimeoutMs)}.`,
+    );
+  if (typeof fetch !== 'function')
+    throw new TypeError('fetchEventStream: no global fetch here; pass `fetch`.');
   const href = String(url);
-  const closer = new AbortController();
-  const queue = new EventQueue(options.highWaterMark ?? 256, options.onEvent === undefined, () =>
-    closer.abort(CLOSED),
-  );
-  closer.signal.addEventListener('abort', () => queue.release(), { once: true });
-  let readyState: ReadyState = 'connecting';
-  let lastEventId = options.lastEventId ?? '';
   let runId: string | undefined;
-  let terminal: ServerSentEvent | undefined;
-  const userSignal = options.signal;
-  const onUserAbort = () => closer.abort(userSignal?.reason);
-  if (userSignal?.aborted) onUserAbort();
-  else userSignal?.addEventListener('abort', onUserAbort, { once: true });
-
-  const policy: ConnectionPolicy = {
-    maxEventSize: options.maxEventSize,
-    idleTimeoutMs: options.idleTimeoutMs,
-    commentsResetIdle: options.commentsResetIdle ?? false,
-    pause: options.pauseWhenHidden ? visibilityPause() : undefined,
-    async accept(response, method, requestUrl) {
-      if (response.status === 204) return false;
-      if (!response.ok || !isEventStreamType(response.headers.get('content-type')))
-        throw await responseError(response, method, requestUrl);
-      return true;
+  // The options the core reads as they are (resume, maxEventSize, idleTimeoutMs, commentsResetIdle,
+  // pauseWhenHidden, onComment) come with the spread.
+  const connection: Connection = {
+    ...options,
+    url: href,
+    init,
+    fetch,
+    isTerminal: isTerminal ? connectionTerminal(isTerminal) : (defaultTerminal as never),
+    decide: () => undefined, // replaced below: the rule reads this object's state
+    onOpen(response) {
+      runId = response.headers.get(RUN_ID_HEADER) ?? runId;
+      onOpen?.(response);
     },
-    terminal: options.isTerminal
-      ? connectionTerminal(options.isTerminal)
-      : defaultConnectionTerminal,
-    decide: resumeRule(retry),
+    onEvent(event) {
+      onEvent?.(event);
+      return sink?.push(event);
+    },
+    lastEventId,
+    delivered: 0,
+    readyState: 'connecting',
   };
-  const emit: ConnectionEmit = (message) => {
-    switch (message.type) {
-      case 'event':
-        lastEventId = message.event.id;
-        options.onEvent?.(message.event);
-        return queue.push(message.event);
-      case 'id':
-        lastEventId = message.lastEventId;
-        return;
-      case 'terminal':
-        lastEventId = message.event.id;
-        terminal = message.event;
-        return;
-      case 'open':
-        readyState = 'open';
-        runId = message.response.headers.get(RUN_ID_HEADER) ?? runId;
-        options.onOpen?.(message.response);
-        return;
-      case 'comment':
-        options.onComment?.(message.comment);
-        return;
-      case 'connecting':
-        readyState = 'connecting';
-        terminal = undefined;
-        return;
-      case 'reconnect':
-        readyState = 'connecting';
-        options.onRetry?.({
-          attempt: message.attempt,
-          delayMs: message.delayMs,
-          error: message.error,
-        });
-        return;
-    }
-  };
-  const request = { url: href, init, fetch: fetchImpl, lastEventId, resume: options.resume };
-  const finished = runConnection({ request, policy, signal: closer.signal }, emit).then(
-    (end) => settle(completeOutcome(end)),
-    (error: unknown) => settle(failureOutcome(error, closer.signal, userSignal, terminal)),
-  );
+  connection.decide = createResumeRule(retry, connection, onRetry);
+  // The abort reasons of close() (and break) and stop(): what onClose gets.
+  const closed: CloseInfo = { reason: 'closed' };
+  const stopped: CloseInfo = { reason: 'stopped' };
+  const closer = new AbortController();
+  if (sink) closer.signal.addEventListener('abort', sink.release);
+  const onUserAbort = () => closer.abort(userSignal?.reason);
+  userSignal?.addEventListener('abort', onUserAbort);
+  if (userSignal?.aborted) onUserAbort();
 
-  function settle(outcome: CloseInfo): void {
-    readyState = 'closed';
+  const settle = (info: CloseInfo): void => {
+    connection.readyState = 'closed';
     userSignal?.removeEventListener('abort', onUserAbort);
-    if (!closer.signal.aborted) closer.abort(CLOSED);
-    options.onClose?.(outcome);
-    if (outcome.reason === 'error' || outcome.reason === 'aborted') {
-      queue.fail(outcome.error);
-      throw outcome.error;
-    }
-    queue.end();
-  }
+    closer.abort(closed);
+    const failed = 'error' in info;
+    sink?.end(failed ? info : undefined);
+    onClose?.(info);
+    if (failed) throw info.error;
+  };
+  const finished = runConnection(connection, closer.signal).then(
+    (event) =>
+      settle(
+        event ? { reason: 'done', event } : { reason: event === null ? 'no-content' : 'done' },
+      ),
+    (error: unknown) => {
+      const why = closer.signal.reason;
+      const { terminal } = connection;
+      settle(
+        why === closed || why === stopped
+          ? why
+          : userSignal?.aborted && error === userSignal.reason
+            ? { reason: 'aborted', error }
+            : terminal
+              ? { reason: 'error', event: terminal, error }
+              : { reason: 'error', error },
+      );
+    },
+  );
   // `finished` rejects on error; iteration reports the same error, so an unobserved `finished`
   // must not become an unhandled rejection.
   finished.catch(() => {});
 
   return {
     get readyState() {
-      return readyState;
+      return connection.readyState;
     },
     get lastEventId() {
-      return lastEventId;
+      return connection.lastEventId;
     },
     finished,
     close() {
-      closer.abort(CLOSED);
+      closer.abort(closed);
     },
     async stop() {
       const id = runId;
-      const running = !closer.signal.aborted; // not ended, closed or stopped already
-      // Sent first, then the connection closes: the cancel does not wait for the close.
+      // Sent first (unless the stream ended already), then the connection closes: the cancel does
+      // not wait for the close.
       const cancel =
-        running && id !== undefined ? sendCancel(fetchImpl, href, init, id) : undefined;
-      closer.abort(STOPPED);
+        closer.signal.aborted || id === undefined ? undefined : sendCancel(fetch, href, init, id);
+      closer.abort(stopped);
       return cancel ?? { outcome: 'not-cancellable', runId: id };
     },
-    [Symbol.asyncIterator]: () => queue.iterate(),
   };
-}
-
-const CLOSED = Symbol('closed');
-const STOPPED = Symbol('stopped');
-
-function completeOutcome(end: ConnectionEnd): CloseInfo {
-  if (end.reason === 'no-content') return { reason: 'no-content' };
-  return end.event ? { reason: 'done', event: end.event } : { reason: 'done' };
-}
-
-function failureOutcome(
-  error: unknown,
-  signal: AbortSignal,
-  userSignal: AbortSignal | undefined,
-  terminal: ServerSentEvent | undefined,
-): CloseInfo {
-  if (signal.aborted && signal.reason === CLOSED) return { reason: 'closed' };
-  if (signal.aborted && signal.reason === STOPPED) return { reason: 'stopped' };
-  if (userSignal?.aborted && error === userSignal.reason) return { reason: 'aborted', error };
-  return terminal ? { reason: 'error', event: terminal, error } : { reason: 'error', error };
-}
-
-function checkIdle(value: IdleSetting): void {
-  if (value === undefined || value === 'auto' || (typeof value === 'number' && value >= 0)) return;
-  throw new TypeError(
-    `fetchEventStream: idleTimeoutMs must be a number of milliseconds or 'auto', got ${String(value)}.`,
-  );
 }

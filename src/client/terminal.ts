@@ -1,7 +1,7 @@
-import { type TerminalError, terminalOf } from '../_internal/terminal.ts';
+import { terminalOf } from '../_internal/terminal.ts';
 import { ServerError } from '../errors.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import type { ConnectionTerminal } from './_connection.ts';
+import type { Ending } from './_connection.ts';
 
 /**
  * What a terminal rule says about an event:
@@ -51,42 +51,26 @@ export type TerminalRule = (event: ServerSentEvent) => TerminalVerdict;
  */
 export function defaultTerminal(event: ServerSentEvent): TerminalVerdict {
   const terminal = terminalOf(event);
-  if (terminal === undefined) return undefined;
-  if (terminal.kind === 'end') return { deliver: terminal.deliver };
-  return { deliver: terminal.deliver, error: serverError(terminal.error, event) };
+  if (terminal?.kind !== 'error') return terminal && { deliver: terminal.deliver };
+  const { label, data, type, retryable } = terminal.error;
+  const error = new ServerError(label || 'The server reported an error', data, event.id, {
+    type,
+    retryable,
+  });
+  return { deliver: terminal.deliver, error };
 }
 
-/** The default rule as the connection core takes it, without the detour through a verdict. @internal */
-export function defaultConnectionTerminal(event: ServerSentEvent): ConnectionTerminal | undefined {
-  const terminal = terminalOf(event);
-  if (terminal === undefined || terminal.kind === 'end') return terminal;
-  return { kind: 'error', deliver: terminal.deliver, error: serverError(terminal.error, event) };
-}
-
-/** A user's rule as the connection core takes it. @internal */
+/**
+ * A user's rule as the connection core takes it: `true` on an error event keeps its meaning (the
+ * stream fails with the server's error).
+ * @internal
+ */
 export function connectionTerminal(
   rule: TerminalRule,
-): (event: ServerSentEvent) => ConnectionTerminal | undefined {
+): (event: ServerSentEvent) => Ending | undefined {
   return (event) => {
     const verdict = rule(event);
-    if (verdict === undefined || verdict === null || verdict === false) return undefined;
-    if (verdict === true) {
-      // `true` on an error event keeps its meaning: the stream fails with the server's error.
-      const known = event.type === 'error' ? terminalOf(event) : undefined;
-      return known?.kind === 'error'
-        ? { kind: 'error', deliver: false, error: serverError(known.error, event) }
-        : { kind: 'end', deliver: false };
-    }
-    const deliver = verdict.deliver === true;
-    return verdict.error === undefined
-      ? { kind: 'end', deliver }
-      : { kind: 'error', deliver, error: verdict.error };
+    if (verdict !== true) return verdict || undefined;
+    return event.type === 'error' ? (defaultTerminal(event) as Ending) : {};
   };
-}
-
-function serverError(error: TerminalError, event: ServerSentEvent): ServerError {
-  return new ServerError(error.label || 'The server reported an error', error.data, event.id, {
-    type: error.type,
-    retryable: error.retryable,
-  });
 }

@@ -72,12 +72,6 @@ type ReplacedOption =
   | 'onRetry'
   | 'onClose';
 
-/** The hook's own options (what it does not pass to `fetchEventStream`). @internal */
-export type UseEventStreamOwnOption = Exclude<
-  keyof UseEventStreamOptions,
-  keyof Omit<FetchEventStreamOptions, ReplacedOption>
->;
-
 /**
  * Options of `useEventStream`: those of `fetchEventStream` (method, headers, retry, idle timeout,
  * `fetch`, ...), read when `start()` runs, plus rendering and callbacks. Callbacks are always the

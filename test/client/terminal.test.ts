@@ -41,6 +41,14 @@ describe('terminalOf', () => {
     ['ping', '{"type": "ping"}'],
     ['response.output_text.done', '{"type":"response.output_text.done","text":"x"}'],
     ['token', '{"error":{"message":"not a message event"}}'],
+    ['message', ' {"type":"finish"}'],
+    ['message', '{"type":"done"}'],
+    ['finish', '{"type":"finish"}'],
+    ['message', '[{"error":{"message":"x"}}]'],
+    ['message', '{"choices":[],"error":{"message":"x"}}'],
+    ['message', '{"candidates":[]}'],
+    ['message', '{"type":"constructor","error":1}'],
+    ['constructor', '{}'],
   ])('%s %s does not', (type, data) => {
     expect(terminalOf(event(type, data))).toBeUndefined();
   });
@@ -67,6 +75,35 @@ describe('terminalOf', () => {
       { label: 'Quota exceeded', type: 'quota-exceeded', retryable: false },
     ],
     ['error', 'plain text', { label: 'plain text', type: undefined, retryable: false }],
+    ['error', '4.0', { label: '4.0', data: 4 }],
+    ['error', '"quoted"', { label: 'quoted', data: 'quoted' }],
+    ['error', '[1, 2]', { label: '[1, 2]', data: [1, 2] }],
+    [
+      'message',
+      '{"type":"error","errorText":"Tool failed"}',
+      { label: 'Tool failed', type: undefined, retryable: false },
+    ],
+    [
+      'message',
+      '{"type":"error","code":"server_error","message":"boom"}',
+      { label: 'boom (server_error)', type: 'server_error', retryable: true },
+    ],
+    [
+      'response.failed',
+      '{"type":"response.failed","response":{}}',
+      { label: 'The response failed', type: undefined, retryable: false },
+    ],
+    [
+      'response.failed',
+      '{"type":"response.failed","response":{"error":{"code":"server_error","message":"m"}}}',
+      { label: 'm (server_error)', type: 'server_error', retryable: true },
+    ],
+    [
+      'message',
+      '{"error":{"code":503,"message":"The model is overloaded."}}',
+      { label: 'The model is overloaded. (503)', type: '503', retryable: true },
+    ],
+    ['error', '{"error":{"type":"overloaded_error"}}', { label: 'overloaded_error', message: '' }],
     ['error', '', { label: '', type: undefined }],
     [
       'message',
@@ -121,6 +158,12 @@ describe('endsInsideEvent', () => {
     ['data: a\n\nid: 2\r\n', true],
     ['data: a\n\nretry: 5\n', true],
     ['data: a\n\n: c\ndata: b\n: c\n', true],
+    ['\ufeff\n', false],
+    ['\ufeff', true],
+    ['data: a\n\n: a comment with \u2028 in it\n', false],
+    ['data: a\n\nevent: x\n', true],
+    ['data: é\n\n', false],
+    ['data: \u00e9', true],
   ])('%j: %s', (text, expected) => {
     expect(text === '' ? endsInsideEvent(undefined, undefined, true) : whole(text)).toBe(expected);
   });
@@ -130,5 +173,14 @@ describe('endsInsideEvent', () => {
     expect(endsInsideEvent(bytes('data: a\n\ndata: '), bytes('b\n'), true)).toBe(true);
     // A long comment-only tail whose start is not kept: assumed to end at a boundary.
     expect(endsInsideEvent(bytes(': c\n'), bytes(': d\n'), false)).toBe(false);
+    // A CRLF split between the two chunks is one line end; a blank line follows.
+    expect(endsInsideEvent(bytes('data: a\r'), bytes('\n\r\n'), true)).toBe(false);
+    expect(endsInsideEvent(bytes('data: a\r'), bytes('\n'), true)).toBe(true);
+    // A multi-byte character split between the two chunks.
+    const split = bytes('data: é\n\n');
+    expect(endsInsideEvent(split.subarray(0, 7), split.subarray(7), true)).toBe(false);
+    // The line that began before the kept chunks is assumed complete; a field after it is not.
+    expect(endsInsideEvent(bytes('ta: long\n'), bytes('\n'), false)).toBe(false);
+    expect(endsInsideEvent(bytes('ta: long\n'), bytes('id: 3\n'), false)).toBe(true);
   });
 });

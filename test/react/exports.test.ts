@@ -56,6 +56,25 @@ test('defaultToText: text sent as text arrives as sent; known JSON shapes are un
   expect(
     text('message', '{"candidates":[{"content":{"parts":[{"text":"Ge"},{"text":"mini"}]}}]}'),
   ).toBe('Gemini');
+  expect(
+    text(
+      'message',
+      '{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true},{"text":"Ok"}]}}]}',
+    ),
+  ).toBe('Ok');
+  expect(text('message', '{"candidates":[{"content":{}}]}')).toBe('');
+  expect(
+    text(
+      'content_block_delta',
+      '{"type":"content_block_delta","delta":{"type":"input_json_delta"}}',
+    ),
+  ).toBe('');
+  expect(text('message', '{"choices":[{"text":"legacy"}]}')).toBe('legacy');
+  expect(text('message', '{"type":"text-delta","delta":7}')).toBe('');
+  expect(text('message', '{"type":"custom","text":"own"}')).toBe('own');
+  expect(text('message', '{"type":"custom","n":1}')).toBe('{"type":"custom","n":1}');
+  expect(text('message', '{"type":"response.created"}')).toBe('');
+  expect(text('token', '{"type":"tool-input-start"}')).toBe('');
   // Other events add no text.
   expect(text('progress', '{"phase":"a"}')).toBeUndefined();
   expect(text('progress', 'plain')).toBeUndefined();
