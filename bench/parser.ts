@@ -13,16 +13,20 @@
  *
  * Chunk sizes are random around 1, 16 and 64 KiB (half to one and a half times), cut anywhere
  * (inside lines, CRLF pairs and multi-byte characters); every consumer reads `type`, `data` and
- * `id` of every event. Times are wall-clock medians; the spread of the per-round ratios says how
- * noisy the machine was.
+ * `id` of every event. Ratios are of median CPU times (the process's user + system time, so that
+ * time spent waiting for a core on a shared machine does not count; wall-clock medians are in the
+ * JSON too); the spread of the per-round ratios says how noisy the machine was.
  *
  * Environment: BENCH_MB (size of each workload, default 16), BENCH_RUNS (rounds per case,
  * default 11), BENCH_PARSER_MODES (default shared,fresh,huge-line), BENCH_HUGE_MB (default
- * 16,32,64), BENCH_SSEKIT=src (time src/ through tsx instead of the tsc build users run).
+ * 16,32,64), BENCH_SSEKIT=src (time src/ through tsx instead of the tsc build users run) or
+ * BENCH_SSEKIT=<path to an index.ts or .js> (another version, to compare).
  */
 import { fork } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildSsekit } from './fanout-measure.ts';
-import { loadRunner, PARSERS, type Runner, type SsekitSource } from './parser-runners.ts';
+import { PARSERS, type Runner, type SsekitSource } from './parser-runners.ts';
 import {
   formatRatio,
   machine,
@@ -45,6 +49,12 @@ import {
 } from './workloads.ts';
 
 export const CHUNK_MEANS = [1024, 16 * 1024, 64 * 1024] as const;
+/**
+ * BENCH_WORKLOADS, BENCH_CHUNKS (mean sizes in bytes) and BENCH_PARSERS (the decoders timed after
+ * the correctness pass) narrow a run down, for a quick look.
+ */
+const WORKLOADS = process.env.BENCH_WORKLOADS?.split(',') ?? WORKLOAD_NAMES;
+const CHUNKS = process.env.BENCH_CHUNKS?.split(',').map(Number) ?? CHUNK_MEANS;
 /** The ratio to eventsource-parser the decoder must reach on every case (issue 15). */
 export const TARGET_VS_EVENTSOURCE_PARSER = 1.5;
 /** The ratio to the decode-plus-line-scan limit on LLM tokens (issue 15). */
@@ -57,10 +67,12 @@ export interface CaseResult {
   chunk: number;
   bytes: number;
   events: number;
-  /** Milliseconds per run, per decoder, in round order. */
+  /** CPU milliseconds (user + system of the process) per run, per decoder, in round order. */
   samples: Record<string, number[]>;
-  /** Median milliseconds per decoder. */
+  /** Median CPU milliseconds per decoder: what the ratios are taken from. */
   medians: Record<string, number>;
+  /** Median wall-clock milliseconds per decoder (inflated when the machine is busy). */
+  wallMedians: Record<string, number>;
   /** Median time of each decoder / median time of ssekit (above 1: ssekit is faster). */
   ratios: Record<string, number>;
   /** The per-round ratio to eventsource-parser: 25th and 75th percentiles, minimum, maximum. */
@@ -82,8 +94,10 @@ export interface ParserBenchOptions {
 
 export async function benchParser(options: ParserBenchOptions): Promise<void> {
   const modes = options.modes ?? ['shared', 'fresh', 'huge-line'];
-  const build = buildSsekit(process.env.BENCH_SSEKIT === 'src');
-  const ssekit: SsekitSource = { entry: `${build.base}index${build.ext}` };
+  const build = ssekitBuild(process.env.BENCH_SSEKIT);
+  // Ctrl-C still removes the build (its 'exit' handler runs on process.exit, not on a signal).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  const ssekit: SsekitSource = { entry: build.entry };
   const results: Record<string, unknown> = { machine: machine(), ssekit: build.from, ...options };
   try {
     if (modes.includes('shared')) results.shared = await sharedMode(ssekit, options);
@@ -96,16 +110,43 @@ export async function benchParser(options: ParserBenchOptions): Promise<void> {
   writeResults('parser', results);
 }
 
+/**
+ * ssekit as users run it (its tsc build), or src/ through tsx (BENCH_SSEKIT=src), or any other
+ * entry point (BENCH_SSEKIT=<path to an index.ts or index.js>, to compare two versions).
+ */
+function ssekitBuild(choice: string | undefined): { entry: string; from: string; remove(): void } {
+  if (choice && choice !== 'src') {
+    return { entry: pathToFileURL(resolve(choice)).href, from: choice, remove() {} };
+  }
+  const build = buildSsekit(choice === 'src');
+  return { entry: `${build.base}index${build.ext}`, from: build.from, remove: build.remove };
+}
+
+/**
+ * Loads a decoder's runner from its own instance of bench/parser-runners.ts (the URL's query
+ * makes it a separate module), as if each decoder's benchmark were a file of its own: consumer
+ * code shared by all decoders would see every decoder's strings, go megamorphic and add the same
+ * large cost to each, which measures the consumer rather than the decoders. The decoders
+ * themselves, and the Web APIs they call, are still shared by the whole process.
+ */
+async function loadRunner(name: string, ssekit: SsekitSource, unbounded = false): Promise<Runner> {
+  const own = (await import(`./parser-runners.ts?${name}`)) as typeof import('./parser-runners.ts');
+  return own.loadRunner(name, ssekit, unbounded);
+}
+
 /** Every decoder in this process: the correctness pass, then every case timed in rounds. */
 async function sharedMode(ssekit: SsekitSource, options: ParserBenchOptions) {
   const runners = new Map<string, Runner>();
   for (const name of PARSERS) runners.set(name, await loadRunner(name, ssekit));
   const checked = await correctnessPass(runners, ssekit);
+  const timed = process.env.BENCH_PARSERS?.split(',');
+  if (timed) for (const name of runners.keys()) if (!timed.includes(name)) runners.delete(name);
+  if (process.env.BENCH_TRACE_MARK) console.error('=== TIMING START');
   const cases: CaseResult[] = [];
-  for (const name of WORKLOAD_NAMES) {
+  for (const name of WORKLOADS) {
     const workload = makeWorkload(name, options.targetBytes);
     const lines = countLines(workload.bytes);
-    for (const mean of CHUNK_MEANS) {
+    for (const mean of CHUNKS) {
       progress(`decoder, shared process: ${name}, ~${mean / 1024} KiB`);
       const chunks = chunksAround(workload.bytes, mean);
       const samples = timeRounds(runners, workload, lines, chunks, options.runs);
@@ -203,9 +244,18 @@ function countLines(bytes: Uint8Array): number {
   return lines;
 }
 
+export interface Samples {
+  /** CPU milliseconds per run, per decoder. */
+  cpu: Record<string, number[]>;
+  /** Wall-clock milliseconds per run, per decoder. */
+  wall: Record<string, number[]>;
+}
+
 /**
  * One warm-up round, then `runs` rounds; each round runs every decoder once, the order rotating
- * from round to round. Every run's tally is checked.
+ * from round to round. Every run's tally is checked. Each run is timed in CPU time of the
+ * process (user + system, which includes GC threads) and in wall-clock time: on a machine shared
+ * with other work, wall-clock time also counts the time the process waited for a core.
  */
 function timeRounds(
   runners: Map<string, Runner>,
@@ -213,22 +263,28 @@ function timeRounds(
   lines: number,
   chunks: readonly Uint8Array[],
   runs: number,
-): Record<string, number[]> {
+): Samples {
   const names = [...runners.keys()];
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = -1; round < runs; round++) {
     const shift = (round + 1) % names.length;
     const order = [...names.slice(shift), ...names.slice(0, shift)];
     for (const name of order) {
       globalThis.gc?.();
+      const startCpu = process.cpuUsage();
       const start = performance.now();
       const tally = runners.get(name)!.time(chunks);
       const elapsed = performance.now() - start;
+      const used = process.cpuUsage(startCpu);
       checkTally(name, runners.get(name)!, tally, workload, lines);
-      if (round >= 0) samples[name]!.push(elapsed);
+      if (round >= 0) {
+        cpu[name]!.push((used.user + used.system) / 1000);
+        wall[name]!.push(elapsed);
+      }
     }
   }
-  return samples;
+  return { cpu, wall };
 }
 
 function checkTally(
@@ -251,13 +307,13 @@ function checkTally(
   }
 }
 
-function caseResult(
-  workload: Workload,
-  chunk: number,
-  samples: Record<string, number[]>,
-): CaseResult {
+function caseResult(workload: Workload, chunk: number, timed: Samples): CaseResult {
+  const samples = timed.cpu;
   const medians = Object.fromEntries(
     Object.entries(samples).map(([name, values]) => [name, median(values)]),
+  );
+  const wallMedians = Object.fromEntries(
+    Object.entries(timed.wall).map(([name, values]) => [name, median(values)]),
   );
   const ours = medians.ssekit!;
   const ratios = Object.fromEntries(
@@ -273,6 +329,7 @@ function caseResult(
     events: workload.events,
     samples,
     medians,
+    wallMedians,
     ratios,
     spread: {
       p25: quantile(perRound, 0.25),
@@ -285,7 +342,7 @@ function caseResult(
 
 function printCases(title: string, cases: CaseResult[]): void {
   printTable(
-    `${title}: ratio = their time / ssekit time (above 1: ssekit is faster); "p25-p75" is the spread of the per-round ratio to eventsource-parser`,
+    `${title}: ratio = their CPU time / ssekit CPU time (above 1: ssekit is faster); "p25-p75" is the spread of the per-round ratio to eventsource-parser`,
     cases.map((result) => {
       const row: Row = {
         workload: result.workload,
@@ -322,21 +379,20 @@ export interface FreshJob {
 }
 
 /** In a fresh process (bench/parser-worker.ts): one decoder, one workload, one chunk size. */
-export async function timeFresh(job: FreshJob): Promise<number[]> {
+export async function timeFresh(job: FreshJob): Promise<Samples> {
   const runner = await loadRunner(job.parser, { entry: job.entry });
   const workload = makeWorkload(job.workload, job.targetBytes);
   const lines = countLines(workload.bytes);
   const chunks = chunksAround(workload.bytes, job.chunk);
-  const samples = timeRounds(new Map([[job.parser, runner]]), workload, lines, chunks, job.runs);
-  return samples[job.parser]!;
+  return timeRounds(new Map([[job.parser, runner]]), workload, lines, chunks, job.runs);
 }
 
-function runFresh(job: FreshJob): Promise<number[]> {
+function runFresh(job: FreshJob): Promise<Samples> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./parser-worker.ts', import.meta.url), [JSON.stringify(job)], {
       execArgv: ['--expose-gc', '--import', 'tsx'],
     });
-    child.once('message', (message) => resolve(message as number[]));
+    child.once('message', (message) => resolve(message as Samples));
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code !== 0) reject(new Error(`fresh process for ${JSON.stringify(job)} exited ${code}`));
@@ -352,13 +408,13 @@ async function freshMode(ssekit: SsekitSource, options: ParserBenchOptions) {
   const parsers = ['ssekit', 'eventsource-parser', 'limit'];
   const runs = Math.max(5, Math.ceil(options.runs / 2));
   const cases: CaseResult[] = [];
-  for (const name of WORKLOAD_NAMES) {
+  for (const name of WORKLOADS) {
     const workload = makeWorkload(name, options.targetBytes);
-    for (const chunk of CHUNK_MEANS) {
-      const samples: Record<string, number[]> = {};
+    for (const chunk of CHUNKS) {
+      const samples: Samples = { cpu: {}, wall: {} };
       for (const parser of parsers) {
         progress(`decoder, fresh processes: ${name}, ~${chunk / 1024} KiB, ${parser}`);
-        samples[parser] = await runFresh({
+        const result = await runFresh({
           parser,
           workload: name,
           chunk,
@@ -366,6 +422,8 @@ async function freshMode(ssekit: SsekitSource, options: ParserBenchOptions) {
           runs,
           entry: ssekit.entry,
         });
+        samples.cpu[parser] = result.cpu[parser]!;
+        samples.wall[parser] = result.wall[parser]!;
       }
       cases.push(caseResult(workload, chunk, samples));
     }
@@ -393,7 +451,7 @@ async function hugeLineMode(ssekit: SsekitSource, runs: number) {
       const chunks = chunksAround(workload.bytes, chunk);
       const samples = timeRounds(runners, workload, lines, chunks, Math.min(runs, 5));
       const nsPerByte = Object.fromEntries(
-        parsers.map((name) => [name, (median(samples[name]!) * 1e6) / workload.bytes.length]),
+        parsers.map((name) => [name, (median(samples.cpu[name]!) * 1e6) / workload.bytes.length]),
       );
       results.push({ megabytes, chunk, nsPerByte });
     }
@@ -415,7 +473,7 @@ async function hugeLineMode(ssekit: SsekitSource, runs: number) {
     }
   }
   printTable(
-    `Decoder, one line of ${sizes.join('/')} MiB of multilingual text: nanoseconds per byte (flat = linear time)`,
+    `Decoder, one line of ${sizes.join('/')} MiB of multilingual text: CPU nanoseconds per byte (flat = linear time)`,
     rows,
   );
   return results;
