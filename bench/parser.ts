@@ -96,7 +96,8 @@ export async function benchParser(options: ParserBenchOptions): Promise<void> {
   const modes = options.modes ?? ['shared', 'fresh', 'huge-line'];
   const build = ssekitBuild(process.env.BENCH_SSEKIT);
   // Ctrl-C still removes the build (its 'exit' handler runs on process.exit, not on a signal).
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => process.exit(130));
   const ssekit: SsekitSource = { entry: build.entry };
   const results: Record<string, unknown> = { machine: machine(), ssekit: build.from, ...options };
   try {

@@ -1005,7 +1005,9 @@ describe('fast paths give the same events', () => {
     const events: ServerSentEvent[] = [];
     const parser = createParser({ onEvent: (event) => events.push({ ...event }) });
     const twoByte = 'data: 中文\n\n';
-    const concatenated = ['data: con', 'catenated ', 'string\n\n'].join('') + 'data: more';
+    const parts = ['data: con', 'catenated ', 'string\n\n', 'data: more'];
+    let concatenated = '';
+    for (const part of parts) concatenated += part; // a cons string, as += builds it
     parser.feed(concatenated);
     parser.feed('\n');
     parser.feed('\n');
