@@ -150,7 +150,7 @@ async function sharedMode(ssekit: SsekitSource, options: ParserBenchOptions) {
     for (const mean of CHUNKS) {
       progress(`decoder, shared process: ${name}, ~${mean / 1024} KiB`);
       const chunks = chunksAround(workload.bytes, mean);
-      const samples = timeRounds(runners, workload, lines, chunks, options.runs);
+      const samples = await timeRounds(runners, workload, lines, chunks, options.runs);
       cases.push(caseResult(workload, mean, samples));
     }
   }
@@ -258,13 +258,13 @@ export interface Samples {
  * process (user + system, which includes GC threads) and in wall-clock time: on a machine shared
  * with other work, wall-clock time also counts the time the process waited for a core.
  */
-function timeRounds(
+async function timeRounds(
   runners: Map<string, Runner>,
   workload: Workload,
   lines: number,
   chunks: readonly Uint8Array[],
   runs: number,
-): Samples {
+): Promise<Samples> {
   const names = [...runners.keys()];
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const wall: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
@@ -272,7 +272,7 @@ function timeRounds(
     const shift = (round + 1) % names.length;
     const order = [...names.slice(shift), ...names.slice(0, shift)];
     for (const name of order) {
-      globalThis.gc?.();
+      await settle();
       const startCpu = process.cpuUsage();
       const start = performance.now();
       const tally = runners.get(name)!.time(chunks);
@@ -286,6 +286,21 @@ function timeRounds(
     }
   }
   return { cpu, wall };
+}
+
+/**
+ * A full GC, then a wait until the process is idle: V8 sweeps (and may mark) on background
+ * threads after a GC, and that CPU time would otherwise land on the next run, whichever decoder
+ * it is (after fetch-event-source's runs, which leave the most garbage, it doubled the next run).
+ */
+async function settle(): Promise<void> {
+  globalThis.gc?.();
+  for (let wait = 0; wait < 40; wait++) {
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const used = process.cpuUsage(before);
+    if (used.user + used.system < 500) return; // under 0.5 ms of CPU in 5 ms: quiet
+  }
 }
 
 function checkTally(
@@ -385,7 +400,7 @@ export async function timeFresh(job: FreshJob): Promise<Samples> {
   const workload = makeWorkload(job.workload, job.targetBytes);
   const lines = countLines(workload.bytes);
   const chunks = chunksAround(workload.bytes, job.chunk);
-  return timeRounds(new Map([[job.parser, runner]]), workload, lines, chunks, job.runs);
+  return await timeRounds(new Map([[job.parser, runner]]), workload, lines, chunks, job.runs);
 }
 
 function runFresh(job: FreshJob): Promise<Samples> {
@@ -450,7 +465,7 @@ async function hugeLineMode(ssekit: SsekitSource, runs: number) {
     for (const chunk of [CHUNK_MEANS[0], CHUNK_MEANS[2]]) {
       progress(`decoder, huge line: ${megabytes} MiB, ~${chunk / 1024} KiB`);
       const chunks = chunksAround(workload.bytes, chunk);
-      const samples = timeRounds(runners, workload, lines, chunks, Math.min(runs, 5));
+      const samples = await timeRounds(runners, workload, lines, chunks, Math.min(runs, 5));
       const nsPerByte = Object.fromEntries(
         parsers.map((name) => [name, (median(samples.cpu[name]!) * 1e6) / workload.bytes.length]),
       );
