@@ -44,7 +44,7 @@ function readJson<T>(file: string): T | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -64,8 +64,8 @@ function drawPanel(panel: Panel, top: number): { svg: string; height: number } {
   const x = (value: number) => LEFT + (Math.min(value, panel.max) / panel.max) * plot;
   const rowHeight = panel.rows.some((row) => row.before !== undefined) ? 2 * BAR + 6 : BAR + 8;
   const parts: string[] = [
-    `<text x="16" y="${top + 18}" font-size="15" font-weight="bold">${escape(panel.title)}</text>`,
-    `<text x="16" y="${top + 36}" font-size="11" fill="#4b5563">${escape(panel.note)}</text>`,
+    `<text x="16" y="${top + 18}" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
+    `<text x="16" y="${top + 36}" font-size="11" fill="#4b5563">${escapeXml(panel.note)}</text>`,
   ];
   const axisTop = top + 58;
   const height = panel.rows.length * rowHeight;
@@ -78,7 +78,7 @@ function drawPanel(panel: Panel, top: number): { svg: string; height: number } {
   panel.rows.forEach((row, index) => {
     const y = axisTop + index * rowHeight;
     parts.push(
-      `<text x="${LEFT - 8}" y="${y + BAR}" font-size="11" text-anchor="end">${escape(row.label)}</text>`,
+      `<text x="${LEFT - 8}" y="${y + BAR}" font-size="11" text-anchor="end">${escapeXml(row.label)}</text>`,
     );
     let barY = y;
     if (row.before !== undefined) {
