@@ -62,6 +62,7 @@ export interface Parser {
 }
 
 const LF = 10;
+const CR = 13;
 const SPACE = 32;
 const COLON = 58;
 
@@ -255,6 +256,23 @@ class ParserState {
       } else {
         this.#processLine(text, position, lineEnd);
       }
+      // A blank line right behind (the end of most events): dispatch it without a search.
+      if (lineNext < length) {
+        const next = charCodeAt.call(text, lineNext);
+        if (next === LF) {
+          this.#dispatch();
+          lineNext++;
+        } else if (next === CR) {
+          this.#dispatch();
+          if (lineNext + 1 < length) {
+            lineNext = charCodeAt.call(text, lineNext + 1) === LF ? lineNext + 2 : lineNext + 1;
+          } else {
+            lineNext = length;
+            this.#skipLF = true;
+          }
+          nextCR = indexOf.call(text, '\r', lineNext);
+        }
+      }
       position = lineNext;
     }
   }
@@ -318,6 +336,20 @@ class ParserState {
     if (this.#discarding) return;
     if (end - start > this.#maxSize) {
       this.#fail('A line exceeds');
+      return;
+    }
+    // Typed streams name every event.
+    if (
+      charCodeAt.call(text, start) === 101 && // e
+      charCodeAt.call(text, start + 1) === 118 && // v
+      charCodeAt.call(text, start + 2) === 101 && // e
+      charCodeAt.call(text, start + 3) === 110 && // n
+      charCodeAt.call(text, start + 4) === 116 && // t
+      charCodeAt.call(text, start + 5) === COLON
+    ) {
+      const from =
+        start + 6 < end && charCodeAt.call(text, start + 6) === SPACE ? start + 7 : start + 6;
+      this.#eventType = from < end ? slice.call(text, from, end) : '';
       return;
     }
     // Resumable streams put an id on every event.

@@ -989,6 +989,16 @@ describe('fast paths give the same events', () => {
     );
   });
 
+  test('CRLF events with event and id fields, and blank lines right behind other lines', () => {
+    expectStream(
+      'event: update\r\nid: 1\r\ndata: a\r\n\r\n: ping\r\n\r\nevent:x\nid:2\ndata:b\n\n\r\r\n',
+      { events: [typed('update', 'a', '1'), typed('x', 'b', '2')], comments: ['ping'] },
+    );
+    expectStream('data: a\r\r\ndata: b\n\r\nevent: e\r\r', {
+      events: [message('a'), message('b')],
+    });
+  });
+
   test('ASCII events, then mixed text, then ASCII again (decoder switches)', () => {
     const ascii = Array.from({ length: 50 }, (_, index) => `data: token ${index}\n\n`).join('');
     const mixed = Array.from({ length: 50 }, (_, index) => `data: tök ${index} 中\n\n`).join('');
