@@ -301,11 +301,29 @@ class ParserState {
     }
     if (this.#pendingSkipped) {
       this.#pendingSkipped = false; // the end of a line of a skipped event
-    } else {
-      const line = this.#pending + slice.call(text, position, lineEnd);
-      this.#pending = '';
-      this.#processLine(line, 0, line.length);
+      return lineNext;
     }
+    const pending = this.#pending;
+    this.#pending = '';
+    const rest = slice.call(text, position, lineEnd);
+    // A data line cut by the chunk boundary (once per chunk in token streams): its value is the
+    // two parts joined, without building the whole line and searching it for a field name.
+    if (
+      pending.length > 5 &&
+      charCodeAt.call(pending, 0) === 100 && // d
+      charCodeAt.call(pending, 1) === 97 && // a
+      charCodeAt.call(pending, 2) === 116 && // t
+      charCodeAt.call(pending, 3) === 97 && // a
+      charCodeAt.call(pending, 4) === COLON &&
+      !this.#discarding &&
+      pending.length + rest.length <= this.#maxSize
+    ) {
+      const from = charCodeAt.call(pending, 5) === SPACE ? 6 : 5;
+      this.#appendData(from < pending.length ? slice.call(pending, from) + rest : rest);
+      return lineNext;
+    }
+    const line = pending + rest;
+    this.#processLine(line, 0, line.length);
     return lineNext;
   }
 
