@@ -27,6 +27,8 @@
  * - BENCH_FANOUT_REDIS_N: connections of the Redis part. @default 100
  * - BENCH_FANOUT_PROFILE: a directory; every server process runs with `--cpu-prof`, writing to
  *   `<dir>/<server>-N<n>/` (with BENCH_FANOUT_SERVERS=ssekit for a profile of ssekit alone).
+ * - BENCH_FANOUT_NODE_FLAGS: more Node flags for the server processes, space-separated (for example
+ *   `--heap-prof --heap-prof-dir=/tmp/heap`: where the heap of idle connections goes).
  * - BENCH_RUNS: runs per median (bench/run.ts passes at most 3 here).
  * - BENCH_FANOUT_SSEKIT=src: run ssekit from src/ through tsx instead of its tsc build.
  * - BENCH_FANOUT_VERBOSE=1: print each burst's timings and CPU times to stderr.
