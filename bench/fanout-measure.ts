@@ -164,6 +164,8 @@ async function withPair<T>(
   const profile = settings.profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}/${server}-N${n}`]
     : [];
+  // BENCH_FANOUT_NODE_FLAGS: more flags for the server processes (--heap-prof, --trace-gc...).
+  profile.push(...(process.env.BENCH_FANOUT_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   const settled = await Promise.allSettled([
     startChild(
       new URL('./fanout-server.ts', import.meta.url),

@@ -1,4 +1,5 @@
-import { type ParserJob, timeParser } from './parser.ts';
+import { type FreshJob, timeFresh } from './parser.ts';
 
-const job = JSON.parse(process.argv[2]!) as ParserJob;
-process.send!(timeParser(job), () => process.exit(0));
+const job = JSON.parse(process.argv[2]!) as FreshJob;
+const samples = await timeFresh(job);
+process.send!(samples, () => process.exit(0));

@@ -1,21 +1,34 @@
 /**
- * `npm run bench`: every hot path side by side with the best alternatives from npm, as ratios.
- * BENCH_MB sets the size of each parser workload (default 32), BENCH_RUNS the runs per median.
+ * `npm run bench [section]`: every hot path side by side with the best alternatives from npm, as
+ * ratios, each section also written as JSON to bench/results/ (BENCH_OUT), from which
+ * `npm run bench:chart` draws docs/benchmarks.svg.
+ *
+ * Sections: parser (shared, fresh and huge-line modes: BENCH_PARSER_MODES), encoder, client,
+ * fanout, redis. BENCH_MB sets the size of each decoder workload (default 16), BENCH_RUNS the
+ * runs per median (default 11 for the decoder; the other sections take at most 5 or 3).
  */
 import { benchClient } from './client.ts';
 import { benchEncoder } from './encoder.ts';
 import { benchFanout } from './fanout.ts';
 import { benchParser } from './parser.ts';
 
-const targetBytes = Number(process.env.BENCH_MB ?? 32) * 1024 * 1024;
-const runs = Number(process.env.BENCH_RUNS ?? 5);
+const SECTIONS = ['parser', 'encoder', 'client', 'fanout', 'redis'];
+const targetBytes = Number(process.env.BENCH_MB ?? 16) * 1024 * 1024;
+const runs = Number(process.env.BENCH_RUNS ?? 11);
 const only = process.argv[2];
+if (only && !SECTIONS.includes(only))
+  throw new TypeError(`unknown section ${only}; use one of ${SECTIONS.join(', ')}`);
 
-if (!only || only === 'parser') await benchParser({ targetBytes, runs });
-if (!only || only === 'encoder') benchEncoder({ runs });
+if (!only || only === 'parser')
+  await benchParser({
+    targetBytes,
+    runs,
+    modes: (process.env.BENCH_PARSER_MODES ?? 'shared,fresh,huge-line').split(','),
+  });
+if (!only || only === 'encoder') benchEncoder({ runs: Math.min(runs, 5) });
 if (!only || only === 'client')
   await benchClient({
-    runs: Math.min(runs, 3),
+    runs: Math.min(runs, 5),
     events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
   });
 if (!only || only === 'fanout' || only === 'redis')

@@ -18,7 +18,7 @@ import {
   type ServerSentEvent,
   SsekitError,
 } from '../../src/index.ts';
-import { bytesOf, type ChunkingsOptions, chunkings } from '../helpers/chunking.ts';
+import { byteByByte, bytesOf, type ChunkingsOptions, chunkings } from '../helpers/chunking.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -973,4 +973,79 @@ describe('linear time', () => {
     parser.feed(bytesOf(text));
     expect(seen).toBe(count);
   }, 60_000);
+});
+
+describe('fast paths give the same events', () => {
+  test('a chunk of several 32 KiB pieces: lines and multibyte characters across the cuts', () => {
+    // 32 KiB pieces: a data line, and 2-, 3- and 4-byte characters, cross each piece boundary.
+    const filler = 'x'.repeat(32 * 1024 - 10);
+    const text = `data: ${filler}é中😀\n\ndata: ${filler}😀中é\n\nevent: end\ndata: 中\n\n`;
+    expectStream(
+      text,
+      {
+        events: [message(`${filler}é中😀`), message(`${filler}😀中é`), typed('end', '中')],
+      },
+      { everySplit: false },
+    );
+  });
+
+  test('CRLF events with event and id fields, and blank lines right behind other lines', () => {
+    expectStream(
+      'event: update\r\nid: 1\r\ndata: a\r\n\r\n: ping\r\n\r\nevent:x\nid:2\ndata:b\n\n\r\r\n',
+      { events: [typed('update', 'a', '1'), typed('x', 'b', '2')], comments: ['ping'] },
+    );
+    expectStream('data: a\r\r\ndata: b\n\r\nevent: e\r\r', {
+      events: [message('a'), message('b')],
+    });
+  });
+
+  test('ASCII events, then mixed text, then ASCII again (decoder switches)', () => {
+    const ascii = Array.from({ length: 50 }, (_, index) => `data: token ${index}\n\n`).join('');
+    const mixed = Array.from({ length: 50 }, (_, index) => `data: tök ${index} 中\n\n`).join('');
+    const events = [ascii, mixed, ascii].flatMap((part) =>
+      part
+        .split('\n\n')
+        .filter(Boolean)
+        .map((block) => message(block.slice('data: '.length))),
+    );
+    expectStream(`${ascii}${mixed}${ascii}`, { events }, { everySplit: false });
+  });
+
+  test('string chunks of every kind (flat, concatenated, sliced, two-byte, one character)', () => {
+    const events: ServerSentEvent[] = [];
+    const parser = createParser({ onEvent: (event) => events.push({ ...event }) });
+    const twoByte = 'data: 中文\n\n';
+    const parts = ['data: con', 'catenated ', 'string\n\n', 'data: more'];
+    let concatenated = '';
+    for (const part of parts) concatenated += part; // a cons string, as += builds it
+    parser.feed(concatenated);
+    parser.feed('\n');
+    parser.feed('\n');
+    parser.feed('xxdata: sliced\n\nxx'.slice(2, -2));
+    parser.feed(twoByte);
+    parser.feed(bytesOf('data: bytes\n\n'));
+    parser.feed(String.fromCharCode(100, 97, 116, 97, 58, 32, 0x4e2d, 10, 10));
+    parser.end();
+    expect(events).toStrictEqual([
+      message('concatenated string'),
+      message('more'),
+      message('sliced'),
+      message('中文'),
+      message('bytes'),
+      message('中'),
+    ]);
+  });
+
+  test('parsers made and dropped one after another all parse alike', () => {
+    const stream = bytesOf('id: 1\ndata: é\n\nevent: x\ndata: two\ndata: lines\n\n');
+    const expected = [message('é', '1'), typed('x', 'two\nlines', '1')];
+    for (let round = 0; round < 30; round++) {
+      const events: ServerSentEvent[] = [];
+      const parser = createParser({ onEvent: (event) => events.push({ ...event }) });
+      for (const chunk of byteByByte(stream)) parser.feed(chunk);
+      parser.end();
+      expect(events).toStrictEqual(expected);
+      (globalThis as { gc?: () => void }).gc?.();
+    }
+  });
 });
