@@ -6,7 +6,7 @@ import { incompleteTail, lowerBound, sequenceLength, upperBound } from './_utf8.
  * there from 64 Ki characters): a stream in 96 KiB chunks decodes ten times slower than in 32 KiB
  * ones. Pieces of 32 KiB stay clear of it for any text.
  */
-export const PIECE = 32 * 1024;
+export const PIECE: number = 32 * 1024;
 const STREAM: TextDecodeOptions = { stream: true };
 
 /**

@@ -11,7 +11,7 @@
  * `end - incompleteTail(...)` never splits a character, nor changes where U+FFFD appears: after
  * the cut the decoder holds nothing.
  */
-export function incompleteTail(bytes: Uint8Array, start = 0, end = bytes.length): number {
+export function incompleteTail(bytes: Uint8Array, start = 0, end: number = bytes.length): number {
   for (let back = 1; back <= 3 && back <= end - start; back++) {
     const byte = bytes[end - back]!;
     if (byte >= 0x80 && byte <= 0xbf) continue; // a continuation byte: look further back
