@@ -1,6 +1,9 @@
 import { HubError } from '../errors.ts';
 import type { HubEngine } from './engine.ts';
 
+/** The engine's key of a run's state: `running`, then `finished`; absent once it expired. */
+export const runStateKey = (runId: string): string => `run:${runId}`;
+
 /**
  * The runs this instance executes, and cancellation that reaches them from any instance: a
  * cancel is published through the engine (Redis pub/sub across processes) and also recorded
@@ -18,6 +21,7 @@ export interface RunCanceller {
   close(): void;
 }
 
+/** @internal */
 export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCanceller {
   const local = new Map<string, AbortController>();
   let unsubscribe: (() => void) | undefined;
@@ -45,7 +49,7 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCancell
     },
     fail,
     async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
-      const state = await engine.getValue(`run:${runId}`);
+      const state = await engine.getValue(runStateKey(runId));
       if (state !== 'running') return state === undefined ? 'unknown' : 'finished';
       await engine.setValue(`cancel:${runId}`, '1', ttlMs);
       abort(runId);
