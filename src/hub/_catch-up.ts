@@ -12,8 +12,11 @@
  * 3. Hand over the pending entries, skipping those at or below the cursor: the replay read them
  *    (the seam).
  * 4. More than {@link MAX_PENDING} pending entries: drop them all and replay from the log again
- *    (step 2), so memory stays bounded. An entry dropped that the log no longer has (retention
- *    trimmed it meanwhile) is reported, never lost silently.
+ *    (step 2), so memory stays bounded. An entry the reader had not received that the log no
+ *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
+ *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
+ *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
+ *    replay that no longer finds one of them reports the loss. A reported loss is always real.
  * 5. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
  *    subscriber goes live, and the tail's entries at or below the cursor, which a tail that
  *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
@@ -52,8 +55,13 @@ export class CatchUp {
   #pending: LogEntry[] = [];
   /** Replay from the log before the pending entries: at first, and after pending ones were dropped. */
   #replay = true;
-  /** The first entry dropped, to tell whether the log still has it when the replay comes. */
-  #missed: string | undefined;
+  /**
+   * The first entry known to follow the cursor (the first dropped after it, or the one after
+   * the last replay batch), and the last entry dropped: the next replay checks that the log
+   * still has them.
+   */
+  #known: string | undefined;
+  #lastDropped: string | undefined;
   /** Nothing was pending when last looked: the live path takes over (see `offer`). */
   #caughtUp = false;
   #wake: (() => void) | undefined;
@@ -67,7 +75,8 @@ export class CatchUp {
     if (this.#pending.length < MAX_PENDING) {
       this.#pending.push(entry);
     } else {
-      this.#missed ??= this.#pending[0]!.id;
+      this.#remember((this.#firstNew(this.#pending) ?? entry).id);
+      this.#lastDropped = entry.id;
       this.#pending = [];
       this.#replay = true;
     }
@@ -139,29 +148,70 @@ export class CatchUp {
     return this.cursor === undefined || compareIds(entry.id, this.cursor) > 0;
   }
 
+  /** Keeps `id` as the first entry known to follow the cursor, if it is after it and before any other. */
+  #remember(id: string): void {
+    const cursor = this.cursor;
+    if (cursor !== undefined && compareIds(id, cursor) <= 0) return;
+    const known = this.#known;
+    const stale = known === undefined || (cursor !== undefined && compareIds(known, cursor) <= 0);
+    if (stale || compareIds(id, known) < 0) this.#known = id;
+  }
+
+  /**
+   * Reports history lost when the log (read after `requested`, `first` the first entry it still
+   * has) and the pending queue both miss an entry known to have followed `requested`.
+   */
+  #checkLoss(
+    reader: CatchUpReader,
+    requested: string | undefined,
+    first: string | undefined,
+    known: Array<string | undefined>,
+  ): void {
+    if (requested === undefined || reader.lost === undefined) return;
+    let missing: string | undefined;
+    for (const id of known) {
+      if (id === undefined || compareIds(id, requested) <= 0) continue;
+      if (missing === undefined || compareIds(id, missing) < 0) missing = id;
+    }
+    if (missing === undefined) return;
+    if (first !== undefined && compareIds(missing, first) >= 0) return; // the log has it
+    const held = this.#pending[0]?.id; // the pending queue has every entry from this one on
+    if (held !== undefined && compareIds(missing, held) >= 0) return;
+    reader.lost({ requested, from: first ?? null });
+  }
+
+  // The first of `entries` (in log order) after the cursor: a binary search.
+  #firstNew(entries: LogEntry[]): LogEntry | undefined {
+    let low = 0;
+    let high = entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#isNew(entries[middle]!)) high = middle;
+      else low = middle + 1;
+    }
+    return entries[low];
+  }
+
   async #replayLog(engine: HubEngine, key: string, reader: CatchUpReader): Promise<boolean> {
     for (;;) {
       const requested = this.cursor;
-      const batch = await engine.range(key, requested, REPLAY_BATCH);
-      // An entry dropped from the pending queue that the log no longer has: retention trimmed it
-      // while the reader was behind. (Only the first entry dropped is checked: loss further on,
-      // after a second overflow, goes unreported; a reported loss is always real.)
-      const missed = this.#missed;
-      this.#missed = undefined;
-      if (missed !== undefined && requested !== undefined && compareIds(missed, requested) > 0) {
-        const first = batch[0]?.id;
-        if (first === undefined || compareIds(first, missed) > 0) {
-          reader.lost?.({ requested, from: first ?? null });
-        }
-      }
-      for (const entry of batch) {
+      // Taken before the read: what is dropped while it is in flight, the next one checks.
+      const known = [this.#known, this.#lastDropped];
+      this.#known = undefined;
+      this.#lastDropped = undefined;
+      const batch = await engine.range(key, requested, REPLAY_BATCH + 1);
+      this.#checkLoss(reader, requested, batch[0]?.id, known);
+      const count = Math.min(batch.length, REPLAY_BATCH);
+      for (let index = 0; index < count; index++) {
         if (reader.done) return false;
+        const entry = batch[index]!;
         this.cursor = entry.id;
         const wait = reader.take(entry);
         if (wait !== undefined) await wait;
       }
       if (reader.done) return false;
-      if (batch.length < REPLAY_BATCH) return true;
+      if (batch.length <= REPLAY_BATCH) return true;
+      this.#remember(batch[REPLAY_BATCH]!.id); // what follows the cursor, as the log had it
     }
   }
 }

@@ -225,3 +225,41 @@ test('CatchUp: caught up, it hands the live path only entries newer than its cur
   expect(reported).toEqual([{ requested: '0-2', from: '0-5000' }]);
   done = true;
 });
+
+test('CatchUp: history lost behind a replay batch that passed the first entry it dropped is reported, once', async () => {
+  // A topic subscriber joins as a burst starts: its tail brings entries the replay reads too.
+  // Its client stops reading in the first replay batch, the burst overflows its pending queue,
+  // and retention trims the log to its last 100 entries; when the client reads again, the rest
+  // of the batch (read before the trim) goes out, then the loss is reported, then what is left.
+  const { engine } = steppedEngine();
+  const catchUp = new CatchUp('0-0');
+  const publish = async (from: number, to: number) => {
+    for (let index = from; index <= to; index++) {
+      const id = `0-${index}`;
+      await engine.append('topic', { data: String(index) }, { id, maxLen: 100 });
+      catchUp.offer({ id, event: { data: String(index) } }); // the shared tail
+    }
+  };
+  await publish(1, 100);
+  let release!: () => void;
+  const paused = new Promise<void>((resolve) => (release = resolve));
+  const received: string[] = [];
+  const reports: unknown[] = [];
+  const running = catchUp.run(engine, 'topic', {
+    done: false,
+    take(entry) {
+      received.push(entry.event.data!);
+      return received.length === 1 ? paused : undefined;
+    },
+    lost: (report) => {
+      reports.push(report);
+      received.push('history-lost');
+    },
+  });
+  await expect.poll(() => received.length).toBe(1);
+  await publish(101, 2000); // more than MAX_PENDING: dropped; the log keeps 1901..2000
+  release();
+  expect(await running).toBe(true);
+  expect(received).toEqual([...numbers(1, 100), 'history-lost', ...numbers(1901, 2000)]);
+  expect(reports).toEqual([{ requested: '0-100', from: '0-1901' }]);
+});
