@@ -1,5 +1,5 @@
 /**
- * The topic fan-out (src/hub/topics.ts): one engine tail per topic, each entry encoded once and
+ * The topic fan-out (src/hub/_topics.ts): one engine tail per topic, each entry encoded once and
  * handed to every live subscriber; subscribers that are joining or fell behind catch up from the
  * log, with no gap and no duplicate at the seam. On both engines, through Web streams, and once
  * through a real node:http socket (the Node adapter's direct lane).
