@@ -1,8 +1,6 @@
 import { HubError } from '../errors.ts';
+import { cancelKey, stateKey } from './_run-ids.ts';
 import type { HubEngine } from './engine.ts';
-
-/** The engine's key of a run's state: `running`, then `finished`; absent once it expired. */
-export const runStateKey = (runId: string): string => `run:${runId}`;
 
 /**
  * The runs this instance executes, and cancellation that reaches them from any instance: a
@@ -34,7 +32,7 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCancell
       unsubscribe ??= engine.onCancel(abort);
       const controller = new AbortController();
       local.set(runId, controller);
-      void engine.getValue(`cancel:${runId}`).then(
+      void engine.getValue(cancelKey(runId)).then(
         (flag) => {
           if (flag) abort(runId);
         },
@@ -49,9 +47,9 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCancell
     },
     fail,
     async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
-      const state = await engine.getValue(runStateKey(runId));
+      const state = await engine.getValue(stateKey(runId));
       if (state !== 'running') return state === undefined ? 'unknown' : 'finished';
-      await engine.setValue(`cancel:${runId}`, '1', ttlMs);
+      await engine.setValue(cancelKey(runId), '1', ttlMs);
       abort(runId);
       await engine.publishCancel(runId);
       return 'running';

@@ -1,24 +1,20 @@
 /**
  * Runs: a producer runs detached from the connection and appends its events to the run's log;
  * every response of the run (the first one, and every resume, on any instance) follows that log
- * (src/hub/_catch-up.ts). While the producer runs, its instance renews a lease in the engine; a
- * reader that finds the lease lapsed ends the run once, for every reader (`producer-lost`), and a
- * producer that was only paused finds its next id taken and is fenced off.
- *
- * Ids: a run id is 128 random bits as 22 base64url characters (it grants read access); the log's
- * ids are `0-<seq>`, explicit because the producer is the log's only writer; a client sees
- * `<runId>.<seq>`, so that its `Last-Event-ID` alone finds the run on any instance.
+ * (src/hub/_catch-up.ts). While the producer runs, its instance holds a lease (`_lease.ts`); a
+ * producer whose next id a reader took (its lease had lapsed) is fenced off here.
  */
 import { runProducer } from '../_internal/run-producer.ts';
 import { serializeEventData } from '../_internal/serialize-event.ts';
-import { unrefTimer } from '../_internal/timers.ts';
 import { EngineError, HubError, RequestError } from '../errors.ts';
 import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
 import { followLog } from './_catch-up.ts';
 import { errorAnswer } from './_error-answer.ts';
-import { type RunCanceller, runStateKey } from './_run-cancel.ts';
+import { createLeases } from './_lease.ts';
+import type { RunCanceller } from './_run-cancel.ts';
+import { eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
 import { clientEventOf, isTerminal, parseRunEventId, storedEventOf } from './_validate.ts';
 import type { StoredEvent } from './engine.ts';
 import type { ResolvedHubOptions } from './options.ts';
@@ -33,17 +29,10 @@ export interface Runs {
   answer(request: Request, producer: RunProducer, options: HubStreamOptions): Promise<Response>;
 }
 
-const logKey = (runId: string) => `run:${runId}:log`;
-const leaseKey = (runId: string) => `lease:${runId}`;
-/** The log id of a run's `seq`th entry (counted from 1). */
-const logId = (seq: number) => `0-${seq}`;
-const seqOf = (id: string) => Number(id.slice(id.indexOf('-') + 1));
-/** The id a client sees of a run's log entry: `<runId>.<seq>`. */
-const eventIdOf = (runId: string, id: string) => `${runId}.${id.slice(2)}`;
-
 /** @internal */
 export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Runs {
-  const { engine, onError, runTtlMs, maxRunEvents, producerLeaseMs, leaseRenewMs } = hub;
+  const { engine, onError, runTtlMs, maxRunEvents } = hub;
+  const leases = createLeases(hub);
 
   /**
    * The run's log as its producer writes it: appends chained, so that a producer that does not
@@ -91,15 +80,16 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     producer: RunProducer,
     waitUntil: HubStreamOptions['waitUntil'],
   ): Promise<string> {
-    const runId = randomId();
+    const runId = randomRunId();
     // The lease first: a reader that finds the run running finds its lease too.
-    await engine.setValue(leaseKey(runId), '1', producerLeaseMs);
-    await engine.setValue(runStateKey(runId), 'running', runTtlMs);
+    const lease = await leases.hold(runId);
+    try {
+      await engine.setValue(stateKey(runId), 'running', runTtlMs);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
     const signal = canceller.register(runId);
-    const renewal = setInterval(() => {
-      engine.setValue(leaseKey(runId), '1', producerLeaseMs).catch(onError);
-    }, leaseRenewMs);
-    unrefTimer(renewal);
     const log = openLog(runId);
     // Checked at the door, synchronously (as createEventStream's send): nothing is stored that a
     // reader could not send. The limit applies to the producer's events only: the terminal event
@@ -120,27 +110,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       runId,
       request,
     };
-    const done = (async () => {
-      let terminal: StoredEvent;
-      try {
-        const result = await runProducer(producer, writer, onError);
-        terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
-      } catch (error) {
-        if (signal.aborted && !log.fenced) {
-          terminal = { event: 'done', data: '{"cancelled":true}' };
-        } else {
-          if (!log.fenced) onError(error);
-          terminal = { event: 'error', data: JSON.stringify(hub.publicError(error)) };
-        }
-      } finally {
-        clearInterval(renewal);
-      }
-      // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
-      canceller.unregister(runId);
-      if (log.fenced) return; // the run was ended for its readers already
-      await engine.setValue(runStateKey(runId), 'finished', runTtlMs);
-      await log.append(terminal);
-    })().catch((error: unknown) => {
+    const done = settle(producer, writer, log, lease).catch((error: unknown) => {
       if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
     });
     waitUntil?.(done);
@@ -148,66 +118,36 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
   }
 
   /**
-   * Ends a running run whose lease lapsed, once, for every reader: an `error` event
-   * `producer-lost` appended after the last entry. Two readers doing it at once append the same
-   * entry at the same id, which the engine stores once; a producer that was only paused finds its
-   * next id taken and is fenced off.
+   * Runs the producer to its end, then logs the run's terminal event: `done` with its result (or
+   * `{"cancelled":true}`), or `error` with its public error; nothing when it was fenced off (a
+   * reader ended the run already).
    */
-  async function endIfProducerLost(runId: string): Promise<void> {
-    if ((await engine.getValue(runStateKey(runId))) !== 'running') return;
-    if ((await engine.getValue(leaseKey(runId))) !== undefined) return;
-    const key = logKey(runId);
-    const last = (await engine.bounds(key))?.last;
-    const seq = last === undefined ? 0 : seqOf(last);
-    if (seq > 0) {
-      const [entry] = await engine.range(key, logId(seq - 1), 1);
-      if (entry && isTerminal(entry.event)) return;
-    }
-    const lost = new HubError(
-      'producer-lost',
-      'The run stopped: the instance running its producer was lost. Start a new request.',
-    );
+  async function settle(
+    producer: RunProducer,
+    writer: RunWriter,
+    log: ReturnType<typeof openLog>,
+    lease: { release(): void },
+  ): Promise<void> {
+    const { runId, signal } = writer;
+    let terminal: StoredEvent;
     try {
-      await engine.append(
-        key,
-        { event: 'error', data: JSON.stringify({ message: lost.message, code: lost.code }) },
-        { id: logId(seq + 1), ttlMs: runTtlMs },
-      );
+      const result = await runProducer(producer, writer, onError);
+      terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
     } catch (error) {
-      if (EngineError.isInstance(error) && error.code === 'append-conflict') return; // it lives
-      throw error;
-    }
-    await engine.setValue(runStateKey(runId), 'finished', runTtlMs);
-  }
-
-  /**
-   * While a reader waits, checks the run's lease every `leaseRenewMs` in which no entry arrived
-   * (a producer that logs needs no check), and at once for a resume.
-   */
-  function watchLease(runId: string, immediately: boolean) {
-    let seen = false;
-    let checking = false;
-    const check = () => {
-      if (seen || checking) {
-        seen = false;
-        return;
+      if (signal.aborted && !log.fenced) {
+        terminal = { event: 'done', data: '{"cancelled":true}' };
+      } else {
+        if (!log.fenced) onError(error);
+        terminal = { event: 'error', data: JSON.stringify(hub.publicError(error)) };
       }
-      checking = true;
-      endIfProducerLost(runId)
-        .catch(onError)
-        .finally(() => {
-          checking = false;
-        });
-    };
-    const timer = setInterval(check, leaseRenewMs);
-    unrefTimer(timer);
-    if (immediately) check();
-    return {
-      saw: () => {
-        seen = true;
-      },
-      stop: () => clearInterval(timer),
-    };
+    } finally {
+      lease.release();
+    }
+    // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
+    canceller.unregister(runId);
+    if (log.fenced) return;
+    await engine.setValue(stateKey(runId), 'finished', runTtlMs);
+    await log.append(terminal);
   }
 
   /** A response of the run: its log after `after` (all of it without), up to its terminal event. */
@@ -222,7 +162,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     return createEventStream(
       request,
       async (stream) => {
-        const lease = watchLease(runId, after !== undefined);
+        const lease = leases.watch(runId, after !== undefined);
         try {
           await followLog({
             engine,
@@ -268,7 +208,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       }
       // A 404 (not a 200 with an error event) ends every kind of client: a native EventSource
       // stops at a status other than 200, where an error event would make it reconnect forever.
-      if (!(await engine.getValue(runStateKey(resume.runId)))) {
+      if (!(await engine.getValue(stateKey(resume.runId)))) {
         return errorAnswer(
           request,
           new HubError(
@@ -281,12 +221,4 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       return read(request, resume.runId, logId(resume.seq), options);
     },
   };
-}
-
-/** 128 random bits as 22 base64url characters: run ids grant read access, so they must not be guessable. */
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

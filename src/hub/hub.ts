@@ -1,3 +1,7 @@
+/**
+ * The hub's face: `createHub` composes runs (`_runs.ts`), topics (`_topics.ts`) and cancels
+ * (`_run-cancel.ts`, `_cancel-endpoint.ts`) over one engine, and routes each call to them.
+ */
 import { RequestError } from '../errors.ts';
 import { readLastEventId } from '../server/create-event-stream.ts';
 import { resolveEventStreamOptions } from '../server/options.ts';

@@ -1,3 +1,7 @@
+/**
+ * The options of `createHub`: resolved once with their defaults (`??`, never a spread) into
+ * {@link ResolvedHubOptions}, and checked at once, as the server's stream options are.
+ */
 import { HubError } from '../errors.ts';
 import { defaultPublicError, type PublicError } from '../server/public-error.ts';
 import type { HubEngine } from './engine.ts';
