@@ -11,14 +11,7 @@ export type {
   LogTail,
   StoredEvent,
 } from './engine.ts';
-export {
-  createHub,
-  type Hub,
-  type HubOptions,
-  type HubStreamOptions,
-  type RetentionOptions,
-  type RunProducer,
-  type RunWriter,
-  type SubscribeOptions,
-} from './hub.ts';
+export { createHub, type Hub } from './hub.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
+export type { HubOptions, RetentionOptions } from './options.ts';
+export type { HubStreamOptions, RunProducer, RunWriter, SubscribeOptions } from './types.ts';

@@ -146,12 +146,20 @@ describe.each(Object.keys(engines))('poison on the %s engine', (engineName) => {
         ? hub.subscribe(request, 'news', { filter: (event) => event.data !== 'skip me' })
         : hub.subscribe(request, 'news'),
     );
-    const a = fetchEventStream('http://hub.test/news', { fetch, onEvent: (e) => plain.push(e) });
+    let opened = 0;
+    const onOpen = () => void opened++;
+    const a = fetchEventStream('http://hub.test/news', {
+      fetch,
+      onEvent: (e) => plain.push(e),
+      onOpen,
+    });
     const b = fetchEventStream('http://hub.test/news?filter', {
       fetch,
       onEvent: (e) => filtered.push(e),
+      onOpen,
     });
-    await new Promise((resolve) => setTimeout(resolve, engineName === 'redis' ? 300 : 20));
+    // Subscribed (hub.subscribe resolved): every event appended from now on reaches both.
+    await expect.poll(() => opened).toBe(2);
     const first = await hub.publish('news', { data: 'one' });
     await engine.append(
       'topic:news',

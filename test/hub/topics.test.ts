@@ -1,5 +1,5 @@
 /**
- * The topic fan-out (src/hub/topics.ts): one engine tail per topic, each entry encoded once and
+ * The topic fan-out (src/hub/_topics.ts): one engine tail per topic, each entry encoded once and
  * handed to every live subscriber; subscribers that are joining or fell behind catch up from the
  * log, with no gap and no duplicate at the seam. On both engines, through Web streams, and once
  * through a real node:http socket (the Node adapter's direct lane).
@@ -89,6 +89,19 @@ function subscriber(response: Response) {
 const numbers = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, index) => String(from + index));
 
+/**
+ * Publishes a burst, 100 at a time without waiting for each (Redis runs one connection's commands
+ * in order, so ids still follow the data); resolves with the ids in order.
+ */
+async function publishAll(hub: Hub, topic: string, data: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < data.length; start += 100) {
+    const chunk = data.slice(start, start + 100);
+    ids.push(...(await Promise.all(chunk.map((item) => hub.publish(topic, { data: item })))));
+  }
+  return ids;
+}
+
 describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineName) => {
   let hub: Hub;
   let engine: HubEngine;
@@ -106,10 +119,7 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
     );
     fast.start();
     const count = 3000; // more than a catching-up subscriber holds (1024): it replays again
-    const ids: string[] = [];
-    for (let index = 1; index <= count; index++) {
-      ids.push(await hub.publish('burst', { data: String(index) }));
-    }
+    const ids = await publishAll(hub, 'burst', numbers(1, count));
     await fast.until(() => fast.events.length === count);
     expect(slow.events).toEqual([]);
     const rangesBefore = counted.ranges();
@@ -129,9 +139,7 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
       await hub.subscribe(new Request('http://hub.test/t'), 'trimmed', { highWaterMark: 256 }),
     );
     const count = 2000;
-    for (let index = 1; index <= count; index++) {
-      await hub.publish('trimmed', { data: String(index) });
-    }
+    await publishAll(hub, 'trimmed', numbers(1, count));
     await slow.until(() => slow.events.at(-1)?.data === String(count));
     const lostAt = slow.events.findIndex((event) => event.type === 'history-lost');
     expect(lostAt).toBeGreaterThan(0);
@@ -154,10 +162,15 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
         coalesce: (event) => event.event,
       }),
     );
+    // A subscriber that reads: once it has the last event, so has the dashboard's queue (the
+    // topic's tail hands each entry to every subscriber in one go).
+    const witness = subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'metrics'));
+    witness.start();
     const keys = ['cpu', 'memory', 'disk'];
     for (let index = 0; index < 300; index++) {
       await hub.publish('metrics', { event: keys[index % 3], data: { value: index } });
     }
+    await witness.until(() => witness.events.length === 300);
     await dashboard.until(() => dashboard.events.some((event) => event.data === '{"value":299}'));
     expect(dashboard.events.map((event) => [event.type, event.data])).toEqual([
       ['cpu', '{"value":297}'],
@@ -235,6 +248,37 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
       await reader.cancel();
     }
     expect(joined).toHaveLength(9);
+  }, 60_000);
+
+  test('5000 subscribers on one topic all receive every event, in order', async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, onError: vi.fn() });
+    const count = 5000;
+    const responses = await Promise.all(
+      Array.from({ length: count }, () =>
+        hub.subscribe(new Request('http://hub.test/t'), 'broadcast', { heartbeatMs: 0 }),
+      ),
+    );
+    // Subscribed (every hub.subscribe resolved): every event published from now on reaches them.
+    const received = responses.map(async (response) => {
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!text.includes('data: 10\n')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      await reader.cancel();
+      return text;
+    });
+    for (let index = 1; index <= 10; index++) {
+      await hub.publish('broadcast', { data: String(index) });
+    }
+    const expected = numbers(1, 10).map((n) => `data: ${n}`);
+    for (const text of await Promise.all(received)) {
+      expect(text.match(/^data: .*$/gm)).toEqual(expected);
+    }
   }, 60_000);
 
   test('one engine tail per topic, however many subscribers, closed when the last one leaves', async () => {

@@ -3,7 +3,8 @@
  * subscriber): each entry is encoded once, and its bytes go to every live subscriber's session
  * synchronously, with no promise and no parsing per subscriber. A subscriber that is not live (it
  * is joining, or it fell behind: its queue went past `highWaterMark`) catches up from the log
- * instead, at its client's pace, then goes live again with no gap and no duplicate at the seam.
+ * instead (src/hub/_catch-up.ts), at its client's pace, then goes live again with no gap and no
+ * duplicate at the seam.
  *
  * Classes rather than closures: there is one subscriber per connection, thousands per process.
  */
@@ -15,9 +16,9 @@ import { HubError } from '../errors.ts';
 import { openEventStream, readLastEventId } from '../server/create-event-stream.ts';
 import type { ResolvedEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
+import { CatchUp, type CatchUpReader, type HistoryLost } from './_catch-up.ts';
 import { clientEventOf } from './_validate.ts';
 import { compareIds, type HubEngine, isLogId, type LogEntry, type LogTail } from './engine.ts';
-import type { TailStart } from './tail.ts';
 
 /** Per-subscription logic of `hub.subscribe`: filter and coalesce, on the event as sent. */
 export interface SubscriptionLogic {
@@ -25,15 +26,9 @@ export interface SubscriptionLogic {
   coalesce: ((event: EventStreamEvent) => string | undefined) | undefined;
 }
 
-/** What `history-lost` says: the id asked for, and the oldest id replayed instead (if any). */
-interface Lost {
-  requested: string;
-  from: string | null;
-}
+/** Where a subscriber starts: live at once, or catching up after an id (or from the start). */
+type TopicStart = { from: 'now' } | { from: 'after'; id: string | undefined };
 
-/** Live entries a catching-up subscriber holds before it replays from the log instead. */
-const MAX_PENDING = 1024;
-const REPLAY_BATCH = 256;
 const encoder = new TextEncoder();
 
 /** The topics of one hub. */
@@ -58,13 +53,12 @@ export class Topics {
     if (start.from === 'now' && !this.#topics.get(key)?.ready) {
       // The topic's tail is not up yet: what is appended from now on is what the log holds
       // after its current end, and the subscriber replays it once the tail is up.
-      const last = (await this.#engine.bounds(key))?.last;
-      start = last === undefined ? { from: 'beginning' } : { from: 'after', id: last };
+      start = { from: 'after', id: (await this.#engine.bounds(key))?.last };
     }
     const { response, session } = openEventStream(request, options);
     if (!session || session.aborted) return response;
     session.releaseRequest();
-    if (lost) session.deliver(encodeEvent({ event: 'history-lost', data: lost }));
+    if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
     let topic = this.#topics.get(key);
     if (!topic) {
       topic = new Topic(this.#engine, key, this.#onError, () => this.#topics.delete(key));
@@ -81,24 +75,7 @@ export class Topics {
   }
 }
 
-/** Where a subscriber that is not live stands (made when it joins or falls behind). */
-interface CatchUp {
-  /** The last entry handed over (`undefined`: replay from the start of the log). */
-  cursor: string | undefined;
-  /** Entries the tail delivered meanwhile. */
-  pending: LogEntry[];
-  /** Pending entries were dropped (more than MAX_PENDING): a replay from the log gets them. */
-  overflowed: boolean;
-  /** The first entry dropped, to tell whether the log still has it when the replay comes. */
-  missed: string | undefined;
-  /**
-   * Caught up: live, except that entries up to `cursor` are skipped. A tail that delivers
-   * asynchronously (Redis) may still bring entries the replay has read.
-   */
-  seam: boolean;
-}
-
-class Subscriber implements FanOutOwner {
+class Subscriber implements FanOutOwner, CatchUpReader {
   readonly topic: Topic;
   readonly session: FanOutSession;
   readonly logic: SubscriptionLogic;
@@ -114,6 +91,19 @@ class Subscriber implements FanOutOwner {
 
   sessionEnded(): void {
     this.topic.remove(this);
+  }
+
+  get done(): boolean {
+    return this.session.aborted;
+  }
+
+  /** Takes an entry while catching up (encoded for this subscriber alone). */
+  take(entry: LogEntry): Promise<void> | undefined {
+    return this.send(entry, undefined) ? undefined : this.session.waitForRoom();
+  }
+
+  lost(lost: HistoryLost): void {
+    this.session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
   }
 
   /** Sends one entry (the shared bytes when given); false when the session has no more room. */
@@ -133,17 +123,6 @@ class Subscriber implements FanOutOwner {
       payload = encoded;
     }
     return this.session.deliver(payload, key, time);
-  }
-
-  /** Keeps an entry the tail delivered while catching up. */
-  hold(catchUp: CatchUp, entry: LogEntry): void {
-    if (catchUp.pending.length < MAX_PENDING) {
-      catchUp.pending.push(entry);
-      return;
-    }
-    catchUp.missed ??= catchUp.pending[0]!.id;
-    catchUp.pending = [];
-    catchUp.overflowed = true;
   }
 }
 
@@ -171,12 +150,11 @@ class Topic {
     );
   }
 
-  add(subscriber: Subscriber, start: TailStart): void {
+  add(subscriber: Subscriber, start: TopicStart): void {
     this.#subscribers.add(subscriber);
     if (start.from === 'now') return; // live at once: the tail is up (see Topics.subscribe)
-    const cursor = start.from === 'after' ? start.id : undefined;
-    subscriber.catchUp = { cursor, pending: [], overflowed: false, missed: undefined, seam: false };
-    void this.#join(subscriber);
+    subscriber.catchUp = new CatchUp(start.id);
+    void this.#join(subscriber, subscriber.catchUp);
   }
 
   remove(subscriber: Subscriber): void {
@@ -206,12 +184,7 @@ class Topic {
     for (const subscriber of this.#subscribers) {
       const catchUp = subscriber.catchUp;
       if (catchUp !== undefined) {
-        if (!catchUp.seam) {
-          subscriber.hold(catchUp, entry);
-          continue;
-        }
-        const cursor = catchUp.cursor;
-        if (cursor !== undefined && compareIds(entry.id, cursor) <= 0) continue;
+        if (!catchUp.offer(entry)) continue; // held while catching up, or handed over already
         subscriber.catchUp = undefined; // past the seam: live
       }
       if (skipped) continue;
@@ -233,88 +206,38 @@ class Topic {
 
   #fallBehind(subscriber: Subscriber, cursor: string): void {
     if (subscriber.session.aborted) return;
-    subscriber.catchUp = { cursor, pending: [], overflowed: false, missed: undefined, seam: false };
+    subscriber.catchUp = new CatchUp(cursor);
     void this.#catchUp(subscriber, subscriber.catchUp);
   }
 
-  async #join(subscriber: Subscriber): Promise<void> {
+  async #join(subscriber: Subscriber, catchUp: CatchUp): Promise<void> {
     try {
       await this.#tail.ready;
     } catch (error) {
       subscriber.session.finish({ kind: 'error', error });
       return;
     }
-    await this.#catchUp(subscriber, subscriber.catchUp!);
+    await this.#catchUp(subscriber, catchUp);
   }
 
-  /**
-   * Replays what the log holds after the cursor, then what the tail delivered meanwhile (skipping
-   * what the replay covered), then goes live; all at the pace of the client. Entries dropped
-   * meanwhile are replayed again from the log, or reported as `history-lost` if it no longer has
-   * them (retention trimmed them while the client was behind).
-   */
+  /** Catches up at the pace of the client (once it has room), then the subscriber is live. */
   async #catchUp(subscriber: Subscriber, catchUp: CatchUp): Promise<void> {
     const session = subscriber.session;
     try {
       await session.waitForRoom();
-      for (;;) {
-        catchUp.overflowed = false;
-        await this.#replay(subscriber, catchUp);
-        while (!catchUp.overflowed && !session.aborted && catchUp.pending.length > 0) {
-          const pending = catchUp.pending;
-          catchUp.pending = [];
-          for (const entry of pending) {
-            const cursor = catchUp.cursor;
-            if (cursor !== undefined && compareIds(entry.id, cursor) <= 0) continue;
-            catchUp.cursor = entry.id;
-            if (!subscriber.send(entry, undefined)) await session.waitForRoom();
-            if (catchUp.overflowed || session.aborted) break;
-          }
-        }
-        if (session.aborted) return;
-        if (!catchUp.overflowed) break;
-      }
-      // Live (no await since the pending queue was found empty), past the last entry replayed.
-      catchUp.pending = [];
-      catchUp.seam = true;
+      await catchUp.run(this.#engine, this.#key, subscriber);
     } catch (error) {
       if (!session.aborted) session.finish({ kind: 'error', error });
-    }
-  }
-
-  async #replay(subscriber: Subscriber, catchUp: CatchUp): Promise<void> {
-    const session = subscriber.session;
-    for (;;) {
-      const requested = catchUp.cursor;
-      const batch = await this.#engine.range(this.#key, requested, REPLAY_BATCH);
-      // An entry dropped from `pending` that the log no longer has: retention trimmed it while
-      // the client was behind. (Only the first entry dropped is checked: loss further on, after a
-      // second overflow, goes unreported as before; a reported loss is always real.)
-      const missed = catchUp.missed;
-      catchUp.missed = undefined;
-      if (missed !== undefined && requested !== undefined && compareIds(missed, requested) > 0) {
-        const first = batch[0]?.id;
-        if (first === undefined || compareIds(first, missed) > 0) {
-          const lost: Lost = { requested, from: first ?? null };
-          session.deliver(encodeEvent({ event: 'history-lost', data: lost }));
-        }
-      }
-      for (const entry of batch) {
-        if (session.aborted) return;
-        catchUp.cursor = entry.id;
-        if (!subscriber.send(entry, undefined)) await session.waitForRoom();
-      }
-      if (batch.length < REPLAY_BATCH || session.aborted) return;
     }
   }
 }
 
 function encodeEntry(entry: LogEntry): Uint8Array | HubError {
   const event = clientEventOf(entry, entry.id);
-  return HubError.isInstance(event) ? event : encodeEvent(event);
+  return HubError.isInstance(event) ? event : encodeEntryBytes(event);
 }
 
-function encodeEvent(event: EventStreamEvent): Uint8Array {
+function encodeEntryBytes(event: EventStreamEvent): Uint8Array {
   return encoder.encode(encodeStreamEvent(event));
 }
 
@@ -326,15 +249,19 @@ async function topicStart(
   engine: HubEngine,
   key: string,
   lastEventId: string,
-): Promise<{ start: TailStart; lost?: Lost }> {
+): Promise<{ start: TopicStart; lost?: HistoryLost }> {
   if (lastEventId === '') return { start: { from: 'now' } };
   const bounds = await engine.bounds(key);
   if (isLogId(lastEventId) && bounds) {
     const beforeFirst = compareIds(lastEventId, bounds.first) < 0;
     const afterLast = compareIds(lastEventId, bounds.last) > 0;
     if (!beforeFirst && !afterLast) return { start: { from: 'after', id: lastEventId } };
-    if (beforeFirst)
-      return { start: { from: 'beginning' }, lost: { requested: lastEventId, from: bounds.first } };
+    if (beforeFirst) {
+      return {
+        start: { from: 'after', id: undefined },
+        lost: { requested: lastEventId, from: bounds.first },
+      };
+    }
   }
   return { start: { from: 'now' }, lost: { requested: lastEventId, from: null } };
 }

@@ -1,4 +1,5 @@
 import { HubError } from '../errors.ts';
+import { cancelKey, stateKey } from './_run-ids.ts';
 import type { HubEngine } from './engine.ts';
 
 /**
@@ -18,6 +19,7 @@ export interface RunCanceller {
   close(): void;
 }
 
+/** @internal */
 export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCanceller {
   const local = new Map<string, AbortController>();
   let unsubscribe: (() => void) | undefined;
@@ -30,7 +32,7 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCancell
       unsubscribe ??= engine.onCancel(abort);
       const controller = new AbortController();
       local.set(runId, controller);
-      void engine.getValue(`cancel:${runId}`).then(
+      void engine.getValue(cancelKey(runId)).then(
         (flag) => {
           if (flag) abort(runId);
         },
@@ -45,9 +47,9 @@ export function createRunCanceller(engine: HubEngine, ttlMs: number): RunCancell
     },
     fail,
     async cancel(runId: string): Promise<'running' | 'finished' | 'unknown'> {
-      const state = await engine.getValue(`run:${runId}`);
+      const state = await engine.getValue(stateKey(runId));
       if (state !== 'running') return state === undefined ? 'unknown' : 'finished';
-      await engine.setValue(`cancel:${runId}`, '1', ttlMs);
+      await engine.setValue(cancelKey(runId), '1', ttlMs);
       abort(runId);
       await engine.publishCancel(runId);
       return 'running';

@@ -1,0 +1,258 @@
+/**
+ * Replay-then-live, written once: how a reader follows a log from a cursor with no gap and no
+ * duplicate, however slow its client and however busy the log. A run's response follows the
+ * run's log with a tail of its own ({@link followLog}); a topic's subscribers share one tail per
+ * topic, which hands entries straight to the subscribers that are live, and a subscriber that is
+ * joining or fell behind catches up with a {@link CatchUp} until it is live again.
+ *
+ * 1. Subscribe first: the tail is up (its `ready` resolved) before the log is read, so every entry
+ *    appended from then on reaches the reader, from the tail or from the log.
+ * 2. Replay what the log holds after the cursor, in batches of {@link REPLAY_BATCH}, at the
+ *    reader's pace. Meanwhile the tail's entries wait in a pending queue.
+ * 3. Hand over the pending entries, skipping those at or below the cursor: the replay read them
+ *    (the seam).
+ * 4. More than {@link MAX_PENDING} pending entries: drop them all and replay from the log again
+ *    (step 2), so memory stays bounded. An entry the reader had not received that the log no
+ *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
+ *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
+ *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
+ *    replay that no longer finds one of them reports the loss. A reported loss is always real.
+ * 5. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
+ *    subscriber goes live, and the tail's entries at or below the cursor, which a tail that
+ *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
+ * @internal
+ */
+import { compareIds, type HubEngine, type LogEntry, type LogTail } from './engine.ts';
+
+/** Entries read from the log per `range` call while replaying. */
+export const REPLAY_BATCH = 256;
+/** Live entries a reader that is catching up holds before it replays them from the log instead. */
+export const MAX_PENDING = 1024;
+
+/** What `history-lost` says: the id asked for, and the oldest id replayed instead (if any). */
+export interface HistoryLost {
+  requested: string;
+  from: string | null;
+}
+
+/** What a catch-up hands entries to. */
+export interface CatchUpReader {
+  /** True once the reader takes no more entries (its client left, or its stream ended). */
+  readonly done: boolean;
+  /** Takes one entry; returns a promise when the reader must wait (for room) before the next. */
+  take(entry: LogEntry): Promise<void> | undefined;
+  /** Entries it had not received were trimmed from the log (by retention) while it was behind. */
+  lost?(lost: HistoryLost): void;
+}
+
+/**
+ * Where a reader that is not live stands, and the catching up itself (steps 2 to 5). A class
+ * rather than a closure: a topic makes one per subscriber that joins or falls behind.
+ */
+export class CatchUp {
+  /** The last entry handed over (`undefined`: from the start of the log). */
+  cursor: string | undefined;
+  #pending: LogEntry[] = [];
+  /** Replay from the log before the pending entries: at first, and after pending ones were dropped. */
+  #replay = true;
+  /**
+   * The first entry known to follow the cursor (the first dropped after it, or the one after
+   * the last replay batch), and the last entry dropped: the next replay checks that the log
+   * still has them.
+   */
+  #known: string | undefined;
+  #lastDropped: string | undefined;
+  /** Nothing was pending when last looked: the live path takes over (see `offer`). */
+  #caughtUp = false;
+  #wake: (() => void) | undefined;
+
+  constructor(cursor: string | undefined) {
+    this.cursor = cursor;
+  }
+
+  /** Keeps an entry from the tail; past {@link MAX_PENDING}, drops them all for a replay. */
+  hold(entry: LogEntry): void {
+    if (this.#pending.length < MAX_PENDING) {
+      this.#pending.push(entry);
+    } else {
+      this.#remember((this.#firstNew(this.#pending) ?? entry).id);
+      this.#lastDropped = entry.id;
+      this.#pending = [];
+      this.#replay = true;
+    }
+    this.interrupt();
+  }
+
+  /**
+   * An entry from a shared tail: true when the reader is caught up and the entry is new to it,
+   * so the caller delivers it live (and forgets this catch-up); false when it was held, or was
+   * handed over already.
+   */
+  offer(entry: LogEntry): boolean {
+    if (!this.#caughtUp) {
+      this.hold(entry);
+      return false;
+    }
+    return this.#isNew(entry);
+  }
+
+  /**
+   * Catches up: replays the log after the cursor (when it must), then hands over what the tail
+   * delivered meanwhile, until nothing is pending. Resolves true once caught up (decided in the
+   * same turn as finding nothing pending, so nothing slips in between), false when the reader
+   * is done.
+   */
+  async run(engine: HubEngine, key: string, reader: CatchUpReader): Promise<boolean> {
+    this.#caughtUp = false;
+    for (;;) {
+      if (this.#replay) {
+        this.#replay = false;
+        if (!(await this.#replayLog(engine, key, reader))) return false;
+      }
+      while (!this.#replay && this.#pending.length > 0) {
+        const pending = this.#pending;
+        this.#pending = [];
+        for (const entry of pending) {
+          if (reader.done) return false;
+          if (!this.#isNew(entry)) continue;
+          this.cursor = entry.id;
+          const wait = reader.take(entry);
+          if (wait !== undefined) await wait;
+          if (this.#replay) break;
+        }
+      }
+      if (reader.done) return false;
+      if (!this.#replay) {
+        this.#caughtUp = true;
+        return true;
+      }
+    }
+  }
+
+  /** Resolves once the tail delivered more (at once if it has), or at `interrupt()`. */
+  next(): Promise<void> {
+    if (this.#pending.length > 0 || this.#replay) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /** Wakes a reader waiting in `next()` (its stream ended, say). */
+  interrupt(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #isNew(entry: LogEntry): boolean {
+    return this.cursor === undefined || compareIds(entry.id, this.cursor) > 0;
+  }
+
+  /** Keeps `id` as the first entry known to follow the cursor, if it is after it and before any other. */
+  #remember(id: string): void {
+    const cursor = this.cursor;
+    if (cursor !== undefined && compareIds(id, cursor) <= 0) return;
+    const known = this.#known;
+    const stale = known === undefined || (cursor !== undefined && compareIds(known, cursor) <= 0);
+    if (stale || compareIds(id, known) < 0) this.#known = id;
+  }
+
+  /**
+   * Reports history lost when the log (read after `requested`, `first` the first entry it still
+   * has) and the pending queue both miss an entry known to have followed `requested`.
+   */
+  #checkLoss(
+    reader: CatchUpReader,
+    requested: string | undefined,
+    first: string | undefined,
+    known: Array<string | undefined>,
+  ): void {
+    if (requested === undefined || reader.lost === undefined) return;
+    let missing: string | undefined;
+    for (const id of known) {
+      if (id === undefined || compareIds(id, requested) <= 0) continue;
+      if (missing === undefined || compareIds(id, missing) < 0) missing = id;
+    }
+    if (missing === undefined) return;
+    if (first !== undefined && compareIds(missing, first) >= 0) return; // the log has it
+    const held = this.#pending[0]?.id; // the pending queue has every entry from this one on
+    if (held !== undefined && compareIds(missing, held) >= 0) return;
+    reader.lost({ requested, from: first ?? null });
+  }
+
+  // The first of `entries` (in log order) after the cursor: a binary search.
+  #firstNew(entries: LogEntry[]): LogEntry | undefined {
+    let low = 0;
+    let high = entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#isNew(entries[middle]!)) high = middle;
+      else low = middle + 1;
+    }
+    return entries[low];
+  }
+
+  async #replayLog(engine: HubEngine, key: string, reader: CatchUpReader): Promise<boolean> {
+    for (;;) {
+      const requested = this.cursor;
+      // Taken before the read: what is dropped while it is in flight, the next one checks.
+      const known = [this.#known, this.#lastDropped];
+      this.#known = undefined;
+      this.#lastDropped = undefined;
+      const batch = await engine.range(key, requested, REPLAY_BATCH + 1);
+      this.#checkLoss(reader, requested, batch[0]?.id, known);
+      const count = Math.min(batch.length, REPLAY_BATCH);
+      for (let index = 0; index < count; index++) {
+        if (reader.done) return false;
+        const entry = batch[index]!;
+        this.cursor = entry.id;
+        const wait = reader.take(entry);
+        if (wait !== undefined) await wait;
+      }
+      if (reader.done) return false;
+      if (batch.length <= REPLAY_BATCH) return true;
+      this.#remember(batch[REPLAY_BATCH]!.id); // what follows the cursor, as the log had it
+    }
+  }
+}
+
+/** Options of {@link followLog}. */
+export interface FollowOptions {
+  engine: HubEngine;
+  key: string;
+  /** The last entry the reader has (`undefined`: from the start of the log). */
+  after: string | undefined;
+  /** Ends the following (the reader's stream ended). */
+  signal: AbortSignal;
+  /** Takes one entry (the next one waits for its promise); returns true to stop after it. */
+  take(entry: LogEntry): Promise<boolean>;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Follows one log for one reader, with a tail of its own: every entry after `after`, in order,
+ * once, until `take` says stop or `signal` aborts.
+ */
+export async function followLog(options: FollowOptions): Promise<void> {
+  const { engine, key, signal } = options;
+  const catchUp = new CatchUp(options.after);
+  let stopped = false;
+  const reader: CatchUpReader = {
+    get done() {
+      return stopped || signal.aborted;
+    },
+    take: async (entry) => {
+      stopped = await options.take(entry);
+    },
+  };
+  const tail: LogTail = engine.tail(key, (entry) => catchUp.hold(entry), options.onError);
+  const interrupt = () => catchUp.interrupt();
+  signal.addEventListener('abort', interrupt, { once: true });
+  try {
+    await tail.ready;
+    while (await catchUp.run(engine, key, reader)) await catchUp.next();
+  } finally {
+    signal.removeEventListener('abort', interrupt);
+    tail.close();
+  }
+}

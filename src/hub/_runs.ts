@@ -1,0 +1,224 @@
+/**
+ * Runs: a producer runs detached from the connection and appends its events to the run's log;
+ * every response of the run (the first one, and every resume, on any instance) follows that log
+ * (src/hub/_catch-up.ts). While the producer runs, its instance holds a lease (`_lease.ts`); a
+ * producer whose next id a reader took (its lease had lapsed) is fenced off here.
+ */
+import { runProducer } from '../_internal/run-producer.ts';
+import { serializeEventData } from '../_internal/serialize-event.ts';
+import { EngineError, HubError, RequestError } from '../errors.ts';
+import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
+import type { EventStreamEvent } from '../server/types.ts';
+import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
+import { followLog } from './_catch-up.ts';
+import { errorAnswer } from './_error-answer.ts';
+import { createLeases } from './_lease.ts';
+import type { RunCanceller } from './_run-cancel.ts';
+import { eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
+import { clientEventOf, isTerminal, parseRunEventId, storedEventOf } from './_validate.ts';
+import type { StoredEvent } from './engine.ts';
+import type { ResolvedHubOptions } from './options.ts';
+import type { HubStreamOptions, RunProducer, RunWriter } from './types.ts';
+
+/** The runs of one hub. */
+export interface Runs {
+  /**
+   * Answers a request of `hub.stream` (not a cancel): without `Last-Event-ID` a new run, with
+   * the event id of a run the rest of it; a malformed id is a 400, an unknown run a 404.
+   */
+  answer(request: Request, producer: RunProducer, options: HubStreamOptions): Promise<Response>;
+}
+
+/** @internal */
+export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Runs {
+  const { engine, onError, runTtlMs, maxRunEvents } = hub;
+  const leases = createLeases(hub);
+
+  /**
+   * The run's log as its producer writes it: appends chained, so that a producer that does not
+   * await still logs in order, each at the next id. Once another writer took one of its ids (a
+   * reader declared the producer lost: its lease lapsed, say in a long pause), the run has ended
+   * without it: the producer is fenced off, its signal aborts, and it writes nothing more.
+   */
+  function openLog(runId: string) {
+    let seq = 0;
+    let fenced: HubError | undefined;
+    let chain: Promise<unknown> = Promise.resolve();
+    const append = (stored: StoredEvent): Promise<void> => {
+      const id = logId(++seq);
+      const next = chain.then(async () => {
+        if (fenced) throw fenced;
+        try {
+          await engine.append(logKey(runId), stored, { id, ttlMs: runTtlMs });
+        } catch (error) {
+          if (!(EngineError.isInstance(error) && error.code === 'append-conflict')) throw error;
+          fenced = new HubError(
+            'producer-lost',
+            `The run ${runId} was ended without this producer: its lease lapsed.`,
+            { cause: error },
+          );
+          canceller.fail(runId, fenced);
+          throw fenced;
+        }
+      });
+      chain = next.catch(() => {});
+      return next;
+    };
+    return {
+      append,
+      get length() {
+        return seq;
+      },
+      get fenced() {
+        return fenced;
+      },
+    };
+  }
+
+  async function start(
+    request: Request,
+    producer: RunProducer,
+    waitUntil: HubStreamOptions['waitUntil'],
+  ): Promise<string> {
+    const runId = randomRunId();
+    // The lease first: a reader that finds the run running finds its lease too.
+    const lease = await leases.hold(runId);
+    try {
+      await engine.setValue(stateKey(runId), 'running', runTtlMs);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    const signal = canceller.register(runId);
+    const log = openLog(runId);
+    // Checked at the door, synchronously (as createEventStream's send): nothing is stored that a
+    // reader could not send. The limit applies to the producer's events only: the terminal event
+    // must always fit, or the run's readers would wait for an end that never comes.
+    const send = (event: EventStreamEvent): Promise<void> => {
+      const stored = storedEventOf(event, 'run.send');
+      if (log.length >= maxRunEvents) {
+        return Promise.reject(
+          new HubError('run-too-long', `A run may log at most ${maxRunEvents} events.`),
+        );
+      }
+      return log.append(stored);
+    };
+    const writer: RunWriter = {
+      send,
+      progress: (progress) => send({ event: 'progress', data: progress }),
+      signal,
+      runId,
+      request,
+    };
+    const done = settle(producer, writer, log, lease).catch((error: unknown) => {
+      if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
+    });
+    waitUntil?.(done);
+    return runId;
+  }
+
+  /**
+   * Runs the producer to its end, then logs the run's terminal event: `done` with its result (or
+   * `{"cancelled":true}`), or `error` with its public error; nothing when it was fenced off (a
+   * reader ended the run already).
+   */
+  async function settle(
+    producer: RunProducer,
+    writer: RunWriter,
+    log: ReturnType<typeof openLog>,
+    lease: { release(): void },
+  ): Promise<void> {
+    const { runId, signal } = writer;
+    let terminal: StoredEvent;
+    try {
+      const result = await runProducer(producer, writer, onError);
+      terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
+    } catch (error) {
+      if (signal.aborted && !log.fenced) {
+        terminal = { event: 'done', data: '{"cancelled":true}' };
+      } else {
+        if (!log.fenced) onError(error);
+        terminal = { event: 'error', data: JSON.stringify(hub.publicError(error)) };
+      }
+    } finally {
+      lease.release();
+    }
+    // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
+    canceller.unregister(runId);
+    if (log.fenced) return;
+    await engine.setValue(stateKey(runId), 'finished', runTtlMs);
+    await log.append(terminal);
+  }
+
+  /** A response of the run: its log after `after` (all of it without), up to its terminal event. */
+  function read(
+    request: Request,
+    runId: string,
+    after: string | undefined,
+    options: Omit<HubStreamOptions, 'waitUntil'>,
+  ): Response {
+    const headers = new Headers(options.headers);
+    headers.set(RUN_ID_HEADER, runId);
+    return createEventStream(
+      request,
+      async (stream) => {
+        const lease = leases.watch(runId, after !== undefined);
+        try {
+          await followLog({
+            engine,
+            key: logKey(runId),
+            after,
+            signal: stream.signal,
+            onError,
+            async take(entry) {
+              lease.saw();
+              const event = clientEventOf(entry, eventIdOf(runId, entry.id));
+              if (HubError.isInstance(event)) {
+                onError(event); // skipped: failing on it would fail every resume the same way
+                return false;
+              }
+              await stream.send(event);
+              return isTerminal(entry.event);
+            },
+          });
+        } finally {
+          lease.stop();
+        }
+      },
+      { ...options, headers, terminalEvents: false },
+    );
+  }
+
+  return {
+    async answer(request, producer, { waitUntil, ...options }) {
+      const lastEventId = readLastEventId(request);
+      if (lastEventId === '') {
+        return read(request, await start(request, producer, waitUntil), undefined, options);
+      }
+      const resume = parseRunEventId(lastEventId);
+      if (!resume) {
+        return errorAnswer(
+          request,
+          new RequestError(
+            'bad-request',
+            `Last-Event-ID ${JSON.stringify(lastEventId.slice(0, 64))} is not an event id of a run (<runId>.<n>).`,
+          ),
+          options.cors,
+        );
+      }
+      // A 404 (not a 200 with an error event) ends every kind of client: a native EventSource
+      // stops at a status other than 200, where an error event would make it reconnect forever.
+      if (!(await engine.getValue(stateKey(resume.runId)))) {
+        return errorAnswer(
+          request,
+          new HubError(
+            'run-expired',
+            `The stream ${JSON.stringify(lastEventId)} cannot be resumed: its run is unknown or expired. Start a new request.`,
+          ),
+          options.cors,
+        );
+      }
+      return read(request, resume.runId, logId(resume.seq), options);
+    },
+  };
+}

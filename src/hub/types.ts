@@ -1,0 +1,47 @@
+/**
+ * The types a run's producer and a caller of the hub write against (the hub itself is
+ * `Hub`, in hub.ts; its options are in options.ts).
+ *
+ * @module
+ */
+import type { EventStreamOptions } from '../server/options.ts';
+import type { EventStreamEvent, EventStreamProducer, EventStreamWriter } from '../server/types.ts';
+
+/**
+ * What a run's producer writes to: the log of the run, not one HTTP response. The writer of a
+ * plain stream (`EventStreamWriter`) with what a run has (`send` and `progress`, which resolve
+ * once the event is stored and whose id the hub assigns; `coalesce` does not apply, a run's log
+ * keeps every event), plus the run's id.
+ */
+export interface RunWriter extends Pick<EventStreamWriter, 'send' | 'progress' | 'request'> {
+  /** Aborts when the run is cancelled (from any instance) or the hub closes: not on disconnects. */
+  readonly signal: AbortSignal;
+  /** The run's id (unguessable: it grants read access to the run). */
+  readonly runId: string;
+}
+
+/**
+ * A run's producer, in any form a plain stream's producer takes (see `EventStreamProducer`),
+ * given the run's writer: its return value is the payload of `done`.
+ */
+export type RunProducer = EventStreamProducer<RunWriter>;
+
+/** Options of `Hub.stream`: the server's stream options, plus `waitUntil`. */
+export interface HubStreamOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
+  /**
+   * Keeps the detached producer alive on platforms that end work with the response (Vercel,
+   * Netlify, Cloudflare `ctx.waitUntil`): it gets the producer's promise.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** Options of `Hub.subscribe`. */
+export interface SubscribeOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
+  /** Only events for which it returns true reach this subscriber. */
+  filter?: (event: EventStreamEvent) => boolean;
+  /**
+   * A coalescing key per event: while this subscriber is behind, a queued event with the same key
+   * is replaced by the newer one (latest value wins, for dashboards).
+   */
+  coalesce?: (event: EventStreamEvent) => string | undefined;
+}

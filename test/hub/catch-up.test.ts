@@ -1,0 +1,265 @@
+/**
+ * Replay-then-live (src/hub/_catch-up.ts), the one algorithm behind a run's responses and a
+ * topic's catching-up subscribers, driven step by step on the memory engine: the seam (an entry
+ * both replayed and delivered by the tail goes out once), the fallback to replay when more than
+ * MAX_PENDING entries wait, including an overflow while the last replay batch is in flight, and
+ * the end (the reader stops, the tail closes).
+ */
+import { afterEach, expect, test } from 'vitest';
+import { CatchUp, followLog, MAX_PENDING, REPLAY_BATCH } from '../../src/hub/_catch-up.ts';
+import { createMemoryEngine, type HubEngine, type LogEntry } from '../../src/hub/index.ts';
+
+const engines: HubEngine[] = [];
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close();
+});
+
+/**
+ * A memory engine whose `range` can be held after it read the log (the reply in flight), and
+ * which counts `range` calls and open tails.
+ */
+function steppedEngine() {
+  const engine = createMemoryEngine();
+  engines.push(engine);
+  let hold: Promise<void> | undefined;
+  let held: (() => void) | undefined;
+  let ranges = 0;
+  let tails = 0;
+  const stepped: HubEngine = {
+    ...engine,
+    async range(key, after, count) {
+      ranges++;
+      const entries = await engine.range(key, after, count);
+      const gate = hold;
+      held?.();
+      if (gate) await gate;
+      return entries;
+    },
+    tail(key, listener, onError) {
+      tails++;
+      const tail = engine.tail(key, listener, onError);
+      return {
+        ready: tail.ready,
+        close() {
+          tails--;
+          tail.close();
+        },
+      };
+    },
+  };
+  return {
+    engine: stepped,
+    /** Holds the next `range` replies; resolves once one was read and is held; `release()` lets them go. */
+    holdRanges() {
+      let release!: () => void;
+      hold = new Promise<void>((resolve) => (release = resolve));
+      const reached = new Promise<void>((resolve) => (held = resolve));
+      return {
+        reached,
+        release() {
+          hold = undefined;
+          held = undefined;
+          release();
+        },
+      };
+    },
+    ranges: () => ranges,
+    tails: () => tails,
+  };
+}
+
+async function appendMany(engine: HubEngine, key: string, from: number, to: number) {
+  const ids: string[] = [];
+  for (let index = from; index <= to; index++)
+    ids.push(await engine.append(key, { data: String(index) }, { id: `0-${index}` }));
+  return ids;
+}
+
+const numbers = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, index) => String(from + index));
+
+/** Follows the log `log` from `after`, recording what it takes, until it takes `until` (or an abort). */
+function follow(
+  engine: HubEngine,
+  options: {
+    after?: string;
+    until?: string;
+    signal?: AbortSignal;
+    onTake?: (entry: LogEntry, index: number) => Promise<void> | undefined;
+  },
+) {
+  const taken: LogEntry[] = [];
+  const done = followLog({
+    engine,
+    key: 'log',
+    after: options.after,
+    signal: options.signal ?? new AbortController().signal,
+    async take(entry) {
+      taken.push(entry);
+      await options.onTake?.(entry, taken.length - 1);
+      return entry.event.data === options.until;
+    },
+  });
+  return { taken, data: () => taken.map((entry) => entry.event.data), done };
+}
+
+test('followLog: the log after the cursor, then live entries, each once and in order', async () => {
+  const { engine, tails } = steppedEngine();
+  await appendMany(engine, 'log', 1, 600); // more than two replay batches
+  const reader = follow(engine, {
+    after: '0-100',
+    until: '750',
+    // Live entries arrive while the replay is still being taken: the seam must skip them.
+    onTake: (entry) =>
+      entry.id === '0-300' ? appendMany(engine, 'log', 601, 700).then(() => {}) : undefined,
+  });
+  await expect.poll(() => reader.taken.length).toBe(600);
+  await appendMany(engine, 'log', 701, 760);
+  await reader.done;
+  expect(reader.data()).toEqual(numbers(101, 750));
+  expect(reader.taken.map((entry) => entry.id)).toEqual(numbers(101, 750).map((n) => `0-${n}`));
+  expect(tails()).toBe(0); // the reader stopped at its last entry: its tail is closed
+});
+
+test('followLog: a reader that falls more than MAX_PENDING entries behind replays them from the log', async () => {
+  const { engine, ranges } = steppedEngine();
+  let release!: () => void;
+  const paused = new Promise<void>((resolve) => (release = resolve));
+  const total = MAX_PENDING * 3;
+  const reader = follow(engine, {
+    until: String(total),
+    onTake: (_entry, index) => (index === 0 ? paused : undefined), // a client that stops reading
+  });
+  await appendMany(engine, 'log', 1, 1);
+  await expect.poll(() => reader.taken.length).toBe(1);
+  const rangesBefore = ranges();
+  await appendMany(engine, 'log', 2, total); // the tail delivers them all while it is stuck
+  release();
+  await reader.done;
+  expect(reader.data()).toEqual(numbers(1, total));
+  expect(ranges()).toBeGreaterThan(rangesBefore); // the pending queue overflowed: it replayed
+});
+
+test('followLog: an overflow while the last replay batch is in flight replays again, losing nothing', async () => {
+  const stepped = steppedEngine();
+  const { engine } = stepped;
+  await appendMany(engine, 'log', 1, 10);
+  const total = 10 + MAX_PENDING + 50;
+  const held = stepped.holdRanges();
+  const reader = follow(engine, { until: String(total) });
+  // The replay read 1..10 (a short batch: the end of the log) and its reply is in flight: the
+  // tail now delivers more than MAX_PENDING entries, and drops them. They are in the log, after
+  // what that reply holds: the reader must read them from the log again, not go on from the tail.
+  await held.reached;
+  await appendMany(engine, 'log', 11, total);
+  held.release();
+  await reader.done;
+  expect(reader.data()).toEqual(numbers(1, total));
+});
+
+test('followLog: an abort ends a reader that waits for the next entry, and closes its tail', async () => {
+  const { engine, tails } = steppedEngine();
+  await appendMany(engine, 'log', 1, 3);
+  const controller = new AbortController();
+  const reader = follow(engine, { after: '0-1', signal: controller.signal });
+  await expect.poll(() => reader.taken.length).toBe(2);
+  expect(tails()).toBe(1);
+  controller.abort();
+  await reader.done;
+  expect(reader.data()).toEqual(['2', '3']);
+  expect(tails()).toBe(0);
+});
+
+test('CatchUp: caught up, it hands the live path only entries newer than its cursor; it reports history lost', async () => {
+  const { engine } = steppedEngine();
+  const ids = await appendMany(engine, 'log', 1, REPLAY_BATCH + 5);
+  const catchUp = new CatchUp(ids[2]);
+  const taken: string[] = [];
+  const lost: unknown[] = [];
+  let done = false;
+  const reader = {
+    get done() {
+      return done;
+    },
+    take(entry: LogEntry) {
+      taken.push(entry.event.data!);
+      return undefined;
+    },
+    lost: (report: unknown) => lost.push(report),
+  };
+  // While it catches up, the tail's entries are held (the replay will read them from the log).
+  expect(catchUp.offer({ id: ids[5]!, event: { data: '6' } })).toBe(false);
+  expect(await catchUp.run(engine, 'log', reader)).toBe(true);
+  expect(taken).toEqual(numbers(4, REPLAY_BATCH + 5));
+  expect(catchUp.cursor).toBe(ids.at(-1));
+  // Caught up: an entry the replay read (an asynchronous tail may still bring it) is skipped, a
+  // new one goes to the live path.
+  expect(catchUp.offer({ id: ids.at(-1)!, event: { data: 'again' } })).toBe(false);
+  expect(catchUp.offer({ id: `0-${REPLAY_BATCH + 6}`, event: { data: 'new' } })).toBe(true);
+  expect(lost).toEqual([]);
+
+  // A reader behind a log that retention trimmed: the first entry it dropped is gone.
+  const trimmed = new CatchUp('0-2');
+  for (let index = 0; index <= MAX_PENDING; index++) {
+    trimmed.offer({ id: `0-${1000 + index}`, event: { data: 'x' } }); // dropped past MAX_PENDING
+  }
+  await engine.append('short', { data: 'kept' }, { id: '0-5000' });
+  const replayed: string[] = [];
+  expect(
+    await trimmed.run(engine, 'short', {
+      done: false,
+      take: (entry) => void replayed.push(entry.id),
+    }),
+  ).toBe(true);
+  expect(replayed).toEqual(['0-5000']);
+  const reported: unknown[] = [];
+  const again = new CatchUp('0-2');
+  for (let index = 0; index <= MAX_PENDING; index++) {
+    again.offer({ id: `0-${1000 + index}`, event: { data: 'x' } });
+  }
+  await again.run(engine, 'short', {
+    done: false,
+    take: () => undefined,
+    lost: (report) => reported.push(report),
+  });
+  expect(reported).toEqual([{ requested: '0-2', from: '0-5000' }]);
+  done = true;
+});
+
+test('CatchUp: history lost behind a replay batch that passed the first entry it dropped is reported, once', async () => {
+  // A topic subscriber joins as a burst starts: its tail brings entries the replay reads too.
+  // Its client stops reading in the first replay batch, the burst overflows its pending queue,
+  // and retention trims the log to its last 100 entries; when the client reads again, the rest
+  // of the batch (read before the trim) goes out, then the loss is reported, then what is left.
+  const { engine } = steppedEngine();
+  const catchUp = new CatchUp('0-0');
+  const publish = async (from: number, to: number) => {
+    for (let index = from; index <= to; index++) {
+      const id = `0-${index}`;
+      await engine.append('topic', { data: String(index) }, { id, maxLen: 100 });
+      catchUp.offer({ id, event: { data: String(index) } }); // the shared tail
+    }
+  };
+  await publish(1, 100);
+  let release!: () => void;
+  const paused = new Promise<void>((resolve) => (release = resolve));
+  const received: string[] = [];
+  const reports: unknown[] = [];
+  const running = catchUp.run(engine, 'topic', {
+    done: false,
+    take(entry) {
+      received.push(entry.event.data!);
+      return received.length === 1 ? paused : undefined;
+    },
+    lost: (report) => {
+      reports.push(report);
+      received.push('history-lost');
+    },
+  });
+  await expect.poll(() => received.length).toBe(1);
+  await publish(101, 2000); // more than MAX_PENDING: dropped; the log keeps 1901..2000
+  release();
+  expect(await running).toBe(true);
+  expect(received).toEqual([...numbers(1, 100), 'history-lost', ...numbers(1901, 2000)]);
+  expect(reports).toEqual([{ requested: '0-100', from: '0-1901' }]);
+});
