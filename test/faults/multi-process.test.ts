@@ -25,7 +25,7 @@ async function startInstance(
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./fixtures/instance.ts', import.meta.url).pathname],
+    ['--import', 'tsx', new URL('../hub/fixtures/instance.ts', import.meta.url).pathname],
     {
       env: {
         ...process.env,
