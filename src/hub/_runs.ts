@@ -44,6 +44,9 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     let seq = 0;
     let fenced: HubError | undefined;
     let chain: Promise<unknown> = Promise.resolve();
+    // Each append renews the log's TTL; the run's state is renewed here too, at most twice per
+    // TTL, so a run that outlives runTtlMs stays resumable and its lease stays checked.
+    let stateSetAt = Date.now();
     const append = (stored: StoredEvent): Promise<void> => {
       const id = logId(++seq);
       const next = chain.then(async () => {
@@ -58,7 +61,14 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
             { cause: error },
           );
           canceller.fail(runId, fenced);
+          // The reader that ended the run marked it finished; a renewal of ours in between may
+          // have marked it running again.
+          await engine.setValue(stateKey(runId), 'finished', runTtlMs).catch(onError);
           throw fenced;
+        }
+        if (!isTerminal(stored) && Date.now() - stateSetAt > runTtlMs / 2) {
+          stateSetAt = Date.now();
+          await engine.setValue(stateKey(runId), 'running', runTtlMs);
         }
       });
       chain = next.catch(() => {});
@@ -66,6 +76,8 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     };
     return {
       append,
+      /** Settles when every append made so far has settled. */
+      drained: (): Promise<unknown> => chain,
       get length() {
         return seq;
       },
@@ -145,6 +157,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     }
     // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
     canceller.unregister(runId);
+    await log.drained(); // no renewal of the running state may land after `finished`
     if (log.fenced) return;
     await engine.setValue(stateKey(runId), 'finished', runTtlMs);
     await log.append(terminal);
