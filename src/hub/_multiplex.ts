@@ -152,7 +152,12 @@ export class Multiplex {
   }
 
   /** Sends a control decision to the connection, wherever it is. */
-  async control(connection: string, add: string[], remove: string[], denied: TopicDenial[]) {
+  async control(
+    connection: string,
+    add: string[],
+    remove: string[],
+    denied: TopicDenial[],
+  ): Promise<void> {
     await this.settings.engine.append(
       CONTROL_KEY,
       { event: 'control', data: JSON.stringify({ connection, add, remove, denied }) },
