@@ -235,6 +235,10 @@ export function frozenRows(figures: FrozenFigures): Array<[string, string]> {
     ],
     ['frozen dropped after: p50 / p99 / max', triple(frozen.dropMs)],
     ['every frozen client dropped after', `${figures.allDroppedMs.toFixed(0)} ms`],
+    [
+      'server CPU from the storm to the last drop, per frozen client',
+      `${server.cpuMs.toFixed(0)} ms, ${(server.cpuMs / n).toFixed(1)} ms`,
+    ],
     ['healthy clients dropped', String(server.kinds.healthy?.dropped ?? 0)],
     ['server peak RSS', mib(server.peakRss)],
     ['machine TCP memory at peak (kernel buffers)', mib(server.peakTcpMemory)],
