@@ -15,8 +15,15 @@
  *
  * `npm run bench:frozen -- --frozen 200 --healthy 20 --mode topic|burst --publish-ms 10
  * --event-bytes 1024 --write-timeout-ms 2000 --max-buffered-bytes 262144`
+ *
+ * What a frozen socket takes before it stops taking data is the kernel's: to measure with a
+ * bounded unsent buffer without touching the machine's settings, run it (as root, Linux) in a
+ * network namespace of its own:
+ * `unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv4.tcp_notsent_lowat=131072 &&
+ * npm run bench:frozen -- --mode burst'`
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { ServerSettings, ServerStats } from './frozen-server.ts';
@@ -192,6 +199,19 @@ const triple = (values: number[]) => {
 };
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 
+/** The Linux settings that decide what a frozen socket takes (see docs/server.md). */
+function kernelSettings(): string {
+  const read = (name: string) => {
+    try {
+      return readFileSync(`/proc/sys/net/ipv4/${name}`, 'latin1').trim().split(/\s+/).at(-1)!;
+    } catch {
+      return '?';
+    }
+  };
+  const lowat = read('tcp_notsent_lowat');
+  return `${read('tcp_wmem')}, ${lowat === '4294967295' ? 'unlimited' : lowat}`;
+}
+
 /** The figures as `[figure, value]` rows. */
 export function frozenRows(figures: FrozenFigures): Array<[string, string]> {
   const { settings, alone, storm, server, stormServer, aloneServer } = figures;
@@ -241,6 +261,7 @@ export function frozenRows(figures: FrozenFigures): Array<[string, string]> {
     ],
     ['healthy clients dropped', String(server.kinds.healthy?.dropped ?? 0)],
     ['server peak RSS', mib(server.peakRss)],
+    ['kernel: tcp_wmem (max send buffer), tcp_notsent_lowat', kernelSettings()],
     ['machine TCP memory at peak (kernel buffers)', mib(server.peakTcpMemory)],
   ];
 }
