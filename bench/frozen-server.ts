@@ -12,7 +12,8 @@
  *   per-event latency);
  * - `/burst`: a producer of its own that does not await (16 KiB events, a yield every 8: the shape
  *   that fills a frozen client's queue fastest);
- * - `/paced`: a producer that awaits each 1 KiB event and sleeps 2 ms.
+ * - `/paced`: a producer that awaits each 1 KiB event (its data starts with the time it was sent)
+ *   and sleeps 20 ms.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -63,7 +64,7 @@ export interface ServerStats {
 
 const settings = JSON.parse(process.env.FROZEN_SERVER ?? '{}') as ServerSettings;
 const BIG = { data: 'x'.repeat(16 * 1024 - 8) };
-const SMALL = { data: 'x'.repeat(1024) };
+const SMALL = 'x'.repeat(1000);
 const kinds: ServerStats['kinds'] = {};
 const kindOf = (name: string) =>
   (kinds[name] ??= {
@@ -117,8 +118,8 @@ const server = createServer(
         request,
         async (stream) => {
           while (!stream.signal.aborted) {
-            await stream.send(SMALL);
-            await new Promise((resolve) => setTimeout(resolve, 2));
+            await stream.send({ data: `${performance.timeOrigin + performance.now()} ${SMALL}` });
+            await new Promise((resolve) => setTimeout(resolve, 20));
           }
         },
         options,

@@ -48,6 +48,9 @@ export interface FrozenFigures {
   stormServer: ServerStats;
   /** The server's stats at the end of the alone phase. */
   aloneServer: ServerStats;
+  /** How long the alone phase lasted, and the storm until the final stats, ms. */
+  aloneMs: number;
+  stormMs: number;
   /** ms from the frozen clients' connect until the last of them was dropped (or the wait ended). */
   allDroppedMs: number;
 }
@@ -143,11 +146,13 @@ export async function measureFrozen(settings: FrozenSettings): Promise<FrozenFig
     alone.firstEvent.length = 0;
     alone.headers.length = 0; // the residents' own first events are not counted
     await stats('reset');
+    const aloneStarted = performance.now();
     for (let index = 0; index < 15; index++) {
       sockets.push(healthyClient(port, path('healthy'), current));
       await sleep(100);
     }
     const aloneServer = await stats('reset');
+    const aloneMs = performance.now() - aloneStarted;
     phase = storm;
     const stormStarted = performance.now();
     for (let index = 0; index < frozen; index++) {
@@ -178,6 +183,8 @@ export async function measureFrozen(settings: FrozenSettings): Promise<FrozenFig
       alone,
       storm,
       server: await stats(),
+      aloneMs,
+      stormMs: performance.now() - stormStarted,
       stormServer,
       aloneServer,
       allDroppedMs,
@@ -256,8 +263,12 @@ export function frozenRows(figures: FrozenFigures): Array<[string, string]> {
     ['frozen dropped after: p50 / p99 / max', triple(frozen.dropMs)],
     ['every frozen client dropped after', `${figures.allDroppedMs.toFixed(0)} ms`],
     [
-      'server CPU from the storm to the last drop, per frozen client',
-      `${server.cpuMs.toFixed(0)} ms, ${(server.cpuMs / n).toFixed(1)} ms`,
+      'server CPU from the storm to the last drop; per frozen client',
+      `${server.cpuMs.toFixed(0)} ms; ${(server.cpuMs / n).toFixed(1)} ms`,
+    ],
+    [
+      'server CPU per second with the healthy clients alone',
+      `${((aloneServer.cpuMs / figures.aloneMs) * 1000).toFixed(0)} ms`,
     ],
     ['healthy clients dropped', String(server.kinds.healthy?.dropped ?? 0)],
     ['server peak RSS', mib(server.peakRss)],
