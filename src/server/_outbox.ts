@@ -21,7 +21,7 @@ export interface OutboxLimits {
   /** Above this many queued bytes, `push` returns a promise that resolves at the next flush. */
   highWaterMark: number;
   /**
-   * Past this many bytes queued or held unsent by the sink (unless it is one event alone), the
+   * Past this many bytes queued or held unsent by the sink (with more than one event queued), the
    * owner hears `overflowed()`.
    */
   maxBufferedBytes: number;
@@ -249,10 +249,11 @@ export class Outbox {
       return true;
     }
     this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
-    // What a sink took and has not sent counts too: a frozen client holds at most the cap in all.
-    // One event larger than the cap is let through when nothing else is held.
+    // What a sink took and has not sent counts too: a frozen client holds no more than the cap
+    // plus one event in all. An event alone in the queue is let through (one larger than the cap
+    // must not drop a client whose socket holds a few bytes).
     const held = this.#buffered + (this.#sink?.pendingBytes ?? 0);
-    if (!force && held > this.#owner.options.maxBufferedBytes && held > bytes.length) {
+    if (!force && held > this.#owner.options.maxBufferedBytes && this.#buffered > bytes.length) {
       this.#owner.overflowed();
       return false;
     }
