@@ -374,6 +374,8 @@ function printCases(title: string, cases: CaseResult[]): void {
           ? `${result.spread.p25.toFixed(2)}-${result.spread.p75.toFixed(2)}`
           : '',
       };
+      if (result.ratios.baseline !== undefined)
+        row['x baseline'] = formatRatio(result.ratios.baseline);
       if (result.ratios['fetch-event-source'] !== undefined)
         row['x fetch-event-source'] = formatRatio(result.ratios['fetch-event-source']);
       if (result.ratios.limit !== undefined)
