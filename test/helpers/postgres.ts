@@ -19,8 +19,10 @@ export interface TestPostgres {
   pool(options?: pg.PoolConfig): pg.Pool;
   /** A fresh schema name for one engine (or several instances sharing it); dropped by `stop()`. */
   schema(): string;
-  /** Stops the server at once (immediate shutdown) and starts it again on the same data (own server only). */
-  restart(): Promise<void>;
+  /** Stops the server at once, as a crash would (`SIGQUIT`: no checkpoint; own server only). */
+  kill(): Promise<void>;
+  /** Starts it again on the same data and port (recovering from the WAL) and waits until it answers. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,9 +52,13 @@ export async function startPostgres(options: { own?: boolean } = {}): Promise<Te
       schemas.push(name);
       return name;
     },
-    restart: async () => {
-      if (!server) throw new Error('restart() needs startPostgres({ own: true })');
-      await server.restart();
+    kill: async () => {
+      if (!server) throw new Error('kill() needs startPostgres({ own: true })');
+      await server.kill();
+    },
+    start: async () => {
+      if (!server) throw new Error('start() needs startPostgres({ own: true })');
+      await server.start();
     },
     stop: async () => {
       // A pool ends once its connections are back; an engine a test left open holds one (its
@@ -98,7 +104,8 @@ async function sharedServer(): Promise<string | undefined> {
 
 interface OwnServer {
   url: string;
-  restart(): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -159,10 +166,8 @@ async function startOwnServer(): Promise<OwnServer> {
   await start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    restart: async () => {
-      await kill('SIGQUIT');
-      await start();
-    },
+    kill: () => kill('SIGQUIT'),
+    start,
     stop: async () => {
       await kill('SIGINT');
       rmSync(dir, { recursive: true, force: true });

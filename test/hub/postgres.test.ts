@@ -174,6 +174,35 @@ describe('the PostgreSQL engine', () => {
     tail.close();
   });
 
+  test('a reply lost after the commit: the retry returns the stored id and stores nothing twice', async () => {
+    const real = postgres.pool();
+    let lose = 0;
+    // The statement runs, then the connection "drops" before the reply arrives.
+    const pool: PgPoolLike = {
+      query: async (text: string, values?: unknown[]) => {
+        const result = await real.query(text, values);
+        if (lose > 0 && text.includes('.append(')) {
+          lose--;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return result;
+      },
+      connect: () => real.connect(),
+      on: (event, listener) => real.on(event, listener),
+    };
+    const engine = engineOn(postgres.schema(), pool);
+    lose = 1;
+    const assigned = await engine.append('topic:lost-reply', { data: 'a' });
+    lose = 1;
+    expect(await engine.append('run:x:log', { data: 'b' }, { id: '0-1' })).toBe('0-1');
+    expect(await engine.range('topic:lost-reply', undefined, 10)).toEqual([
+      { id: assigned, event: { data: 'a' } },
+    ]);
+    expect(await engine.range('run:x:log', undefined, 10)).toEqual([
+      { id: '0-1', event: { data: 'b' } },
+    ]);
+  });
+
   test('instances starting together set the schema up once, without colliding', async () => {
     const schema = postgres.schema();
     const engines = Array.from({ length: 6 }, () => engineOn(schema, postgres.pool({ max: 2 })));
