@@ -35,10 +35,12 @@ export interface ReconnectToStreamOptions {
 }
 
 /**
- * A `ChatTransport` of `ai` by its shape. `Chunk` is inferred from where it is used
- * (`useChat({ transport })`: `UIMessageChunk`).
+ * A `ChatTransport` of `ai` by its shape. `Chunk` is `ai`'s `UIMessageChunk`, which this package
+ * does not import (`ai` is an optional peer): `any` by default, so that a transport made apart
+ * from `useChat` fits it; pass `UIMessageChunk` to read the chunks yourself with their types.
  */
-export interface ResumableChatTransport<Chunk = unknown> {
+// biome-ignore lint/suspicious/noExplicitAny: see above; `unknown` would not fit `useChat`.
+export interface ResumableChatTransport<Chunk = any> {
   /** Reconnecting after a reload gives the answer from its first chunk: `useChat` starts over. */
   readonly resumeStreamIsReplay: true;
   sendMessages(options: SendMessagesOptions): Promise<ReadableStream<Chunk>>;
@@ -105,7 +107,8 @@ function uiMessageTerminal(event: ServerSentEvent): TerminalVerdict {
  * }
  * ```
  */
-export function createChatTransport<Chunk = unknown>(
+// biome-ignore lint/suspicious/noExplicitAny: `ai`'s UIMessageChunk (see ResumableChatTransport).
+export function createChatTransport<Chunk = any>(
   options: ChatTransportOptions = {},
 ): ResumableChatTransport<Chunk> {
   const {
@@ -136,6 +139,7 @@ export function createChatTransport<Chunk = unknown>(
     init: { method: string; headers: Headers; body?: string },
     abortSignal: AbortSignal | undefined,
   ) {
+    let runId: string | null = null;
     return openChunks<Chunk>(
       (onOpen) =>
         fetchEventStream(url, {
@@ -145,7 +149,18 @@ export function createChatTransport<Chunk = unknown>(
           retry,
           idleTimeoutMs,
           isTerminal: uiMessageTerminal,
-          onOpen,
+          onOpen(response) {
+            runId = response.headers.get('ssekit-run-id') ?? runId;
+            onOpen();
+          },
+          // A cut before the first chunk arrived: the answer runs already (its response named
+          // it), so the next request reads it from its start instead of starting another one.
+          resume: ({ init: previous, lastEventId }) => {
+            if (lastEventId !== '' || runId === null) return {};
+            const headers = new Headers(previous.headers);
+            headers.set('last-event-id', `${runId}.0`);
+            return { init: { ...previous, headers } };
+          },
         }),
       abortSignal,
       stopOnAbort,
