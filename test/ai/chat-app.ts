@@ -86,9 +86,13 @@ export function scriptedModel(gateAt = Number.POSITIVE_INFINITY): ScriptedModel 
   };
 }
 
-/** The routes: POST /api/chat (chat.stream), GET /api/chat/:id/stream (chat.resume). */
+/**
+ * The routes: POST /api/chat (chat.stream), GET /api/chat/:id/stream (chat.resume), and GET
+ * /api/chat/:id/messages (the app's store: the messages each answer was started with).
+ */
 export function chatHandler(hub: Hub, model: ScriptedModel) {
   const chat = createChatStreams({ hub });
+  const store = new Map<string, UIMessage[]>();
   return {
     chat,
     async handle(request: Request): Promise<Response> {
@@ -97,16 +101,20 @@ export function chatHandler(hub: Hub, model: ScriptedModel) {
       if (resume && request.method === 'GET') {
         return chat.resume(request, decodeURIComponent(resume[1]!));
       }
+      const stored = /^\/api\/chat\/([^/]+)\/messages$/.exec(url.pathname);
+      if (stored) return Response.json(store.get(decodeURIComponent(stored[1]!)) ?? []);
       if (url.pathname === '/api/chat' && request.method === 'POST') {
         const { id, messages } = (await request.json()) as { id: string; messages: UIMessage[] };
         return chat.stream(request, {
           chatId: id,
-          execute: async ({ signal }) =>
-            streamText({
+          execute: async ({ signal }) => {
+            store.set(id, messages);
+            return streamText({
               model: model.model,
               messages: await convertToModelMessages(messages),
               abortSignal: signal,
-            }),
+            });
+          },
         });
       }
       return new Response('not found', { status: 404 });
@@ -117,9 +125,10 @@ export function chatHandler(hub: Hub, model: ScriptedModel) {
 export async function serveChat(
   hub: Hub,
   model: ScriptedModel,
+  other?: (request: Request) => Response | undefined,
 ): Promise<TestServer & { chat: ReturnType<typeof chatHandler>['chat'] }> {
   const { chat, handle } = chatHandler(hub, model);
-  const server = await serveWeb(handle);
+  const server = await serveWeb((request) => other?.(request) ?? handle(request));
   return Object.assign(server, { chat });
 }
 
