@@ -108,6 +108,19 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'ssekit/ai/client: createChatTransport (with its client)',
+    code: `export { createChatTransport } from 'ssekit/ai/client';`,
+    budget: 8500, // fetchEventStream (7.79 kB measured today) plus the transport's 0.67 kB
+    includes: ['dist/ai/chat-transport.js', 'dist/client/fetch-event-stream.js'],
+    excludes: [
+      'dist/ai/chat-streams.js',
+      'dist/ai/_ui-message-response.js',
+      'dist/client/event-source.js',
+      'dist/protocol/encode.js',
+      ...CLIENT_ONLY,
+    ],
+  },
+  {
     name: 'ssekit/server: createEventStream',
     code: `export { createEventStream } from 'ssekit/server';`,
     includes: ['dist/server/create-event-stream.js'],

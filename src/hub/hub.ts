@@ -16,7 +16,7 @@ import { createRunCanceller } from './_run-cancel.ts';
 import { createRuns } from './_runs.ts';
 import { type SubscriptionLogic, Topics } from './_topics.ts';
 import { parseRunEventId, RUN_ID, storedEventOf, topicProblem } from './_validate.ts';
-import { isLogId } from './engine.ts';
+import { type HubEngine, isLogId } from './engine.ts';
 import { type HubOptions, resolveHubOptions } from './options.ts';
 import type {
   HistoryOptions,
@@ -28,6 +28,11 @@ import type {
 
 /** A hub: resumable runs and broadcast topics over one engine. */
 export interface Hub {
+  /**
+   * The engine the hub runs on (the one you passed, or its own memory engine): for integrations
+   * that keep their own small values and logs next to the hub's (ssekit/ai, ssekit/mcp).
+   */
+  readonly engine: HubEngine;
   /**
    * Answers a request with a resumable run. Without `Last-Event-ID`, starts `producer` detached
    * from the connection and streams its log; with the `Last-Event-ID` of an earlier response (on
@@ -114,6 +119,8 @@ export function createHub(options: HubOptions = {}): Hub {
   const defaultSubscribeOptions = resolveEventStreamOptions({ terminalEvents: false });
 
   return {
+    engine,
+
     async stream(request, producer, streamOptions = {}) {
       // A client's stop(): the same request again, naming the run to cancel. Never a new run.
       const cancel = request.headers.get(CANCEL_HEADER);
