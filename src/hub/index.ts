@@ -14,4 +14,11 @@ export type {
 export { createHub, type Hub } from './hub.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
 export type { HubOptions, RetentionOptions } from './options.ts';
-export type { HubStreamOptions, RunProducer, RunWriter, SubscribeOptions } from './types.ts';
+export type {
+  ContractRunProducer,
+  ContractTopicEvent,
+  HubStreamOptions,
+  RunProducer,
+  RunWriter,
+  SubscribeOptions,
+} from './types.ts';
