@@ -36,7 +36,9 @@ const serve = (body?: string) => async (input: string | URL | Request, init?: Re
 };
 
 function render(options: UseContractStreamOptions<typeof chat>) {
-  return renderHook((props) => useContractStream('http://x/chat', props), { initialProps: options });
+  return renderHook((props) => useContractStream('http://x/chat', props), {
+    initialProps: options,
+  });
 }
 
 test('events are typed and parsed; text accumulates the tokens', async () => {
