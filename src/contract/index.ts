@@ -24,5 +24,14 @@ export {
   type UnknownEvents,
   type ValidateMode,
 } from './define-contract.ts';
+export {
+  aiSdkUiContract,
+  anthropicContract,
+  geminiContract,
+  openaiChatContract,
+  openaiResponsesContract,
+} from './providers.ts';
+export type { Infer, Schema } from './schema.ts';
+export * as s from './schema.ts';
 export type { StandardJSONSchemaV1, StandardSchemaV1 } from './standard-schema.ts';
 export { checkOutgoing, decodeIncoming, type OutgoingEvent, SKIP } from './validate.ts';
