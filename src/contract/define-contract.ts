@@ -84,14 +84,17 @@ export type ContractEvent<C extends AnyContract> = {
  * without one), `data` is the schema's input. `done` and `error` are written by the server itself.
  */
 export type ContractEventInput<C extends AnyContract> = {
-  [Name in Exclude<ContractEventName<C>, ReservedEventName>]: (Name extends 'message'
-    ? { event?: 'message' | undefined }
-    : { event: Name }) & {
-    data: ContractInput<C, Name>;
-    id?: string | number | undefined;
-    retry?: number | undefined;
-  };
+  [Name in Exclude<ContractEventName<C>, ReservedEventName>]: Flatten<
+    (Name extends 'message' ? { event?: 'message' | undefined } : { event: Name }) & {
+      data: ContractInput<C, Name>;
+      id?: string | number | undefined;
+      retry?: number | undefined;
+    }
+  >;
 }[Exclude<ContractEventName<C>, ReservedEventName>];
+
+/** One object type out of an intersection (readable in editors, comparable in type tests). */
+type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 /** The payload of `done` the producer returns: the `done` schema's input, else anything. */
 export type ContractResultInput<C extends AnyContract> =
