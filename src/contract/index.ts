@@ -25,6 +25,13 @@ export {
   type ValidateMode,
 } from './define-contract.ts';
 export {
+  type AsyncAPIOptions,
+  type DocumentOptions,
+  type OpenAPIOptions,
+  toAsyncAPI,
+  toOpenAPI,
+} from './documents.ts';
+export {
   aiSdkUiContract,
   anthropicContract,
   geminiContract,
