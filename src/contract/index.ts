@@ -31,6 +31,20 @@ export {
   toAsyncAPI,
   toOpenAPI,
 } from './documents.ts';
+export type {
+  AiSdkUiPart,
+  AnthropicEventSchemas,
+  AnthropicUsage,
+  GeminiChunk,
+  OpenAIChatChunk,
+  OpenAIResponse,
+  OpenAIResponsesEventSchemas,
+  OpenAIUsage,
+  ResponsesArgumentsFields,
+  ResponsesContentFields,
+  ResponsesEvent,
+  ResponsesPartFields,
+} from './provider-types.ts';
 export {
   aiSdkUiContract,
   anthropicContract,

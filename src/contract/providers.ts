@@ -14,6 +14,20 @@
  * @module
  */
 import { defineContract, type EventContract } from './define-contract.ts';
+import type {
+  AiSdkUiPart,
+  AnthropicEventSchemas,
+  AnthropicUsage,
+  GeminiChunk,
+  OpenAIChatChunk,
+  OpenAIResponse,
+  OpenAIResponsesEventSchemas,
+  OpenAIUsage,
+  ResponsesArgumentsFields,
+  ResponsesContentFields,
+  ResponsesEvent,
+  ResponsesPartFields,
+} from './provider-types.ts';
 import {
   array,
   boolean,
@@ -28,14 +42,14 @@ import {
   variants,
 } from './schema.ts';
 
-const openaiUsage = object({
+const openaiUsage: Schema<OpenAIUsage> = object({
   prompt_tokens: number(),
   completion_tokens: number(),
   total_tokens: number(),
 });
 
 /** One chunk of an OpenAI Chat Completions stream (`data: {...}`, no event names). */
-const chatCompletionChunk = object({
+const chatCompletionChunk: Schema<OpenAIChatChunk> = object({
   id: string(),
   object: literal('chat.completion.chunk'),
   created: number(),
@@ -73,7 +87,7 @@ export const openaiChatContract: EventContract<{ message: typeof chatCompletionC
     { unknownEvents: 'ignore', title: 'OpenAI Chat Completions stream' },
   );
 
-const responseObject = object({
+const responseObject: Schema<OpenAIResponse> = object({
   id: string(),
   object: literal('response'),
   status: string(),
@@ -83,40 +97,49 @@ const responseObject = object({
     nullable(object({ input_tokens: number(), output_tokens: number(), total_tokens: number() })),
   ),
 });
-const responseEvent = (fields: Record<string, Schema<unknown>>) =>
+const responseEvent = <const F extends Record<string, Schema<unknown>>>(fields: F) =>
   object({ type: string(), sequence_number: number(), ...fields });
-const lifecycle = responseEvent({ response: responseObject });
-const item = responseEvent({ output_index: number(), item: unknown() });
-const part = responseEvent({
+const lifecycle: Schema<ResponsesEvent<{ response: OpenAIResponse }>> = responseEvent({
+  response: responseObject,
+});
+const item: Schema<ResponsesEvent<{ output_index: number; item?: unknown }>> = responseEvent({
+  output_index: number(),
+  item: unknown(),
+});
+const part: Schema<ResponsesEvent<ResponsesPartFields>> = responseEvent({
   item_id: string(),
   output_index: number(),
   content_index: number(),
   part: unknown(),
 });
-const textDelta = responseEvent({
-  item_id: string(),
-  output_index: number(),
-  content_index: number(),
-  delta: string(),
-});
-const textDone = responseEvent({
+const textDelta: Schema<ResponsesEvent<ResponsesContentFields & { delta: string }>> = responseEvent(
+  {
+    item_id: string(),
+    output_index: number(),
+    content_index: number(),
+    delta: string(),
+  },
+);
+const textDone: Schema<ResponsesEvent<ResponsesContentFields & { text: string }>> = responseEvent({
   item_id: string(),
   output_index: number(),
   content_index: number(),
   text: string(),
 });
-const argumentsDelta = responseEvent({
-  item_id: string(),
-  output_index: number(),
-  delta: string(),
-});
-const argumentsDone = responseEvent({
-  item_id: string(),
-  output_index: number(),
-  arguments: string(),
-});
+const argumentsDelta: Schema<ResponsesEvent<ResponsesArgumentsFields & { delta: string }>> =
+  responseEvent({
+    item_id: string(),
+    output_index: number(),
+    delta: string(),
+  });
+const argumentsDone: Schema<ResponsesEvent<ResponsesArgumentsFields & { arguments: string }>> =
+  responseEvent({
+    item_id: string(),
+    output_index: number(),
+    arguments: string(),
+  });
 
-const responsesEvents = {
+const responsesEvents: OpenAIResponsesEventSchemas = {
   'response.created': lifecycle,
   'response.in_progress': lifecycle,
   'response.completed': lifecycle,
@@ -138,11 +161,11 @@ export const openaiResponsesContract: EventContract<typeof responsesEvents> = de
   { unknownEvents: 'ignore', title: 'OpenAI Responses stream' },
 );
 
-const anthropicUsage = object({
+const anthropicUsage: Schema<AnthropicUsage> = object({
   input_tokens: optional(number()),
   output_tokens: number(),
 });
-const anthropicEvents = {
+const anthropicEvents: AnthropicEventSchemas = {
   message_start: object({
     type: literal('message_start'),
     message: object({
@@ -201,7 +224,7 @@ export const anthropicContract: EventContract<typeof anthropicEvents> = defineCo
   { unknownEvents: 'ignore', title: 'Anthropic Messages stream' },
 );
 
-const geminiChunk = object({
+const geminiChunk: Schema<GeminiChunk> = object({
   candidates: optional(
     array(
       object({
@@ -245,7 +268,7 @@ export const geminiContract: EventContract<{ message: typeof geminiChunk }> = de
   { unknownEvents: 'ignore', title: 'Gemini streamGenerateContent (alt=sse)' },
 );
 
-const uiMessagePart = variants(
+const uiMessagePart: Schema<AiSdkUiPart> = variants(
   'type',
   {
     start: { messageId: optional(string()), messageMetadata: optional(unknown()) },
