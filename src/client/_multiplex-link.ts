@@ -61,7 +61,7 @@ export function createLink(options: LinkOptions): Link {
     subscribed.clear();
     adding.clear();
     removing.clear();
-    stream = fetchEventStream(url(wanted()), {
+    const current = fetchEventStream(url(wanted()), {
       ...options.stream,
       lastEventId,
       // A topic may publish `done` or `error` events: nothing ends a multiplexed connection.
@@ -76,9 +76,16 @@ export function createLink(options: LinkOptions): Link {
       },
       onEvent: receive,
       onClose: (info) => {
+        if (info.reason === 'closed' || stream !== current) return;
+        stream = undefined;
+        // Retries ran out, or the server refused (a 4xx): the next change of topics opens anew.
         if (info.reason === 'error') options.onError(info.error);
+        // The server ended the response without asking to be resumed: a topic never ends, so
+        // open again (from the last position), a moment later.
+        else setTimeout(() => stream === undefined && link.sync(), REOPEN_DELAY_MS);
       },
     });
+    stream = current;
   };
 
   const receive = (event: ServerSentEvent) => {
@@ -164,6 +171,9 @@ export function createLink(options: LinkOptions): Link {
   };
   return link;
 }
+
+/** How long after a clean end the connection opens again. */
+const REOPEN_DELAY_MS = 1_000;
 
 const META: Record<string, true> = { subscribed: true, unsubscribed: true, 'topic-error': true };
 

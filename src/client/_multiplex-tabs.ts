@@ -30,6 +30,8 @@ export interface TabsOptions {
   /** Becomes the leader: the connection, opened with these topics kept (see `Link.start`). */
   lead(topics: Iterable<string>): Link;
   lastEventId(): string;
+  /** The topics the connection has (the leader's). */
+  live(): Iterable<string>;
 }
 
 export interface Tabs {
@@ -72,8 +74,17 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
     } else if (data.type === 'who') {
       if (role === 'follower') announce();
     } else if (role === 'leader') {
-      if (data.type === 'want') others.set(data.tab, data.topics);
-      else others.delete(data.tab);
+      if (data.type === 'want') {
+        others.set(data.tab, data.topics);
+        // A tab that comes late learns which topics are live already (its `ready`).
+        const topics = [...options.live()];
+        post({
+          type: 'event',
+          event: { type: 'subscribed', data: JSON.stringify({ topics }), id: '' },
+        });
+      } else {
+        others.delete(data.tab);
+      }
       link?.sync();
     }
   };

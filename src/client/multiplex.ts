@@ -197,6 +197,7 @@ export function createMultiplex(url: string | URL, options: MultiplexOptions): M
       return link;
     },
     lastEventId: () => lastEventId,
+    live: () => live,
   });
 
   return {
