@@ -215,6 +215,7 @@ export function buildChart(dir: string): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top}" viewBox="0 0 ${WIDTH} ${top}" font-family="system-ui, sans-serif" fill="${COLORS.text}">`,
+    `<title>ssekit benchmarks: ${escapeXml(panels.map((panel) => panel.title).join('; '))}</title>`,
     `<rect width="${WIDTH}" height="${top}" fill="#ffffff"/>`,
     ...bodies,
     '</svg>',
