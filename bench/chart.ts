@@ -18,6 +18,8 @@ interface ParserCase {
 
 interface ParserResults {
   machine: { cpu: string; cores: number; node: string; date: string };
+  /** The version timed side by side (BENCH_BASELINE), if any. */
+  baseline?: string;
   shared?: { cases: ParserCase[] };
 }
 
@@ -32,6 +34,7 @@ interface FanoutResults {
 }
 
 interface ClientResults {
+  events: number;
   speedVsHandWritten: Record<string, number>;
 }
 
@@ -113,13 +116,20 @@ export function buildChart(dir: string): string {
   const client = readJson<ClientResults>(join(dir, 'client.json'));
   const panels: Panel[] = [];
   if (parser?.shared) {
-    const beforeOf = (item: ParserCase) =>
-      before?.shared?.cases.find(
+    // Before: from parser-before.json, else from the baseline timed in the same run
+    // (BENCH_BASELINE): its speed relative to eventsource-parser is theirs over its own.
+    const beforeOf = (item: ParserCase) => {
+      const saved = before?.shared?.cases.find(
         (other) => other.workload === item.workload && other.chunk === item.chunk,
       )?.ratios['eventsource-parser'];
+      const esp = item.ratios['eventsource-parser'];
+      const base = item.ratios.baseline;
+      return saved ?? (esp !== undefined && base !== undefined ? esp / base : undefined);
+    };
+    const hasBefore = Boolean(before) || parser.shared.cases.some((item) => item.ratios.baseline);
     panels.push({
       title: 'Decoder: speed relative to eventsource-parser behind a streaming TextDecoder',
-      note: `All decoders in one process, after a 1-64 byte correctness pass; random chunk sizes. ${before ? 'Grey: before this work; ' : ''}blue: now. ${parser.machine.cpu}, ${parser.machine.cores} cores, Node ${parser.machine.node}, ${parser.machine.date.slice(0, 10)}.`,
+      note: `All decoders in one process, after a 1-64 byte correctness pass; random chunk sizes. ${hasBefore ? `Grey: ${parser.baseline ?? 'before'}; ` : ''}blue: now. ${parser.machine.cpu}, ${parser.machine.cores} cores, Node ${parser.machine.node}, ${parser.machine.date.slice(0, 10)}.`,
       max: 8,
       target: 1.5,
       direction: 'at-least',
@@ -187,7 +197,7 @@ export function buildChart(dir: string): string {
   if (client) {
     panels.push({
       title: 'Client end to end: speed relative to fetch + reader + eventsource-parser by hand',
-      note: '1 million events over loopback, each client in a fresh process.',
+      note: `${client.events.toLocaleString('en')} events over loopback, each client in a fresh process; CPU time of the client process.`,
       max: 1.5,
       target: 0.9,
       direction: 'at-least',
@@ -205,6 +215,7 @@ export function buildChart(dir: string): string {
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top}" viewBox="0 0 ${WIDTH} ${top}" font-family="system-ui, sans-serif" fill="${COLORS.text}">`,
+    `<title>ssekit benchmarks: ${escapeXml(panels.map((panel) => panel.title).join('; '))}</title>`,
     `<rect width="${WIDTH}" height="${top}" fill="#ffffff"/>`,
     ...bodies,
     '</svg>',

@@ -20,11 +20,15 @@
  * Environment: BENCH_MB (size of each workload, default 16), BENCH_RUNS (rounds per case,
  * default 11), BENCH_PARSER_MODES (default shared,fresh,huge-line), BENCH_HUGE_MB (default
  * 16,32,64), BENCH_SSEKIT=src (time src/ through tsx instead of the tsc build users run) or
- * BENCH_SSEKIT=<path to an index.ts or .js> (another version, to compare).
+ * BENCH_SSEKIT=<path to an index.ts or .js> (another version, to compare), BENCH_BASELINE=<path
+ * or git commit> (another version timed side by side with this one: the `x baseline` column).
  */
-import { fork } from 'node:child_process';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { execFileSync, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 import { buildSsekit } from './fanout-measure.ts';
 import { PARSERS, type Runner, type SsekitSource } from './parser-runners.ts';
 import {
@@ -99,13 +103,20 @@ export async function benchParser(options: ParserBenchOptions): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => process.exit(130));
   const ssekit: SsekitSource = { entry: build.entry };
-  const results: Record<string, unknown> = { machine: machine(), ssekit: build.from, ...options };
+  const baseline = baselineBuild(process.env.BENCH_BASELINE);
+  const results: Record<string, unknown> = {
+    machine: machine(),
+    ssekit: build.from,
+    ...(baseline ? { baseline: baseline.from } : {}),
+    ...options,
+  };
   try {
     if (modes.includes('shared')) results.shared = await sharedMode(ssekit, options);
     if (modes.includes('fresh')) results.fresh = await freshMode(ssekit, options);
     if (modes.includes('huge-line')) results.hugeLine = await hugeLineMode(ssekit, options.runs);
   } finally {
     build.remove();
+    baseline?.remove();
   }
   results.loadAverageAfter = machine().loadAverage;
   writeResults('parser', results);
@@ -121,6 +132,41 @@ function ssekitBuild(choice: string | undefined): { entry: string; from: string;
   }
   const build = buildSsekit(choice === 'src');
   return { entry: `${build.base}index${build.ext}`, from: build.from, remove: build.remove };
+}
+
+/**
+ * The version of ssekit to time side by side (the `baseline` decoder): BENCH_BASELINE is the path
+ * of a built index.js, or a git commit (or any ref) whose src/ is bundled here with esbuild, for
+ * example the commit before a change: `BENCH_BASELINE=HEAD~1 npm run bench parser`. Sets
+ * BENCH_BASELINE to the file that the runners load.
+ */
+function baselineBuild(choice: string | undefined): { from: string; remove(): void } | undefined {
+  if (!choice) return undefined;
+  if (existsSync(choice)) return { from: choice, remove() {} };
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'ssekit-baseline-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', remove);
+  const commit = execFileSync('git', ['rev-parse', '--short', choice], {
+    cwd: root,
+    encoding: 'utf8',
+  }).trim();
+  const archive = execFileSync('git', ['archive', commit, 'src'], {
+    cwd: root,
+    maxBuffer: 1 << 28,
+  });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  buildSync({
+    entryPoints: [join(dir, 'src/index.ts')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'neutral',
+    outfile: join(dir, 'index.js'),
+    logLevel: 'error',
+  });
+  process.env.BENCH_BASELINE = join(dir, 'index.js');
+  return { from: `commit ${commit} (src/ bundled by esbuild)`, remove };
 }
 
 /**
