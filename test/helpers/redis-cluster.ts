@@ -52,6 +52,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   const ports: number[] = [];
   const children = new Map<number, ChildProcess>();
   const clients: Array<Cluster | Redis> = [];
+  const exited = new Set<number>();
   for (let index = 0; index < 6; index++) {
     let port = await freeClusterPort();
     while (ports.includes(port)) port = await freeClusterPort();
@@ -73,6 +74,10 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         'nodes.conf',
         '--cluster-node-timeout',
         '1000',
+        // A replica takes over however long ago it last heard its master (a loaded machine
+        // delays pings); what it holds is checked by the tests.
+        '--cluster-replica-validity-factor',
+        '0',
         '--save',
         '',
         '--appendonly',
@@ -83,6 +88,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       { stdio: 'ignore' },
     );
     children.set(port, child);
+    child.once('exit', () => exited.add(port));
   }
   const node = (port: number) => {
     const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -98,7 +104,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     '1',
     '--cluster-yes',
   ]);
-  const alive = () => ports.filter((port) => children.get(port)?.exitCode === null);
+  const alive = () => ports.filter((port) => !exited.has(port));
   const clusterOk = async () => {
     for (const port of alive()) {
       const info = await ask(node(port), ['CLUSTER', 'INFO']);
@@ -107,6 +113,18 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     return true;
   };
   await until(clusterOk, 'cluster_state:ok on every node');
+  // Every replica has synced with its master: a failover before that would promote an empty one.
+  await until(async () => {
+    let replicas = 0;
+    for (const port of ports) {
+      const info = String(await ask(node(port), ['INFO', 'replication']));
+      if (info.includes('role:slave')) {
+        if (!info.includes('master_link_status:up')) return false;
+        replicas++;
+      }
+    }
+    return replicas === 3;
+  }, 'every replica in sync');
 
   const masterOf = async (key: string): Promise<number> => {
     for (const port of alive()) {
@@ -134,7 +152,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     masterOf,
     kill: async (port: number) => {
       const child = children.get(port);
-      if (!child || child.exitCode !== null) return;
+      if (!child || exited.has(port)) return;
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
@@ -150,13 +168,13 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     },
     stop: async () => {
       for (const client of clients.splice(0)) client.disconnect();
-      for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.all(
-        [...children.values()].map((child) =>
-          child.exitCode === null
-            ? new Promise<void>((resolve) => child.once('exit', () => resolve()))
-            : undefined,
-        ),
+        [...children].map(([port, child]) => {
+          if (exited.has(port)) return undefined;
+          const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGKILL');
+          return exit;
+        }),
       );
       rmSync(dir, { recursive: true, force: true });
     },
