@@ -18,6 +18,17 @@ engineConformance('redis cluster', {
     createRedisEngine({ redis: cluster.client(), prefix: 'conformance:', blockMs: 200 }),
 });
 
+engineConformance('redis cluster, appends acknowledged by a replica', {
+  create: async () =>
+    createRedisEngine({
+      redis: cluster.client(),
+      prefix: 'conformance-replicas:',
+      blockMs: 200,
+      replicas: 1,
+      replicaTimeoutMs: 5_000,
+    }),
+});
+
 /** A promise to resolve from outside, for a step the test waits for. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -32,6 +43,8 @@ test('a run streams through a failover of the master serving its log: nothing ac
     prefix,
     blockMs: 200,
     retryDelayMs: 20,
+    replicas: 1, // acknowledged once the replica holds it: what the failover promotes
+    replicaTimeoutMs: 5_000,
   });
   const hub = createHub({ engine, onError: () => {}, producerLeaseMs: 600_000 });
   const acknowledged: string[] = [];
@@ -59,6 +72,8 @@ test('a run streams through a failover of the master serving its log: nothing ac
       const master = await cluster.masterOf(key);
       await cluster.kill(master);
       await cluster.failedOver(key, master);
+      // Back as a replica of the new master: appends can be acknowledged by a replica again.
+      await cluster.restart(master);
       failedOver.resolve();
     }
   }

@@ -22,6 +22,11 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<number>;
   /** Kills one node with SIGKILL (no shutdown save), as a crash would. */
   kill(port: number): Promise<void>;
+  /**
+   * Starts a killed node again on its data: it rejoins as a replica of whoever took its slots.
+   * Resolves once the cluster is ok and every replica is in sync.
+   */
+  restart(port: number): Promise<void>;
   /** Resolves once `key`'s slot is served by a master other than `port`, and the cluster is ok. */
   failedOver(key: string, port: number): Promise<number>;
   stop(): Promise<void>;
@@ -53,12 +58,8 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   const children = new Map<number, ChildProcess>();
   const clients: Array<Cluster | Redis> = [];
   const exited = new Set<number>();
-  for (let index = 0; index < 6; index++) {
-    let port = await freeClusterPort();
-    while (ports.includes(port)) port = await freeClusterPort();
-    ports.push(port);
-    const nodeDir = join(dir, String(port));
-    mkdirSync(nodeDir);
+  const spawnNode = (port: number) => {
+    exited.delete(port);
     const child = spawn(
       'redis-server',
       [
@@ -67,7 +68,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         '--bind',
         '127.0.0.1',
         '--dir',
-        nodeDir,
+        join(dir, String(port)),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -89,6 +90,13 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     );
     children.set(port, child);
     child.once('exit', () => exited.add(port));
+  };
+  for (let index = 0; index < 6; index++) {
+    let port = await freeClusterPort();
+    while (ports.includes(port)) port = await freeClusterPort();
+    ports.push(port);
+    mkdirSync(join(dir, String(port)));
+    spawnNode(port);
   }
   const node = (port: number) => {
     const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -114,9 +122,9 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   };
   await until(clusterOk, 'cluster_state:ok on every node');
   // Every replica has synced with its master: a failover before that would promote an empty one.
-  await until(async () => {
+  const replicasInSync = async () => {
     let replicas = 0;
-    for (const port of ports) {
+    for (const port of alive()) {
       const info = String(await ask(node(port), ['INFO', 'replication']));
       if (info.includes('role:slave')) {
         if (!info.includes('master_link_status:up')) return false;
@@ -124,7 +132,8 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       }
     }
     return replicas === 3;
-  }, 'every replica in sync');
+  };
+  await until(replicasInSync, 'every replica in sync');
 
   const masterOf = async (key: string): Promise<number> => {
     for (const port of alive()) {
@@ -157,6 +166,12 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       });
+    },
+    restart: async (port: number) => {
+      spawnNode(port);
+      await until(() => ping(node(port)), `redis-server on ${port} again`);
+      await until(clusterOk, 'cluster_state:ok on every node');
+      await until(replicasInSync, 'every replica in sync');
     },
     failedOver: async (key: string, port: number) => {
       let master = port;
