@@ -15,6 +15,7 @@ export const SLOW = [
   'test/frameworks/**',
   'test/faults/**',
   'test/engines/**',
+  'test/documents/**',
 ];
 
 const EDGE = [

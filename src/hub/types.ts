@@ -4,8 +4,15 @@
  *
  * @module
  */
+
+import type { AnyContract, ContractEventInput } from '../contract/define-contract.ts';
 import type { EventStreamOptions } from '../server/options.ts';
-import type { EventStreamEvent, EventStreamProducer, EventStreamWriter } from '../server/types.ts';
+import type {
+  ContractProducer,
+  EventStreamEvent,
+  EventStreamProducer,
+  EventStreamWriter,
+} from '../server/types.ts';
 
 /**
  * What a run's producer writes to: the log of the run, not one HTTP response. The writer of a
@@ -44,4 +51,28 @@ export interface SubscribeOptions extends Omit<EventStreamOptions, 'terminalEven
    * is replaced by the newer one (latest value wins, for dashboards).
    */
   coalesce?: (event: EventStreamEvent) => string | undefined;
+  /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
+  member?: string;
 }
+
+/** Options of `Hub.subscribeMany`. */
+export interface SubscribeManyOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
+  /** Only events for which it returns true reach this connection. */
+  filter?: (topic: string, event: EventStreamEvent) => boolean;
+  /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
+  member?: string;
+}
+
+/** Options of `Hub.history`. */
+export interface HistoryOptions {
+  /** The most events returned: the last ones, or the first ones after `after`. @default 100 */
+  limit?: number;
+  /** Only events after this id (`<ms>-<seq>`, a topic event id). */
+  after?: string;
+}
+
+/** A run's producer under a contract: its `send` and what it yields are the contract's events. */
+export type ContractRunProducer<C extends AnyContract> = ContractProducer<C, RunWriter>;
+
+/** An event of a topic under a contract (what `publish` takes). */
+export type ContractTopicEvent<C extends AnyContract> = ContractEventInput<C>;
