@@ -4,15 +4,16 @@
  * `npm run bench:chart` draws docs/benchmarks.svg.
  *
  * Sections: parser (shared, fresh and huge-line modes: BENCH_PARSER_MODES), encoder, client,
- * fanout, redis. BENCH_MB sets the size of each decoder workload (default 16), BENCH_RUNS the
+ * fanout, redis, engines (the hub's engines side by side: bench/engines.ts). BENCH_MB sets the size of each decoder workload (default 16), BENCH_RUNS the
  * runs per median (default 11 for the decoder; the other sections take at most 5 or 3).
  */
 import { benchClient } from './client.ts';
 import { benchEncoder } from './encoder.ts';
+import { benchEngines } from './engines.ts';
 import { benchFanout } from './fanout.ts';
 import { benchParser } from './parser.ts';
 
-const SECTIONS = ['parser', 'encoder', 'client', 'fanout', 'redis'];
+const SECTIONS = ['parser', 'encoder', 'client', 'fanout', 'redis', 'engines'];
 const targetBytes = Number(process.env.BENCH_MB ?? 16) * 1024 * 1024;
 const runs = Number(process.env.BENCH_RUNS ?? 11);
 const only = process.argv[2];
@@ -37,3 +38,4 @@ if (!only || only === 'fanout' || only === 'redis')
     fanout: only !== 'redis',
     redis: only !== 'fanout',
   });
+if (!only || only === 'engines') await benchEngines();

@@ -32,6 +32,17 @@ export interface RedisClientLike {
   on(event: 'error', listener: (error: Error) => void): unknown;
   /** Closes the connection at once (aborting a blocked command). */
   disconnect(): void;
+  /**
+   * Commands sent together, to one node (ioredis routes a cluster pipeline by its keys): needed
+   * only with {@link RedisEngineOptions.replicas}, to send `WAIT` where the append went.
+   */
+  pipeline?(): RedisPipelineLike;
+}
+
+/** A pipeline (ioredis' `Pipeline` has it as is). */
+export interface RedisPipelineLike {
+  call(command: string, ...args: Array<string | number>): RedisPipelineLike;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
 /** Options of {@link createRedisEngine}. */
@@ -55,6 +66,21 @@ export interface RedisEngineOptions {
    * @default 100
    */
   retryDelayMs?: number;
+  /**
+   * Replicas that must hold an append before it is acknowledged (`WAIT`), so that a failover
+   * (a replica promoted after its master died) loses nothing a `send` or `publish` resolved for.
+   * Redis replicates asynchronously: without it, the last writes before a master's death may be
+   * lost. Costs one round trip and the replication delay per append. The client needs
+   * `pipeline()` (ioredis, standalone or `Cluster`).
+   * @default 0
+   */
+  replicas?: number;
+  /**
+   * How long an append waits for its `replicas`; past it, the append rejects with an
+   * `EngineError` (the entry is on the master, not yet on enough replicas).
+   * @default 1_000
+   */
+  replicaTimeoutMs?: number;
 }
 
 /**
@@ -74,6 +100,16 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
   const prefix = options.prefix ?? 'ssekit:';
   const blockMs = options.blockMs ?? 5_000;
   const retryDelayMs = options.retryDelayMs ?? 100;
+  const replicas = options.replicas ?? 0;
+  const replicaTimeoutMs = options.replicaTimeoutMs ?? 1_000;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new TypeError(`replicas must be a whole number of replicas, got ${replicas}.`);
+  }
+  if (replicas > 0 && typeof redis.pipeline !== 'function') {
+    throw new TypeError(
+      `replicas (${replicas}) needs a client with pipeline() (ioredis has it), to send WAIT to the node of each append.`,
+    );
+  }
   const cancelChannel = `${prefix}cancel`;
   // A log's keys (its stream, its publish tokens) carry the log's key as a hash tag, so on a
   // Redis Cluster they share a slot and the append script touches one node. Both keys start with
@@ -123,6 +159,29 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
     }
   };
 
+  // WAIT in a pipeline with a command on the log's key: on a cluster, ioredis sends both to the
+  // node that serves the key, the one the append went to, over the connection it used.
+  const replicated = async (streamKey: string, id: string): Promise<string> => {
+    if (replicas === 0) return id;
+    let reply: Array<[Error | null, unknown]> | null;
+    try {
+      reply = await redis.pipeline!()
+        .call('EXISTS', streamKey)
+        .call('WAIT', replicas, replicaTimeoutMs)
+        .exec();
+    } catch (cause) {
+      throw engineError('WAIT', cause);
+    }
+    const [error, acknowledged] = reply?.[1] ?? [new Error('no reply'), 0];
+    if (error) throw engineError('WAIT', error);
+    if (Number(acknowledged) < replicas) {
+      throw new EngineError(
+        `Redis WAIT: the append ${id} of ${streamKey} reached ${acknowledged} of ${replicas} replicas within ${replicaTimeoutMs} ms.`,
+      );
+    }
+    return id;
+  };
+
   const ensureSubscriber = () => {
     if (subscriber) return;
     subscriber = redis.duplicate();
@@ -138,7 +197,8 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
   return {
     async append(key: string, event: StoredEvent, append: AppendOptions = {}): Promise<string> {
       const streamKey = logKey(key);
-      if (append.id === undefined) return appendAssigned(streamKey, event, append);
+      if (append.id === undefined)
+        return replicated(streamKey, await appendAssigned(streamKey, event, append));
       const fields = eventFields(event);
       try {
         await redis.call('XADD', streamKey, append.id, ...fields);
@@ -157,7 +217,7 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
         }
       }
       if (append.ttlMs !== undefined) await command('PEXPIRE', streamKey, Math.ceil(append.ttlMs));
-      return append.id;
+      return replicated(streamKey, append.id);
     },
     async range(key: string, after: string | undefined, count: number): Promise<LogEntry[]> {
       const start = after === undefined ? '-' : `(${after}`;

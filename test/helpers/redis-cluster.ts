@@ -22,6 +22,11 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<number>;
   /** Kills one node with SIGKILL (no shutdown save), as a crash would. */
   kill(port: number): Promise<void>;
+  /**
+   * Starts a killed node again on its data: it rejoins as a replica of whoever took its slots.
+   * Resolves once the cluster is ok and every replica is in sync.
+   */
+  restart(port: number): Promise<void>;
   /** Resolves once `key`'s slot is served by a master other than `port`, and the cluster is ok. */
   failedOver(key: string, port: number): Promise<number>;
   stop(): Promise<void>;
@@ -52,12 +57,9 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   const ports: number[] = [];
   const children = new Map<number, ChildProcess>();
   const clients: Array<Cluster | Redis> = [];
-  for (let index = 0; index < 6; index++) {
-    let port = await freeClusterPort();
-    while (ports.includes(port)) port = await freeClusterPort();
-    ports.push(port);
-    const nodeDir = join(dir, String(port));
-    mkdirSync(nodeDir);
+  const exited = new Set<number>();
+  const spawnNode = (port: number) => {
+    exited.delete(port);
     const child = spawn(
       'redis-server',
       [
@@ -66,13 +68,17 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         '--bind',
         '127.0.0.1',
         '--dir',
-        nodeDir,
+        join(dir, String(port)),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
         'nodes.conf',
         '--cluster-node-timeout',
         '1000',
+        // A replica takes over however long ago it last heard its master (a loaded machine
+        // delays pings); what it holds is checked by the tests.
+        '--cluster-replica-validity-factor',
+        '0',
         '--save',
         '',
         '--appendonly',
@@ -83,6 +89,14 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       { stdio: 'ignore' },
     );
     children.set(port, child);
+    child.once('exit', () => exited.add(port));
+  };
+  for (let index = 0; index < 6; index++) {
+    let port = await freeClusterPort();
+    while (ports.includes(port)) port = await freeClusterPort();
+    ports.push(port);
+    mkdirSync(join(dir, String(port)));
+    spawnNode(port);
   }
   const node = (port: number) => {
     const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
@@ -98,7 +112,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     '1',
     '--cluster-yes',
   ]);
-  const alive = () => ports.filter((port) => children.get(port)?.exitCode === null);
+  const alive = () => ports.filter((port) => !exited.has(port));
   const clusterOk = async () => {
     for (const port of alive()) {
       const info = await ask(node(port), ['CLUSTER', 'INFO']);
@@ -107,6 +121,19 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     return true;
   };
   await until(clusterOk, 'cluster_state:ok on every node');
+  // Every replica has synced with its master: a failover before that would promote an empty one.
+  const replicasInSync = async () => {
+    let replicas = 0;
+    for (const port of alive()) {
+      const info = String(await ask(node(port), ['INFO', 'replication']));
+      if (info.includes('role:slave')) {
+        if (!info.includes('master_link_status:up')) return false;
+        replicas++;
+      }
+    }
+    return replicas === 3;
+  };
+  await until(replicasInSync, 'every replica in sync');
 
   const masterOf = async (key: string): Promise<number> => {
     for (const port of alive()) {
@@ -134,11 +161,17 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     masterOf,
     kill: async (port: number) => {
       const child = children.get(port);
-      if (!child || child.exitCode !== null) return;
+      if (!child || exited.has(port)) return;
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       });
+    },
+    restart: async (port: number) => {
+      spawnNode(port);
+      await until(() => ping(node(port)), `redis-server on ${port} again`);
+      await until(clusterOk, 'cluster_state:ok on every node');
+      await until(replicasInSync, 'every replica in sync');
     },
     failedOver: async (key: string, port: number) => {
       let master = port;
@@ -150,13 +183,13 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     },
     stop: async () => {
       for (const client of clients.splice(0)) client.disconnect();
-      for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.all(
-        [...children.values()].map((child) =>
-          child.exitCode === null
-            ? new Promise<void>((resolve) => child.once('exit', () => resolve()))
-            : undefined,
-        ),
+        [...children].map(([port, child]) => {
+          if (exited.has(port)) return undefined;
+          const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGKILL');
+          return exit;
+        }),
       );
       rmSync(dir, { recursive: true, force: true });
     },

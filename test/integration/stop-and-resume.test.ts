@@ -8,7 +8,7 @@ import { fetchEventStream } from '../../src/client/index.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
 import type { ServerSentEvent } from '../../src/protocol/types.ts';
 import type { TestServer } from '../helpers/http-server.ts';
-import { hubEngines } from '../helpers/hub-engines.ts';
+import { hubEngines, windowFactor } from '../helpers/hub-engines.ts';
 import { deferred, serveWeb } from '../helpers/server-stream.ts';
 
 const engines = hubEngines('integration');
@@ -30,7 +30,7 @@ async function serveHub(
   return server;
 }
 
-describe.each(Object.entries(engines))('client and hub on %s', (_name, engine) => {
+describe.each(Object.entries(engines))('client and hub on %s', (name, engine) => {
   test('stop() stops the producer on the server, not only the connection; one run', async () => {
     const hub = createHub({ engine: engine() });
     let runs = 0;
@@ -82,11 +82,16 @@ describe.each(Object.entries(engines))('client and hub on %s', (_name, engine) =
         runs++;
         for (let index = 0; index < 12; index++) {
           await run.send({ event: 'token', data: String(index) });
-          await new Promise((resolve) => setTimeout(resolve, 25));
+          await new Promise((resolve) => setTimeout(resolve, 25 * windowFactor(name)));
         }
         return { tokens: 12 };
       },
-      { maxDurationMs: 100, deadlineMarginMs: 20, retryMs: 5, retryJitterMs: 0 },
+      {
+        maxDurationMs: 100 * windowFactor(name),
+        deadlineMarginMs: 20,
+        retryMs: 5,
+        retryJitterMs: 0,
+      },
     );
     const tokens: string[] = [];
     let planned = 0;
