@@ -32,6 +32,9 @@ const ENTRIES = [
   'ssekit/hub/redis',
   'ssekit/client',
   'ssekit/react',
+  'ssekit/ai',
+  'ssekit/ai/client',
+  'ssekit/mcp',
 ];
 
 // A Node server as a Node-only project writes it, plus every entry point's whole surface.
