@@ -6,12 +6,16 @@
  * - eventsource-parser: behind a streaming `TextDecoder` (it takes strings): the alternative
  *   users have, and the one the ratios are taken against.
  * - fetch-event-source: @microsoft/fetch-event-source's byte-level line splitter and parser.
+ * - baseline (with BENCH_BASELINE=<path to a built index.js>): another version of ssekit, to
+ *   compare two versions side by side in one process.
  * - limit: a streaming `TextDecoder` and a scan for every line end (CR, LF, CRLF), building and
  *   calling nothing: the floor a decoder that works on text stands on.
  *
  * Runners are loaded on demand, so that a fresh process holds only the one it times.
  */
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { HASH_SEED, hashEvent } from './workloads.ts';
 
 /** What a timed run returns: checked against the workload's own figures. */
@@ -36,8 +40,13 @@ export interface SsekitSource {
   entry: string;
 }
 
-export const PARSERS = ['ssekit', 'eventsource-parser', 'fetch-event-source', 'limit'] as const;
-export type ParserName = (typeof PARSERS)[number];
+export const PARSERS: readonly string[] = [
+  'ssekit',
+  ...(process.env.BENCH_BASELINE ? ['baseline'] : []),
+  'eventsource-parser',
+  'fetch-event-source',
+  'limit',
+];
 
 type Consumer = (type: string, data: string, id: string) => void;
 
@@ -95,6 +104,23 @@ export async function loadRunner(
   switch (name) {
     case 'ssekit': {
       const { createParser } = (await import(ssekit.entry)) as typeof import('../src/index.ts');
+      const maxEventSize = unbounded ? Number.POSITIVE_INFINITY : undefined;
+      return runnerFrom((chunks, consume) => {
+        const parser = createParser({
+          maxEventSize,
+          onEvent: (event) => consume(event.type, event.data, event.id),
+        });
+        for (const chunk of chunks) parser.feed(chunk);
+        parser.end();
+      }, 'fields');
+    }
+    case 'baseline': {
+      // Another version of ssekit (BENCH_BASELINE: the path of its built index.js), side by side.
+      const path = process.env.BENCH_BASELINE;
+      if (!path) throw new Error('the baseline decoder needs BENCH_BASELINE=<path to index.js>');
+      const { createParser } = (await import(
+        pathToFileURL(resolve(path)).href
+      )) as typeof import('../src/index.ts');
       const maxEventSize = unbounded ? Number.POSITIVE_INFINITY : undefined;
       return runnerFrom((chunks, consume) => {
         const parser = createParser({

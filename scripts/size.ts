@@ -87,6 +87,13 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'ssekit/client/multiplex: createMultiplex (with its client)',
+    code: `export { createMultiplex } from 'ssekit/client/multiplex';`,
+    budget: 10_300, // fetchEventStream's client (7.79 kB) plus the multiplex and tab sharing (2.3 kB)
+    includes: ['dist/client/multiplex.js', 'dist/client/_multiplex-tabs.js'],
+    excludes: ['dist/client/event-source.js', ...CLIENT_ONLY],
+  },
+  {
     name: 'ssekit/react: useEventStream (with its client)',
     code: `export { useEventStream } from 'ssekit/react';`,
     budget: 8250, // the client's 7.06 kB plus the hook's 1.03 kB (issue 11 asked for 5 kB)

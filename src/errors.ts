@@ -34,6 +34,7 @@
  * | `run-too-long` | {@link HubError} | hub: the producer logged more than `maxRunEvents` |
  * | `producer-lost` | {@link HubError} | hub: the run's producer stopped renewing its lease (its instance died) |
  * | `invalid-entry` | {@link HubError} | hub: a stored entry cannot be encoded; readers skip it |
+ * | `topic-forbidden` | {@link HubError} | hub: the `authorizeTopic` hook denied a subscription (403) |
  */
 export type SsekitErrorCode =
   | 'event-too-large'
@@ -56,7 +57,8 @@ export type SsekitErrorCode =
   | 'run-cancelled'
   | 'run-too-long'
   | 'producer-lost'
-  | 'invalid-entry';
+  | 'invalid-entry'
+  | 'topic-forbidden';
 
 /** Options every ssekit error accepts. */
 export interface SsekitErrorOptions {
@@ -288,7 +290,8 @@ export type HubErrorCode =
   | 'run-cancelled'
   | 'run-too-long'
   | 'producer-lost'
-  | 'invalid-entry';
+  | 'invalid-entry'
+  | 'topic-forbidden';
 
 const HUB_STATUS: Record<HubErrorCode, number> = {
   'run-expired': 404,
@@ -297,6 +300,7 @@ const HUB_STATUS: Record<HubErrorCode, number> = {
   'run-too-long': 500,
   'producer-lost': 500,
   'invalid-entry': 500,
+  'topic-forbidden': 403,
 };
 
 /**
@@ -304,7 +308,8 @@ const HUB_STATUS: Record<HubErrorCode, number> = {
  * (`run-expired`, HTTP 404), it already ended (`run-finished`, 409), it was cancelled
  * (`run-cancelled`: the producer's `signal.reason`), its producer logged too many events
  * (`run-too-long`) or stopped renewing its lease because its instance died (`producer-lost`), or a
- * stored entry could not be encoded (`invalid-entry`, reported to `onError`, skipped by readers).
+ * stored entry could not be encoded (`invalid-entry`, reported to `onError`, skipped by readers),
+ * or the `authorizeTopic` hook denied a subscription (`topic-forbidden`, 403).
  * Its message is safe to show: a run's `error` event carries it with its code.
  *
  * @example

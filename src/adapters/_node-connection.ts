@@ -44,7 +44,10 @@ export class NodeConnection implements Client, ByteSink {
 
   /** The response closed: if it had not finished, the client left. */
   closed(): void {
-    if (this.#res.writableFinished || this.reason !== undefined) return;
+    // `writableEnded` too: on HTTP/2, a stream the client reset (RST_STREAM) reports
+    // `writableFinished` although the response never ended.
+    const res = this.#res;
+    if ((res.writableEnded && res.writableFinished) || this.reason !== undefined) return;
     this.reason = new DOMException('The client closed the connection.', 'AbortError');
     this.abort?.abort(this.reason);
     this.watcher?.clientLeft(this.reason);
@@ -75,6 +78,10 @@ export class NodeConnection implements Client, ByteSink {
       this.#res.on('drain', this.#onDrain);
     }
     return false;
+  }
+
+  get pendingBytes(): number {
+    return this.#res.writableLength;
   }
 
   end(): void {

@@ -9,6 +9,7 @@
  */
 /// <reference types="node" />
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { NodeConnection } from './_node-connection.ts';
 import { type Client, createWatchedRequest, webRequestInit } from './_web-request.ts';
@@ -36,7 +37,19 @@ export interface NodeHandlerOptions {
   trustProxy?: boolean;
 }
 
-/** The context of {@link toNodeHandler}: Node's own request and response. */
+/**
+ * A request listener for `node:http`, `node:https` and `node:http2` (its compatibility API:
+ * `http2.createSecureServer(options, listener)`, HTTP/1.1 clients too with `allowHTTP1`).
+ */
+export interface NodeRequestListener {
+  (req: IncomingMessage, res: ServerResponse): Promise<void>;
+  (req: Http2ServerRequest, res: Http2ServerResponse): Promise<void>;
+}
+
+/**
+ * The context of {@link toNodeHandler}: Node's own request and response (on HTTP/2, the
+ * compatibility API's `Http2ServerRequest` and `Http2ServerResponse`, which mirror them).
+ */
 export interface NodeContext {
   req: IncomingMessage;
   res: ServerResponse;
@@ -70,13 +83,20 @@ export interface HandleNodeRequestOptions<Context> extends NodeHandlerOptions {
  *   ),
  * );
  * server.listen(3000);
+ * // HTTP/2 (browsers need TLS for it): http2.createSecureServer({ key, cert }, listener)
  * ```
  */
 export function toNodeHandler(
   handler: FetchHandler<NodeContext>,
   options: NodeHandlerOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return (req, res) => handleNodeRequest(req, res, handler, { ...options, context: { req, res } });
+): NodeRequestListener {
+  // HTTP/2's compatibility objects mirror IncomingMessage and ServerResponse where the adapter
+  // uses them (it never writes connection-specific headers on HTTP/2: see _node-connection.ts).
+  return ((req: IncomingMessage, res: ServerResponse) =>
+    handleNodeRequest(req, res, handler, {
+      ...options,
+      context: { req, res },
+    })) as NodeRequestListener;
 }
 
 /**

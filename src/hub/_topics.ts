@@ -27,7 +27,27 @@ export interface SubscriptionLogic {
 }
 
 /** Where a subscriber starts: live at once, or catching up after an id (or from the start). */
-type TopicStart = { from: 'now' } | { from: 'after'; id: string | undefined };
+export type TopicStart = { from: 'now' } | { from: 'after'; id: string | undefined };
+
+/**
+ * What a topic hands its entries to: a subscriber of `hub.subscribe` (its own connection, the
+ * shared bytes), or one topic of a multiplexed connection (src/hub/_multiplex.ts), which encodes
+ * each entry with the connection's combined id.
+ */
+export interface TopicMember extends CatchUpReader {
+  /** `undefined` while live: the topic hands it every entry. */
+  catchUp: CatchUp | undefined;
+  readonly session: FanOutSession;
+  /** Who it is, for presence (`undefined`: anonymous). */
+  readonly member: string | undefined;
+  /** Sends one entry (the shared bytes when given); false when the session has no more room. */
+  send(entry: LogEntry, bytes: Uint8Array | undefined, time?: number): boolean;
+  /** Takes the shared bytes of an entry (false: it encodes each entry itself). */
+  readonly shared: boolean;
+}
+
+/** Hears that a topic's local members changed (presence). */
+export type MembersChanged = (key: string, members: ReadonlySet<TopicMember>) => void;
 
 const encoder = new TextEncoder();
 
@@ -36,10 +56,12 @@ export class Topics {
   readonly #engine: HubEngine;
   readonly #onError: (error: unknown) => void;
   readonly #topics = new Map<string, Topic>();
+  readonly #changed: MembersChanged;
 
-  constructor(engine: HubEngine, onError: (error: unknown) => void) {
+  constructor(engine: HubEngine, onError: (error: unknown) => void, changed: MembersChanged) {
     this.#engine = engine;
     this.#onError = onError;
+    this.#changed = changed;
   }
 
   /** Answers `request` with a subscription to the log `key`; see `Hub.subscribe`. */
@@ -48,6 +70,7 @@ export class Topics {
     key: string,
     options: ResolvedEventStreamOptions,
     logic: SubscriptionLogic,
+    member: string | undefined,
   ): Promise<Response> {
     let { start, lost } = await topicStart(this.#engine, key, readLastEventId(request));
     if (start.from === 'now' && !this.#topics.get(key)?.ready) {
@@ -59,13 +82,33 @@ export class Topics {
     if (!session || session.aborted) return response;
     session.releaseRequest();
     if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
+    const topic = this.#topic(key);
+    topic.add(new Subscriber(topic, session, logic, member), start);
+    return response;
+  }
+
+  /** Adds a member to the topic of `key` (multiplexed connections); returns its removal. */
+  join(key: string, member: TopicMember, start: TopicStart): () => void {
+    const topic = this.#topic(key);
+    topic.add(member, start);
+    return () => topic.remove(member);
+  }
+
+  /** The local members of the topic of `key` (presence). */
+  members(key: string): ReadonlySet<TopicMember> {
+    return this.#topics.get(key)?.members ?? NO_MEMBERS;
+  }
+
+  #topic(key: string): Topic {
     let topic = this.#topics.get(key);
     if (!topic) {
-      topic = new Topic(this.#engine, key, this.#onError, () => this.#topics.delete(key));
-      this.#topics.set(key, topic);
+      const created = new Topic(this.#engine, key, this.#onError, this.#changed, () => {
+        if (this.#topics.get(key) === created) this.#topics.delete(key);
+      });
+      this.#topics.set(key, created);
+      topic = created;
     }
-    topic.add(new Subscriber(topic, session, logic), start);
-    return response;
+    return topic;
   }
 
   /** Stops every tail (the hub is closing). */
@@ -75,17 +118,27 @@ export class Topics {
   }
 }
 
-class Subscriber implements FanOutOwner, CatchUpReader {
+const NO_MEMBERS: ReadonlySet<TopicMember> = new Set();
+
+class Subscriber implements FanOutOwner, TopicMember {
   readonly topic: Topic;
   readonly session: FanOutSession;
   readonly logic: SubscriptionLogic;
+  readonly member: string | undefined;
+  readonly shared = true;
   /** `undefined` while live: the topic hands it every entry. */
   catchUp: CatchUp | undefined;
 
-  constructor(topic: Topic, session: FanOutSession, logic: SubscriptionLogic) {
+  constructor(
+    topic: Topic,
+    session: FanOutSession,
+    logic: SubscriptionLogic,
+    member: string | undefined,
+  ) {
     this.topic = topic;
     this.session = session;
     this.logic = logic;
+    this.member = member;
     session.owner = this;
   }
 
@@ -131,16 +184,24 @@ class Topic {
   readonly #key: string;
   readonly #onIdle: () => void;
   readonly #onError: (error: unknown) => void;
-  readonly #subscribers = new Set<Subscriber>();
+  readonly #changed: MembersChanged;
+  readonly #subscribers = new Set<TopicMember>();
   readonly #tail: LogTail;
   /** The tail is up: every entry appended from now on reaches `#deliver`. */
   ready = false;
 
-  constructor(engine: HubEngine, key: string, onError: (e: unknown) => void, onIdle: () => void) {
+  constructor(
+    engine: HubEngine,
+    key: string,
+    onError: (e: unknown) => void,
+    changed: MembersChanged,
+    onIdle: () => void,
+  ) {
     this.#engine = engine;
     this.#key = key;
     this.#onIdle = onIdle;
     this.#onError = onError;
+    this.#changed = changed;
     this.#tail = engine.tail(key, (entry) => this.#deliver(entry), onError);
     this.#tail.ready.then(
       () => {
@@ -150,15 +211,22 @@ class Topic {
     );
   }
 
-  add(subscriber: Subscriber, start: TopicStart): void {
+  get members(): ReadonlySet<TopicMember> {
+    return this.#subscribers;
+  }
+
+  add(subscriber: TopicMember, start: TopicStart): void {
     this.#subscribers.add(subscriber);
+    this.#changed(this.#key, this.#subscribers);
     if (start.from === 'now') return; // live at once: the tail is up (see Topics.subscribe)
     subscriber.catchUp = new CatchUp(start.id);
     void this.#join(subscriber, subscriber.catchUp);
   }
 
-  remove(subscriber: Subscriber): void {
-    if (!this.#subscribers.delete(subscriber) || this.#subscribers.size > 0) return;
+  remove(subscriber: TopicMember): void {
+    if (!this.#subscribers.delete(subscriber)) return;
+    this.#changed(this.#key, this.#subscribers);
+    if (this.#subscribers.size > 0) return;
     this.close();
     this.#onIdle();
   }
@@ -189,6 +257,10 @@ class Topic {
       }
       if (skipped) continue;
       try {
+        if (!subscriber.shared) {
+          if (!subscriber.send(entry, undefined, time)) this.#fallBehind(subscriber, entry.id);
+          continue;
+        }
         if (bytes === undefined) {
           const encoded = encodeEntry(entry);
           if (HubError.isInstance(encoded)) {
@@ -204,13 +276,13 @@ class Topic {
     }
   }
 
-  #fallBehind(subscriber: Subscriber, cursor: string): void {
+  #fallBehind(subscriber: TopicMember, cursor: string): void {
     if (subscriber.session.aborted) return;
     subscriber.catchUp = new CatchUp(cursor);
     void this.#catchUp(subscriber, subscriber.catchUp);
   }
 
-  async #join(subscriber: Subscriber, catchUp: CatchUp): Promise<void> {
+  async #join(subscriber: TopicMember, catchUp: CatchUp): Promise<void> {
     try {
       await this.#tail.ready;
     } catch (error) {
@@ -221,7 +293,7 @@ class Topic {
   }
 
   /** Catches up at the pace of the client (once it has room), then the subscriber is live. */
-  async #catchUp(subscriber: Subscriber, catchUp: CatchUp): Promise<void> {
+  async #catchUp(subscriber: TopicMember, catchUp: CatchUp): Promise<void> {
     const session = subscriber.session;
     try {
       await session.waitForRoom();
@@ -237,7 +309,8 @@ function encodeEntry(entry: LogEntry): Uint8Array | HubError {
   return HubError.isInstance(event) ? event : encodeEntryBytes(event);
 }
 
-function encodeEntryBytes(event: EventStreamEvent): Uint8Array {
+/** The bytes of an event (the hub's own: `history-lost`, and a multiplexed connection's). */
+export function encodeEntryBytes(event: EventStreamEvent): Uint8Array {
   return encoder.encode(encodeStreamEvent(event));
 }
 
@@ -245,7 +318,7 @@ function encodeEntryBytes(event: EventStreamEvent): Uint8Array {
  * Where a subscription starts, and what it reports as lost: an id older than the retained
  * history, or one this topic never had, replays what is left after a `history-lost` event.
  */
-async function topicStart(
+export async function topicStart(
   engine: HubEngine,
   key: string,
   lastEventId: string,

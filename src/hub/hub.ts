@@ -2,19 +2,29 @@
  * The hub's face: `createHub` composes runs (`_runs.ts`), topics (`_topics.ts`) and cancels
  * (`_run-cancel.ts`, `_cancel-endpoint.ts`) over one engine, and routes each call to them.
  */
-import { RequestError } from '../errors.ts';
+import { HubError, RequestError } from '../errors.ts';
 import { readLastEventId } from '../server/create-event-stream.ts';
 import { resolveEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CANCEL_HEADER, cancelAnswer, handleCancel } from './_cancel-endpoint.ts';
 import { errorAnswer } from './_error-answer.ts';
+import { readHistory, type TopicHistoryEvent } from './_history.ts';
+import { Multiplex } from './_multiplex.ts';
+import { handleTopics } from './_multiplex-control.ts';
+import { Presence, type TopicPresence } from './_presence.ts';
 import { createRunCanceller } from './_run-cancel.ts';
 import { createRuns } from './_runs.ts';
 import { type SubscriptionLogic, Topics } from './_topics.ts';
 import { parseRunEventId, RUN_ID, storedEventOf, topicProblem } from './_validate.ts';
 import { type HubEngine, isLogId } from './engine.ts';
 import { type HubOptions, resolveHubOptions } from './options.ts';
-import type { HubStreamOptions, RunProducer, SubscribeOptions } from './types.ts';
+import type {
+  HistoryOptions,
+  HubStreamOptions,
+  RunProducer,
+  SubscribeManyOptions,
+  SubscribeOptions,
+} from './types.ts';
 
 /** A hub: resumable runs and broadcast topics over one engine. */
 export interface Hub {
@@ -43,6 +53,27 @@ export interface Hub {
   publish(topic: string, event: EventStreamEvent): Promise<string>;
   /** Answers a request with a topic subscription: replay after `Last-Event-ID`, then live. */
   subscribe(request: Request, topic: string, options?: SubscribeOptions): Promise<Response>;
+  /**
+   * Answers a request with one connection to several topics. Every event id holds the position
+   * of every topic (its first entry names the event's topic), so the `Last-Event-ID` alone
+   * resumes each topic exactly. The stream starts with `event: subscribed`
+   * (`{"connection","topics"}`); the connection id lets `handleTopics` add and remove topics.
+   */
+  subscribeMany(
+    request: Request,
+    topics: readonly string[],
+    options?: SubscribeManyOptions,
+  ): Promise<Response>;
+  /**
+   * A handler for the control endpoint of multiplexed connections (POST, JSON
+   * `{ "connection", "add"?: [...], "remove"?: [...] }`): topics added and removed on the live
+   * connection, on any instance; answers 202 with what was added, removed and denied.
+   */
+  handleTopics(request: Request): Promise<Response>;
+  /** The retained events of a topic: the last `limit`, or the first `limit` after `after`. */
+  history(topic: string, options?: HistoryOptions): Promise<TopicHistoryEvent[]>;
+  /** How many connections follow a topic, and who, on every instance (`presence: true`). */
+  presence(topic: string): Promise<TopicPresence>;
   /** Cancels local runs and, for an engine the hub created, closes it. */
   close(): Promise<void>;
 }
@@ -70,7 +101,20 @@ export function createHub(options: HubOptions = {}): Hub {
   const { engine } = resolved;
   const canceller = createRunCanceller(engine, resolved.runTtlMs);
   const runs = createRuns(resolved, canceller);
-  const topics = new Topics(engine, resolved.onError);
+  const presence =
+    resolved.presenceTtlMs === undefined
+      ? undefined
+      : new Presence(engine, resolved.presenceTtlMs, resolved.onError);
+  const topics = new Topics(engine, resolved.onError, (key, members) =>
+    presence?.changed(key, members),
+  );
+  const multiplex = new Multiplex({
+    engine,
+    topics,
+    onError: resolved.onError,
+    authorize: resolved.authorizeTopic,
+    maxTopics: resolved.maxTopicsPerConnection,
+  });
   // Subscriptions without options share one resolved set (one per connection adds up).
   const defaultSubscribeOptions = resolveEventStreamOptions({ terminalEvents: false });
 
@@ -93,12 +137,7 @@ export function createHub(options: HubOptions = {}): Hub {
     runIdOf: (eventId) => parseRunEventId(eventId)?.runId,
 
     publish(topic, event) {
-      const problem = typeof topic === 'string' ? topicProblem(topic) : 'a topic name is a string';
-      if (problem !== undefined) {
-        throw new TypeError(
-          `hub.publish: ${problem} (got ${JSON.stringify(String(topic).slice(0, 64))}).`,
-        );
-      }
+      checkTopic('hub.publish', topic);
       const stored = storedEventOf(event, 'hub.publish');
       return engine.append(`topic:${topic}`, stored, {
         maxLen: resolved.topicMaxEvents,
@@ -113,7 +152,7 @@ export function createHub(options: HubOptions = {}): Hub {
       let streamOptions = defaultSubscribeOptions;
       let logic = NO_LOGIC;
       if (subscribeOptions !== undefined) {
-        const { filter, coalesce, ...rest } = subscribeOptions;
+        const { filter, coalesce, member: _member, ...rest } = subscribeOptions;
         streamOptions = resolveEventStreamOptions({ ...rest, terminalEvents: false });
         logic = { filter, coalesce };
       }
@@ -136,13 +175,76 @@ export function createHub(options: HubOptions = {}): Hub {
           streamOptions.cors,
         );
       }
-      return topics.subscribe(request, `topic:${topic}`, streamOptions, logic);
+      const { allowed } = await multiplex.authorize([topic], request);
+      if (allowed.length === 0) {
+        return errorAnswer(
+          request,
+          new HubError('topic-forbidden', `Not allowed to subscribe to ${JSON.stringify(topic)}.`),
+          streamOptions.cors,
+        );
+      }
+      const member = subscribeOptions?.member;
+      return topics.subscribe(request, `topic:${topic}`, streamOptions, logic, member);
+    },
+
+    async subscribeMany(request, names, manyOptions) {
+      if (!Array.isArray(names)) {
+        throw new TypeError(
+          `hub.subscribeMany: the topics must be an array of names, got ${typeof names}.`,
+        );
+      }
+      let streamOptions = defaultSubscribeOptions;
+      if (manyOptions !== undefined) {
+        const { filter: _filter, member: _member, ...rest } = manyOptions;
+        streamOptions = resolveEventStreamOptions({ ...rest, terminalEvents: false });
+      }
+      return multiplex.open(request, names, streamOptions, {
+        filter: manyOptions?.filter,
+        member: manyOptions?.member,
+      });
+    },
+
+    handleTopics: (request) => handleTopics(multiplex, request),
+
+    async history(topic, historyOptions = {}) {
+      checkTopic('hub.history', topic);
+      const { limit = 100, after } = historyOptions;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
+        throw new TypeError(`hub.history: limit must be an integer from 1 to 10000, got ${limit}.`);
+      }
+      if (after !== undefined && (typeof after !== 'string' || !isLogId(after))) {
+        throw new TypeError(
+          `hub.history: after must be a topic event id (<ms>-<seq>), got ${JSON.stringify(after)}.`,
+        );
+      }
+      return readHistory(engine, `topic:${topic}`, after, limit, resolved.onError);
+    },
+
+    async presence(topic) {
+      checkTopic('hub.presence', topic);
+      if (presence === undefined) {
+        throw new TypeError(
+          'hub.presence: presence is off; turn it on with createHub({ presence: true }).',
+        );
+      }
+      return presence.read(`topic:${topic}`);
     },
 
     async close() {
       canceller.close();
+      multiplex.close();
+      await presence?.close();
       topics.close();
       if (resolved.ownsEngine) await engine.close();
     },
   };
+}
+
+function checkTopic(where: string, topic: unknown): void {
+  const problem = typeof topic === 'string' ? topicProblem(topic) : 'a topic name is a string';
+  if (problem !== undefined) {
+    throw new TypeError(
+      `${where}: ${problem} (got ${JSON.stringify(String(topic).slice(0, 64))}).`,
+    );
+  }
 }

@@ -4,6 +4,10 @@
  *
  * @module
  */
+
+export type { TopicHistoryEvent } from './_history.ts';
+export type { AuthorizeTopic, TopicDenial } from './_multiplex.ts';
+export type { TopicPresence } from './_presence.ts';
 export type {
   AppendOptions,
   HubEngine,
@@ -14,4 +18,11 @@ export type {
 export { createHub, type Hub } from './hub.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
 export type { HubOptions, RetentionOptions } from './options.ts';
-export type { HubStreamOptions, RunProducer, RunWriter, SubscribeOptions } from './types.ts';
+export type {
+  HistoryOptions,
+  HubStreamOptions,
+  RunProducer,
+  RunWriter,
+  SubscribeManyOptions,
+  SubscribeOptions,
+} from './types.ts';

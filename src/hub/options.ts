@@ -4,6 +4,7 @@
  */
 import { HubError } from '../errors.ts';
 import { defaultPublicError, type PublicError } from '../server/public-error.ts';
+import type { AuthorizeTopic } from './_multiplex.ts';
 import type { HubEngine } from './engine.ts';
 import { createMemoryEngine } from './memory-engine.ts';
 
@@ -47,6 +48,24 @@ export interface HubOptions {
    * @default a third of `producerLeaseMs`
    */
   leaseRenewMs?: number;
+  /**
+   * Called for every subscription to a topic (`hub.subscribe`, each topic of
+   * `hub.subscribeMany`, each topic added by `hub.handleTopics`) with the request that asks
+   * for it; `false` (or a throw, reported to `onError`) denies it: a `403` `topic-forbidden` for
+   * `hub.subscribe`, a `topic-error` event for that topic on a multiplexed connection, which
+   * goes on with its other topics.
+   * @default every subscription is allowed
+   */
+  authorizeTopic?: AuthorizeTopic;
+  /** The most topics one multiplexed connection follows. @default 100 */
+  maxTopicsPerConnection?: number;
+  /**
+   * Tracks who follows each topic, across instances (`hub.presence(topic)`): each instance
+   * writes a snapshot of its subscribers of a topic to the engine when they change and every
+   * third of `ttlMs`. Off by default: it writes to the engine.
+   * @default false
+   */
+  presence?: boolean | { ttlMs?: number };
   /** Receives producer failures (with stack) and engine failures. @default console.error */
   onError?: (error: unknown) => void;
   /** Maps a producer's error to the payload of its `error` event. @default defaultPublicError */
@@ -64,6 +83,10 @@ export interface ResolvedHubOptions {
   topicMaxAgeMs: number;
   producerLeaseMs: number;
   leaseRenewMs: number;
+  authorizeTopic: AuthorizeTopic | undefined;
+  maxTopicsPerConnection: number;
+  /** `undefined`: presence is off. */
+  presenceTtlMs: number | undefined;
   onError: (error: unknown) => void;
   /** Never undefined: the option, else a `HubError`'s code and message, else the default mapping. */
   publicError: (error: unknown) => PublicError;
@@ -116,12 +139,23 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   checkDuration('retention.maxAgeMs', topicMaxAgeMs, Number.POSITIVE_INFINITY); // no timer: ages only
   checkDuration('producerLeaseMs', producerLeaseMs, MAX_TIMER_MS);
   checkDuration('leaseRenewMs', leaseRenewMs, MAX_TIMER_MS);
+  const maxTopicsPerConnection = options.maxTopicsPerConnection ?? 100;
+  checkInteger('maxTopicsPerConnection', maxTopicsPerConnection, 10_000);
+  const presence = options.presence ?? false;
+  let presenceTtlMs: number | undefined;
+  if (presence !== false) {
+    if (presence !== true && (typeof presence !== 'object' || presence === null)) {
+      throw new TypeError(`presence must be a boolean or { ttlMs }, got ${String(presence)}.`);
+    }
+    presenceTtlMs = (presence === true ? undefined : presence.ttlMs) ?? 30_000;
+    checkDuration('presence.ttlMs', presenceTtlMs, MAX_TIMER_MS);
+  }
   if (leaseRenewMs >= producerLeaseMs) {
     throw new TypeError(
       `leaseRenewMs (${leaseRenewMs}) must be less than producerLeaseMs (${producerLeaseMs}): the lease would lapse between renewals.`,
     );
   }
-  for (const name of ['onError', 'publicError'] as const) {
+  for (const name of ['onError', 'publicError', 'authorizeTopic'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new TypeError(`${name} must be a function, got ${typeof options[name]}.`);
     }
@@ -136,6 +170,9 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     topicMaxAgeMs,
     producerLeaseMs,
     leaseRenewMs,
+    authorizeTopic: options.authorizeTopic,
+    maxTopicsPerConnection,
+    presenceTtlMs,
     onError: options.onError ?? logError,
     publicError: (error) =>
       mapError?.(error) ??

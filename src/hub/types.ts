@@ -44,4 +44,22 @@ export interface SubscribeOptions extends Omit<EventStreamOptions, 'terminalEven
    * is replaced by the newer one (latest value wins, for dashboards).
    */
   coalesce?: (event: EventStreamEvent) => string | undefined;
+  /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
+  member?: string;
+}
+
+/** Options of `Hub.subscribeMany`. */
+export interface SubscribeManyOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
+  /** Only events for which it returns true reach this connection. */
+  filter?: (topic: string, event: EventStreamEvent) => boolean;
+  /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
+  member?: string;
+}
+
+/** Options of `Hub.history`. */
+export interface HistoryOptions {
+  /** The most events returned: the last ones, or the first ones after `after`. @default 100 */
+  limit?: number;
+  /** Only events after this id (`<ms>-<seq>`, a topic event id). */
+  after?: string;
 }

@@ -1,5 +1,3 @@
-import { incompleteTail, lowerBound, sequenceLength, upperBound } from './_utf8.ts';
-
 /**
  * The most bytes decoded in one call. A decoded string past about 128 KB lands in V8's large
  * object space, whose allocation costs ten to twenty times as much per byte (two-byte strings get
@@ -10,104 +8,71 @@ export const PIECE: number = 32 * 1024;
 const STREAM: TextDecodeOptions = { stream: true };
 
 /**
+ * Where the piece of `bytes` that starts at `start` ends: the chunk's end, or a cut at most
+ * {@link PIECE} bytes on where a UTF-8 decoder holds nothing. That is before any byte that is not
+ * a continuation byte (80 to BF): a sequence it interrupts ends there with one U+FFFD, as it does
+ * at the end of the input; or after three continuation bytes in a row, which no sequence can
+ * still be waiting for.
+ */
+export function pieceEnd(bytes: Uint8Array, start: number): number {
+  let end = bytes.length;
+  if (end - start > PIECE) {
+    end = start + PIECE;
+    for (let cut = end; cut > end - 4; cut--) {
+      if ((bytes[cut]! & 0xc0) !== 0x80) return cut;
+    }
+  }
+  return end;
+}
+
+/**
  * A streaming UTF-8 decoder (WHATWG: invalid and truncated sequences become U+FFFD, also across
- * chunks; a BOM is left to the caller) built for speed on every engine. For each chunk, call
- * {@link ChunkDecoder.start}, then {@link ChunkDecoder.next} while `position` is short of the
- * chunk's length: each call returns the text of one piece.
+ * chunks; a BOM is left to the caller) built for speed on every engine. The parser decodes each
+ * chunk in pieces cut by {@link pieceEnd}.
  *
- * Each chunk is decoded once, in pieces of at most {@link PIECE} bytes cut between characters.
  * Two `TextDecoder`s, because engines decode differently: Node's one-shot `decode(bytes)` is SIMD
  * on ASCII (five times its streaming path), while on mixed text its streaming path (ICU) is the
  * faster one. So a piece is decoded one-shot while the stream is ASCII, and by the streaming
  * decoder from a piece that was not until a piece is ASCII again: a choice made per stream from
- * its own text, never from the state of the process. Both give the same text, which the tests
- * check on random bytes. The one-shot decoder is never called with `{ stream: true }` (Node
- * drops its fast path for good after such a call), so a character cut by the end of a chunk on
- * the one-shot path is carried over and completed here, by the decoder's own rules.
+ * its own text, never from the state of the process. The one-shot decoder is never called with
+ * `{ stream: true }` (Node drops its fast path for good after such a call): a piece that may end
+ * inside a character is decoded one-shot up to that character's lead byte (a cut where the
+ * decoder holds nothing, see {@link pieceEnd}), the rest by the streaming decoder, which keeps it
+ * for the next chunk. Both give the same text, which the tests check on random bytes.
  *
  * A class, like the parser's state, so that its methods are compiled once for every parser.
  *
  * @see https://encoding.spec.whatwg.org/#utf-8-decoder
  */
 export class ChunkDecoder {
-  /** Where the next piece of the current chunk starts. */
-  position = 0;
   readonly #oneShot = new TextDecoder('utf-8', { ignoreBOM: true });
-  #streaming = new TextDecoder('utf-8', { ignoreBOM: true });
-  #mixed = false; // the last piece was not ASCII: decode with #streaming
-  #streamed = false; // #streaming has been used since the last reset
-  readonly #carry = new Uint8Array(4); // the start of a character cut by the end of a chunk
-  #carried = 0; // bytes in #carry
+  readonly #streaming = new TextDecoder('utf-8', { ignoreBOM: true });
+  #mixed = false; // the last piece was not ASCII, or left a character open: decode by #streaming
 
-  /**
-   * Starts on the next chunk. Returns the character that a previous chunk left unfinished, if
-   * this chunk completes it (or U+FFFD if it breaks it off), else `""`.
-   */
-  start(chunk: Uint8Array): string {
-    this.position = 0;
-    return this.#carried > 0 ? this.#completeCarry(chunk) : '';
-  }
-
-  /** The text of the next piece of the chunk, from `position`, which it moves past the piece. */
-  next(chunk: Uint8Array): string {
-    const start = this.position;
-    const length = chunk.length;
-    let end = length;
-    if (length - start > PIECE) end = start + PIECE - incompleteTail(chunk, start, start + PIECE);
-    this.position = end;
-    const whole = start === 0 && end === length;
+  /** The text of `bytes[start, end)`, the next piece of the stream. */
+  decode(bytes: Uint8Array, start: number, end: number): string {
+    const piece = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
     if (this.#mixed) {
-      this.#streamed = true;
-      const text = this.#streaming.decode(whole ? chunk : chunk.subarray(start, end), STREAM);
+      const text = this.#streaming.decode(piece, STREAM);
       // After an ASCII last byte the streaming decoder holds nothing and the one-shot one can
       // take over. As many characters as bytes: the piece was ASCII (or nearly).
-      if (text.length === end - start && chunk[end - 1]! < 0x80) this.#mixed = false;
+      if (text.length === end - start && bytes[end - 1]! < 0x80) this.#mixed = false;
       return text;
     }
-    let stop = end;
-    if (end === length && chunk[end - 1]! >= 0x80) {
-      const tail = incompleteTail(chunk, start, end);
-      if (tail > 0) {
-        stop = end - tail;
-        for (let index = 0; index < tail; index++) this.#carry[index] = chunk[stop + index]!;
-        this.#carried = tail;
-        if (stop === start) return '';
-      }
-    }
-    const text = this.#oneShot.decode(whole && stop === end ? chunk : chunk.subarray(start, stop));
-    if (text.length !== stop - start) this.#mixed = true;
+    // The last lead byte in the last three, if the bytes after it do not complete its sequence.
+    let cut = end - 1;
+    while (cut > start && cut > end - 3 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+    const lead = bytes[cut]!;
+    if (lead < 0xc0 || end - cut >= (lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4)) cut = end;
+    let text = this.#oneShot.decode(cut === end ? piece : bytes.subarray(start, cut));
+    if (cut < end) text += this.#streaming.decode(bytes.subarray(cut, end), STREAM);
+    if (cut < end || text.length !== end - start) this.#mixed = true;
     return text;
   }
 
-  /** Forgets a character cut by the end of the last chunk: the stream starts again. */
+  /** Forgets a character left open by the last chunk: the stream starts again. */
   reset(): void {
-    if (this.#streamed) this.#streaming = new TextDecoder('utf-8', { ignoreBOM: true });
-    this.#streamed = false;
+    this.#streaming.decode();
     this.#mixed = false;
-    this.#carried = 0;
-  }
-
-  // The carried start of a character meets the next chunk and takes its continuation bytes. UTF-8
-  // decoder, step 5 onwards: a byte out of range ends the sequence with one U+FFFD and is decoded
-  // afresh.
-  #completeCarry(chunk: Uint8Array): string {
-    const carry = this.#carry;
-    const lead = carry[0]!;
-    const needed = sequenceLength(lead);
-    let count = this.#carried;
-    let used = 0;
-    while (count < needed && used < chunk.length) {
-      const byte = chunk[used]!;
-      if (byte < lowerBound(lead, count) || byte > upperBound(lead, count)) break;
-      carry[count++] = byte;
-      used++;
-    }
-    this.position = used;
-    if (count < needed && used === chunk.length) {
-      this.#carried = count; // the chunk ended first: still unfinished
-      return '';
-    }
-    this.#carried = 0;
-    return count === needed ? this.#oneShot.decode(carry.subarray(0, count)) : '\uFFFD';
   }
 }

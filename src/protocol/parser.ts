@@ -1,5 +1,5 @@
 import { ParseError } from '../errors.ts';
-import { ChunkDecoder } from './_decode.ts';
+import { ChunkDecoder, pieceEnd } from './_decode.ts';
 import type { ServerSentEvent } from './types.ts';
 
 /**
@@ -62,7 +62,6 @@ export interface Parser {
 }
 
 const LF = 10;
-const CR = 13;
 const SPACE = 32;
 const COLON = 58;
 
@@ -128,8 +127,7 @@ export function createParser(options: ParserOptions): Parser {
 }
 
 /**
- * The parser's state and hot loop, each step citing the spec rule it implements. Past the usual
- * length because the loop and the per-line steps it inlines belong together.
+ * The parser's state and hot loop, each step citing the spec rule it implements.
  *
  * A class rather than closures, for speed that does not depend on what else the process runs:
  * its methods exist once, so V8 compiles them once for every parser and sees the module's
@@ -146,14 +144,12 @@ class ParserState {
   readonly #onError: ((error: ParseError) => void) | undefined;
   readonly #maxSize: number = Number.NaN; // a double from the start: Infinity or not
   readonly #decoder = new ChunkDecoder();
-  #atStreamStart = true; // no text yet: a leading U+FEFF is a BOM
+  #started = false; // text has arrived: a U+FEFF is no longer a BOM
   #skipLF = false; // the previous text ended in CR: a leading LF belongs to it
-  #pending = ''; // the unterminated tail of the last text
-  #pendingSkipped = false; // the tail belongs to a skipped event: dropped, but not blank
+  #pending: string | undefined = ''; // the unterminated tail of the last text; undefined: a
+  // line of a skipped event, dropped (but not blank)
   #discarding = false; // an oversized event is being skipped up to its blank line
-  #data = ''; // spec "data buffer", without its trailing LF
-  #dataLength = 0;
-  #hasData = false; // tells an empty data buffer from one that holds "\n"
+  #data: string | undefined = undefined; // spec "data buffer" without its last LF; undefined: empty
   #eventType = ''; // spec "event type buffer"
   #firstError: ParseError | undefined = undefined;
   #idBuffer: string; // spec "last event ID buffer": set by id fields
@@ -165,17 +161,16 @@ class ParserState {
     this.#onComment = options.onComment;
     this.#onError = options.onError;
     this.#maxSize = maxSize;
-    this.lastEventId = options.lastEventId ?? '';
-    this.#idBuffer = this.lastEventId;
+    this.lastEventId = this.#idBuffer = options.lastEventId ?? '';
   }
 
   feed(chunk: Uint8Array | string): void {
-    if (typeof chunk === 'string') this.#text(chunk);
+    if (typeof chunk === 'string') this.#parse(chunk);
     else {
-      const decoder = this.#decoder;
-      const first = decoder.start(chunk);
-      if (first.length > 0) this.#text(first);
-      while (decoder.position < chunk.length) this.#text(decoder.next(chunk));
+      for (let start = 0, end: number; start < chunk.length; start = end) {
+        end = pieceEnd(chunk, start);
+        this.#parse(this.#decoder.decode(chunk, start, end));
+      }
     }
     const error = this.#firstError;
     if (error) {
@@ -184,257 +179,117 @@ class ParserState {
     }
   }
 
-  #text(text: string): void {
-    if (this.#atStreamStart) {
-      if (text.length === 0) return;
-      this.#atStreamStart = false;
-      // The UTF-8 decode algorithm strips one leading BOM, only at the very start of the stream.
-      if (charCodeAt.call(text, 0) === 0xfeff) text = slice.call(text, 1);
-    }
-    this.#parseText(text);
-  }
-
   // Splits text into lines at CR, LF or CRLF. Hot loop: one indexOf per LF, and CR is searched
-  // for again only after one was found, so a CR-free text pays for one failed search.
-  #parseText(text: string): void {
+  // for again only after one was found, so a CR-free text pays for one failed search. A pending
+  // partial line is only ever appended to, never rescanned: work is linear in the input.
+  #parse(text: string): void {
     const length = text.length;
+    if (length === 0) return;
     let position = 0;
-    if (this.#skipLF) {
-      if (length === 0) return;
+    // The UTF-8 decode algorithm strips one leading BOM, only at the very start of the stream.
+    if (!this.#started) {
+      this.#started = true;
+      if (charCodeAt.call(text, 0) === 0xfeff) position = 1;
+    } else if (this.#skipLF) {
       this.#skipLF = false;
       if (charCodeAt.call(text, 0) === LF) position = 1;
     }
     let nextCR = indexOf.call(text, '\r', position);
-    if (this.#pending.length > 0 || this.#pendingSkipped) {
-      position = this.#finishPending(text, position, nextCR);
-      if (position === -1) return;
-      if (nextCR !== -1 && nextCR < position) nextCR = indexOf.call(text, '\r', position);
-    }
     // for (;;) rather than while (position < length): with that bound V8 (Node 20) compiles the
     // indexOf calls below into something linear in the chunk, making large chunks quadratic.
     for (;;) {
       let lineEnd = indexOf.call(text, '\n', position);
-      let lineNext: number;
+      let lineNext = lineEnd + 1;
       if (nextCR !== -1 && (lineEnd === -1 || nextCR < lineEnd)) {
         lineEnd = nextCR;
-        if (nextCR + 1 < length) {
-          lineNext = charCodeAt.call(text, nextCR + 1) === LF ? nextCR + 2 : nextCR + 1;
-        } else {
-          lineNext = length;
-          this.#skipLF = true; // dispatch now; an LF opening the next text ends nothing
-        }
+        lineNext = nextCR + 1;
+        // A CR ending the text dispatches now; an LF opening the next text ends nothing.
+        if (lineNext === length) this.#skipLF = true;
+        else if (charCodeAt.call(text, lineNext) === LF) lineNext++;
         nextCR = indexOf.call(text, '\r', lineNext);
-      } else if (lineEnd !== -1) {
-        lineNext = lineEnd + 1;
-      } else {
+      } else if (lineEnd === -1) {
         if (position < length) this.#appendPending(text, position);
         return;
       }
-      if (position === lineEnd) {
-        this.#dispatch();
-      } else if (
-        charCodeAt.call(text, position) === 100 && // d
-        charCodeAt.call(text, position + 1) === 97 && // a
-        charCodeAt.call(text, position + 2) === 116 && // t
-        charCodeAt.call(text, position + 3) === 97 && // a
-        charCodeAt.call(text, position + 4) === COLON &&
-        !this.#discarding &&
-        lineEnd - position <= this.#maxSize
-      ) {
-        // The field nearly every line has. Spec: the value follows one optional space.
-        const from = charCodeAt.call(text, position + 5) === SPACE ? position + 6 : position + 5;
-        const value = from < lineEnd ? slice.call(text, from, lineEnd) : '';
-        if (!this.#hasData && lineNext < length && charCodeAt.call(text, lineNext) === LF) {
-          // A one-line event and its blank line ("data: x\n\n"), the shape of token streams:
-          // dispatch it at once, as the blank line would.
-          lineNext++;
-          this.lastEventId = this.#idBuffer;
-          this.#emit(value);
-        } else {
-          this.#appendData(value);
+      const pending = this.#pending;
+      if (pending !== '') {
+        // The first line of the text completes the pending one (or the skipped one ends).
+        this.#pending = '';
+        if (pending !== undefined) {
+          const line = pending + slice.call(text, position, lineEnd);
+          this.#processLine(line, 0, line.length);
         }
+      } else if (position === lineEnd) {
+        this.#dispatch();
       } else {
         this.#processLine(text, position, lineEnd);
-      }
-      // A blank line right behind (the end of most events): dispatch it without a search.
-      if (lineNext < length) {
-        const next = charCodeAt.call(text, lineNext);
-        if (next === LF) {
+        // A blank line right behind (the end of most events): dispatched without a search.
+        if (lineNext < length && charCodeAt.call(text, lineNext) === LF) {
           this.#dispatch();
           lineNext++;
-        } else if (next === CR) {
-          this.#dispatch();
-          if (lineNext + 1 < length) {
-            lineNext = charCodeAt.call(text, lineNext + 1) === LF ? lineNext + 2 : lineNext + 1;
-          } else {
-            lineNext = length;
-            this.#skipLF = true;
-          }
-          nextCR = indexOf.call(text, '\r', lineNext);
         }
       }
       position = lineNext;
     }
   }
 
-  // The first line end of `text` completes the pending line. Returns where the next line
-  // starts, or -1 when the text has no line end (it was all appended to the pending line).
-  #finishPending(text: string, position: number, nextCR: number): number {
-    const length = text.length;
-    const nextLF = indexOf.call(text, '\n', position);
-    let lineEnd: number;
-    let lineNext: number;
-    if (nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)) {
-      lineEnd = nextCR;
-      if (nextCR + 1 < length) {
-        lineNext = charCodeAt.call(text, nextCR + 1) === LF ? nextCR + 2 : nextCR + 1;
-      } else {
-        lineNext = length;
-        this.#skipLF = true;
-      }
-    } else if (nextLF !== -1) {
-      lineEnd = nextLF;
-      lineNext = nextLF + 1;
-    } else {
-      if (position < length) this.#appendPending(text, position);
-      return -1;
-    }
-    if (this.#pendingSkipped) {
-      this.#pendingSkipped = false; // the end of a line of a skipped event
-      return lineNext;
-    }
-    const pending = this.#pending;
-    this.#pending = '';
-    const rest = slice.call(text, position, lineEnd);
-    // A data line cut by the chunk boundary (once per chunk in token streams): its value is the
-    // two parts joined, without building the whole line and searching it for a field name.
-    if (
-      pending.length > 5 &&
-      charCodeAt.call(pending, 0) === 100 && // d
-      charCodeAt.call(pending, 1) === 97 && // a
-      charCodeAt.call(pending, 2) === 116 && // t
-      charCodeAt.call(pending, 3) === 97 && // a
-      charCodeAt.call(pending, 4) === COLON &&
-      !this.#discarding &&
-      pending.length + rest.length <= this.#maxSize
-    ) {
-      const from = charCodeAt.call(pending, 5) === SPACE ? 6 : 5;
-      this.#appendData(from < pending.length ? slice.call(pending, from) + rest : rest);
-      return lineNext;
-    }
-    const line = pending + rest;
-    this.#processLine(line, 0, line.length);
-    return lineNext;
-  }
-
   #appendPending(text: string, position: number): void {
-    if (this.#discarding) {
-      // A line of a skipped event: keep nothing of it, only that it is not blank.
-      this.#pending = '';
-      this.#pendingSkipped = true;
-      return;
-    }
-    const rest = position === 0 ? text : slice.call(text, position);
     const pending = this.#pending;
-    if (pending.length + rest.length > this.#maxSize) {
-      this.#pending = '';
+    if (pending === undefined || this.#discarding) {
+      this.#pending = undefined; // a line of a skipped event: keep nothing of it
+    } else if (pending.length + text.length - position > this.#maxSize) {
+      this.#pending = undefined;
       this.#fail('A line exceeds');
-      this.#pendingSkipped = true;
-      return;
+    } else {
+      this.#pending = pending + slice.call(text, position);
     }
-    this.#pending = pending.length > 0 ? pending + rest : rest;
   }
 
-  // Spec "interpreting an event stream": one complete line, text[start, end), without its end.
+  // Spec "interpreting an event stream": one complete line that is not blank, text[start, end).
   #processLine(text: string, start: number, end: number): void {
-    if (start === end) {
-      this.#dispatch();
-      return;
-    }
     if (this.#discarding) return;
     if (end - start > this.#maxSize) {
       this.#fail('A line exceeds');
       return;
     }
-    // Typed streams name every event.
+    // "data", the field nearly every line has, is told without a search for the colon and
+    // without building its name.
     if (
-      charCodeAt.call(text, start) === 101 && // e
-      charCodeAt.call(text, start + 1) === 118 && // v
-      charCodeAt.call(text, start + 2) === 101 && // e
-      charCodeAt.call(text, start + 3) === 110 && // n
-      charCodeAt.call(text, start + 4) === 116 && // t
-      charCodeAt.call(text, start + 5) === COLON
+      charCodeAt.call(text, start) === 100 && // d
+      charCodeAt.call(text, start + 1) === 97 && // a
+      charCodeAt.call(text, start + 2) === 116 && // t
+      charCodeAt.call(text, start + 3) === 97 && // a
+      (start + 4 === end || charCodeAt.call(text, start + 4) === COLON)
     ) {
-      const from =
-        start + 6 < end && charCodeAt.call(text, start + 6) === SPACE ? start + 7 : start + 6;
-      this.#eventType = from < end ? slice.call(text, from, end) : '';
-      return;
-    }
-    // Resumable streams put an id on every event.
-    if (
-      charCodeAt.call(text, start) === 105 && // i
-      charCodeAt.call(text, start + 1) === 100 && // d
-      charCodeAt.call(text, start + 2) === COLON
-    ) {
-      const from =
-        start + 3 < end && charCodeAt.call(text, start + 3) === SPACE ? start + 4 : start + 3;
-      this.#setId(slice.call(text, from, end));
-      return;
-    }
-    if (charCodeAt.call(text, start) === COLON) {
-      if (this.#onComment) {
-        const from =
-          start + 1 < end && charCodeAt.call(text, start + 1) === SPACE ? start + 2 : start + 1;
-        this.#onComment(slice.call(text, from, end));
-      }
-      return;
-    }
-    // A field name runs to the first colon, or to the end of a line that has none.
-    let colon = start + 1;
+      // Spec: append the value (after one optional space) and an LF to the data buffer (kept
+      // here without its last LF, which dispatch would remove).
+      const from = charCodeAt.call(text, start + 5) === SPACE ? start + 6 : start + 5;
+      const value = from < end ? slice.call(text, from, end) : '';
+      const data = this.#data;
+      if (data === undefined) this.#data = value;
+      else if (data.length + value.length + 1 > this.#maxSize)
+        this.#fail("An event's data exceeds");
+      else this.#data = `${data}\n${value}`;
+    } else this.#processField(text, start, end);
+  }
+
+  // Spec "process the field", for a line that is not a data field. The field name runs to the
+  // first colon, or to the end of a line that has none; the value follows the colon and one
+  // optional space. Unknown fields are ignored.
+  #processField(text: string, start: number, end: number): void {
+    let colon = start;
     while (colon < end && charCodeAt.call(text, colon) !== COLON) colon++;
-    let valueStart = colon + 1;
-    if (valueStart < end && charCodeAt.call(text, valueStart) === SPACE) valueStart++;
-    const value = valueStart < end ? slice.call(text, valueStart, end) : '';
-    this.#processField(slice.call(text, start, colon), value);
-  }
-
-  // Spec "process the field".
-  #processField(field: string, value: string): void {
-    switch (field) {
-      case 'event':
-        this.#eventType = value;
-        break;
-      case 'data':
-        this.#appendData(value);
-        break;
-      case 'id':
-        this.#setId(value);
-        break;
-      case 'retry':
-        if (this.#onRetry && isAsciiDigits(value)) this.#onRetry(Number.parseInt(value, 10));
-        break;
-      default:
-        break; // unknown fields are ignored
-    }
-  }
-
-  // An id containing U+0000 NULL is ignored.
-  #setId(value: string): void {
-    if (indexOf.call(value, '\0') === -1) this.#idBuffer = value;
-  }
-
-  // Spec: append the value and an LF to the data buffer; the buffer is kept without its last LF,
-  // which dispatch would remove.
-  #appendData(value: string): void {
-    if (!this.#hasData) {
-      this.#data = value;
-      this.#dataLength = value.length;
-      this.#hasData = true;
-    } else if (this.#dataLength + value.length + 1 > this.#maxSize) {
-      this.#fail("An event's data exceeds");
-    } else {
-      this.#data = `${this.#data}\n${value}`;
-      this.#dataLength += value.length + 1;
+    const from = charCodeAt.call(text, colon + 1) === SPACE ? colon + 2 : colon + 1;
+    const value = from < end ? slice.call(text, from, end) : '';
+    const field = slice.call(text, start, colon);
+    if (colon === start) {
+      if (this.#onComment) this.#onComment(value);
+    } else if (field === 'event') this.#eventType = value;
+    else if (field === 'id') {
+      // An id containing U+0000 NULL is ignored.
+      if (indexOf.call(value, '\0') === -1) this.#idBuffer = value;
+    } else if (field === 'retry' && this.#onRetry && /^[0-9]+$/.test(value)) {
+      this.#onRetry(Number.parseInt(value, 10));
     }
   }
 
@@ -443,29 +298,15 @@ class ParserState {
   // and a client resuming from it cannot skip the event that was cut.
   #dispatch(): void {
     this.lastEventId = this.#idBuffer;
-    if (this.#discarding) {
-      this.#discarding = false;
-      return;
-    }
-    if (!this.#hasData) {
-      this.#eventType = '';
-      return;
-    }
     const data = this.#data;
-    this.#data = '';
-    this.#hasData = false;
-    this.#emit(data);
-  }
-
-  #emit(data: string): void {
-    const event: ServerSentEvent = {
-      type: this.#eventType || 'message',
-      data,
-      id: this.lastEventId,
-    };
+    const type = this.#eventType;
+    this.#data = undefined;
     this.#eventType = '';
-    const onEvent = this.#onEvent;
-    onEvent(event);
+    if (this.#discarding) this.#discarding = false;
+    else if (data !== undefined) {
+      const onEvent = this.#onEvent;
+      onEvent({ type: type || 'message', data, id: this.lastEventId });
+    }
   }
 
   #fail(what: string): void {
@@ -473,36 +314,24 @@ class ParserState {
       `${what} maxEventSize (${this.#maxSize} UTF-16 code units); the event is skipped.`,
       this.#maxSize,
     );
-    this.#data = '';
-    this.#hasData = false;
+    this.#data = undefined;
     this.#eventType = '';
     this.#discarding = true;
     if (this.#onError) this.#onError(error);
     else this.#firstError ??= error;
   }
 
-  // What end() and reset() do: a truncated UTF-8 sequence or an unterminated line can only belong
-  // to the incomplete last event, which the spec discards.
+  // What end() and reset() do: a character left open or an unterminated line can only belong to
+  // the incomplete last event, which the spec discards.
   clear(): void {
     this.#decoder.reset();
-    this.#atStreamStart = true;
+    this.#started = false;
     this.#skipLF = false;
     this.#pending = '';
-    this.#pendingSkipped = false;
     this.#discarding = false;
-    this.#data = '';
-    this.#hasData = false;
+    this.#data = undefined;
     this.#eventType = '';
     this.#idBuffer = this.lastEventId;
     this.#firstError = undefined;
   }
-}
-
-function isAsciiDigits(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let index = 0; index < value.length; index++) {
-    const code = charCodeAt.call(value, index);
-    if (code < 48 || code > 57) return false;
-  }
-  return true;
 }

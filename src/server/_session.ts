@@ -277,10 +277,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     );
   }
 
-  /** OutboxOwner: more than `maxBufferedBytes` are queued. */
+  /** OutboxOwner: more than `maxBufferedBytes` are queued (or held unsent by the socket). */
   overflowed(): void {
+    const unsent = this.#outbox.unsentBytes;
+    const held = unsent > 0 ? ` and ${unsent} unsent in the socket` : '';
     this.#dropSlowConsumer(
-      `${this.bufferedBytes} bytes queued, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
+      `${this.bufferedBytes} bytes queued${held}, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
     );
   }
 

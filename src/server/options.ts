@@ -22,8 +22,9 @@ export interface EventStreamOptions {
   highWaterMark?: number;
   /**
    * The hard cap on queued bytes, for producers that do not await `send`: past it the consumer is
-   * dropped at once (`StreamError` `slow-consumer`). One event larger than the cap on its own is
-   * let through, so memory per stream is at most this plus one event.
+   * dropped at once (`StreamError` `slow-consumer`). Behind ssekit's Node adapters, what the
+   * socket took and has not sent counts too. One event larger than the cap on its own is let
+   * through, so memory per stream is at most this plus one event.
    * @default 1_048_576 (1 MiB)
    */
   maxBufferedBytes?: number;

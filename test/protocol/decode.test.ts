@@ -2,24 +2,25 @@
  * The parser's chunk decoder (src/protocol/_decode.ts) against `TextDecoder` reading the whole
  * stream at once: the same text for any bytes (valid or not) however they are cut, through each
  * of its paths: one-shot pieces while the stream is ASCII, a character cut by a chunk end and
- * carried over (completed, broken off by an invalid byte, or still open after tiny chunks), the
- * streaming decoder after non-ASCII text and the way back, and chunks cut into 32 KiB pieces.
+ * handed to the streaming decoder (completed, broken off by an invalid byte, or still open after
+ * tiny chunks), the streaming decoder after non-ASCII text and the way back, and chunks cut into
+ * 32 KiB pieces.
  *
  * @see https://encoding.spec.whatwg.org/#utf-8-decoder
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ChunkDecoder, PIECE } from '../../src/protocol/_decode.ts';
-import { incompleteTail } from '../../src/protocol/_utf8.ts';
+import { ChunkDecoder, PIECE, pieceEnd } from '../../src/protocol/_decode.ts';
 import { byteByByte, bytesOf, concatBytes, splitAtAll } from '../helpers/chunking.ts';
 
 /** Runs the decoder over chunks the way the parser does; returns the pieces of text. */
 function decodePieces(chunks: readonly Uint8Array[], decoder = new ChunkDecoder()): string[] {
   const pieces: string[] = [];
   for (const chunk of chunks) {
-    const first = decoder.start(chunk);
-    if (first.length > 0) pieces.push(first);
-    while (decoder.position < chunk.length) pieces.push(decoder.next(chunk));
+    for (let start = 0, end: number; start < chunk.length; start = end) {
+      end = pieceEnd(chunk, start);
+      pieces.push(decoder.decode(chunk, start, end));
+    }
   }
   return pieces;
 }
@@ -29,10 +30,12 @@ function decodeAll(chunks: readonly Uint8Array[]): string {
   return decodePieces(chunks).join('');
 }
 
-/** What the decoder must give: the text of the bytes before an unfinished last character. */
+/**
+ * What the decoder must give: the text of the bytes before an unfinished last character (what a
+ * streaming TextDecoder gives for the whole stream at once).
+ */
 function reference(bytes: Uint8Array): string {
-  const complete = bytes.subarray(0, bytes.length - incompleteTail(bytes));
-  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(complete);
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes, { stream: true });
 }
 
 const ascii = fc.string({ unit: 'grapheme-ascii', maxLength: 40 });
@@ -104,7 +107,7 @@ describe('ChunkDecoder decodes like TextDecoder over the whole stream', () => {
 });
 
 describe('a character cut by the end of a chunk (one-shot path)', () => {
-  // The stream starts with ASCII, so the cut character meets the carry-over code.
+  // The stream starts with ASCII, so the cut character is found at the end of a one-shot piece.
   const cases: Array<[string, number[], string]> = [
     ['2-byte', [0xc3, 0xa9], 'é'],
     ['3-byte', [0xe4, 0xb8, 0xad], '中'],

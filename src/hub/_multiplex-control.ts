@@ -1,0 +1,79 @@
+/**
+ * `hub.handleTopics`: the control endpoint of multiplexed connections. POST, JSON
+ * `{ "connection": "<id>", "add"?: [topics], "remove"?: [topics] }`: the topics to add are
+ * authorized here (with this request), and the decision reaches the connection on whichever
+ * instance holds it (src/hub/_multiplex.ts). Answers 202 `{ connection, added, removed, denied }`;
+ * the connection itself announces the change in its stream (`subscribed`, `unsubscribed`,
+ * `topic-error`).
+ */
+import { RequestError } from '../errors.ts';
+import { jsonErrorResponse } from '../server/json-error-response.ts';
+import { readJsonBody } from '../server/read-json-body.ts';
+import type { Multiplex } from './_multiplex.ts';
+import { RUN_ID } from './_validate.ts';
+
+/** The request header a client may name its connection with, instead of the body's `connection`. */
+export const CONNECTION_HEADER = 'ssekit-connection';
+
+export async function handleTopics(multiplex: Multiplex, request: Request): Promise<Response> {
+  if (request.method !== 'POST') {
+    return jsonErrorResponse(
+      new RequestError(
+        'method-not-allowed',
+        `${request.method} is not allowed on a topics endpoint: use POST.`,
+      ),
+      { headers: { allow: 'POST' } },
+    );
+  }
+  let connection: string;
+  let add: string[];
+  let remove: string[];
+  try {
+    ({ connection, add, remove } = await readControl(multiplex, request));
+  } catch (error) {
+    return jsonErrorResponse(error);
+  }
+  const { allowed, denied } = await multiplex.authorize(add, request);
+  try {
+    await multiplex.control(connection, allowed, remove, denied);
+  } catch (error) {
+    multiplex.settings.onError(error);
+    return jsonErrorResponse(error);
+  }
+  return new Response(JSON.stringify({ connection, added: allowed, removed: remove, denied }), {
+    status: 202,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
+}
+
+async function readControl(
+  multiplex: Multiplex,
+  request: Request,
+): Promise<{ connection: string; add: string[]; remove: string[] }> {
+  const body = await readJsonBody(request, { maxBytes: 65_536 });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new RequestError(
+      'bad-request',
+      'Expected a JSON object { "connection", "add"?: [topics], "remove"?: [topics] }.',
+    );
+  }
+  const fields = body as { connection?: unknown; add?: unknown; remove?: unknown };
+  const connection = request.headers.get(CONNECTION_HEADER) ?? fields.connection;
+  if (typeof connection !== 'string' || !RUN_ID.test(connection)) {
+    throw new RequestError(
+      'bad-request',
+      `Not a connection id: ${JSON.stringify(String(connection).slice(0, 64))} (the "connection" of the stream's subscribed event).`,
+    );
+  }
+  const lists: string[][] = [];
+  for (const name of ['add', 'remove'] as const) {
+    const list = fields[name] ?? [];
+    if (!Array.isArray(list)) {
+      throw new RequestError('bad-request', `"${name}" must be an array of topic names.`);
+    }
+    const problem = multiplex.topicsProblem(list);
+    if (problem !== undefined) throw new RequestError('bad-request', `"${name}": ${problem}`);
+    lists.push([...new Set(list as string[])]);
+  }
+  return { connection, add: lists[0]!, remove: lists[1]! };
+}

@@ -1,0 +1,195 @@
+/**
+ * ssekit/client/multiplex in real headless Chromium: several pages of one context share one
+ * connection (Web Locks leader, BroadcastChannel fan-out); closing the leader page hands the
+ * connection to another page, which resumes every topic from its Last-Event-ID; every page's
+ * events are exact, in order, none twice. Without Web Locks, each page has its own connection.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { toNodeHandler } from '../../src/adapters/node.ts';
+import { createHub, type Hub } from '../../src/hub/index.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { startServer, type TestServer } from '../helpers/http-server.ts';
+
+let browser: Browser;
+let server: TestServer;
+let hub: Hub;
+let open = 0;
+let opened = 0;
+
+beforeAll(async () => {
+  const bundle = await build({
+    entryPoints: [new URL('../../src/client/multiplex.ts', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+  });
+  const clientJs = bundle.outputFiles[0]!.text;
+  hub = createHub({ retention: { maxEvents: 10_000 } });
+  const handle = toNodeHandler((request) => {
+    const url = new URL(request.url);
+    if (url.pathname === '/topics') {
+      return hub.subscribeMany(request, url.searchParams.getAll('topic'), { heartbeatMs: 1000 });
+    }
+    return hub.handleTopics(request);
+  });
+  server = await startServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/multiplex.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(clientJs);
+      return;
+    }
+    if (req.url === '/favicon.ico') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (req.url === '/') {
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<!doctype html><title>ssekit</title><script type="module">import * as client from "/multiplex.js"; window.ssekit = client;</script>',
+        );
+      return;
+    }
+    if (req.url?.startsWith('/topics')) {
+      open++;
+      opened++;
+      res.on('close', () => open--);
+    }
+    return handle(req, res);
+  });
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await hub?.close();
+});
+
+declare global {
+  interface Window {
+    ssekit: typeof import('../../src/client/multiplex.ts');
+    mux: import('../../src/client/multiplex.ts').Multiplex;
+    got: Record<string, number[]>;
+  }
+}
+
+/** Opens a page that subscribes to `topics` and records every event's number per topic. */
+async function subscriber(page: Page, topics: string[]): Promise<void> {
+  await page.goto(server.url);
+  await page.waitForFunction(() => 'ssekit' in window);
+  await page.evaluate(async (names) => {
+    window.got = Object.fromEntries(names.map((name) => [name, []]));
+    window.mux = window.ssekit.createMultiplex('/topics', {
+      controlUrl: '/control',
+      retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1000 },
+    });
+    const subscription = window.mux.subscribe(names, (event) =>
+      window.got[event.topic]!.push(Number(event.data)),
+    );
+    await subscription.ready;
+  }, topics);
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: () => string) {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > 20_000) throw new Error(`not reached within 20 s: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const TOPICS = ['a', 'b', 'c'];
+
+test('three pages share one connection; closing the leader hands it over with no event lost or repeated', async () => {
+  open = 0;
+  opened = 0;
+  const context = await browser.newContext();
+  const pages = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
+  const wants = [
+    ['a', 'b'],
+    ['b', 'c'],
+    ['a', 'c'],
+  ];
+  await subscriber(pages[0]!, wants[0]!); // the first page leads
+  await subscriber(pages[1]!, wants[1]!);
+  await subscriber(pages[2]!, wants[2]!);
+  expect(await Promise.all(pages.map((page) => page.evaluate(() => window.mux.role)))).toEqual([
+    'leader',
+    'follower',
+    'follower',
+  ]);
+  expect({ open, opened }).toEqual({ open: 1, opened: 1 });
+
+  let next = 0;
+  const publish = async (count: number) => {
+    for (let index = 0; index < count; index++, next++) {
+      await hub.publish(TOPICS[next % 3]!, { data: next });
+    }
+  };
+  await publish(60);
+  // The leader goes away while events are published: some reach no page until the hand-off.
+  const closing = pages[0]!.close();
+  await publish(30);
+  await closing;
+  await publish(60);
+
+  const expected = (topic: string) =>
+    Array.from({ length: next }, (_, index) => index).filter(
+      (index) => TOPICS[index % 3] === topic,
+    );
+  for (const [index, page] of pages.slice(1).entries()) {
+    const topics = wants[index + 1]!;
+    await waitFor(
+      () =>
+        page.evaluate(
+          ([names, total]) => names.every((name) => window.got[name]!.length >= total),
+          [topics, next / 3] as const,
+        ),
+      () => `page ${index + 2}`,
+    );
+    const got = await page.evaluate(() => window.got);
+    for (const topic of topics)
+      expect(got[topic], `page ${index + 2}, topic ${topic}`).toEqual(expected(topic));
+  }
+  const roles = await Promise.all(
+    pages.slice(1).map((page) => page.evaluate(() => window.mux.role)),
+  );
+  expect(roles.sort()).toEqual(['follower', 'leader']);
+  await waitFor(
+    () => open === 1,
+    () => `${open} connections open`,
+  );
+  expect(opened).toBe(2); // the first leader's, then the new leader's: never one per page
+  await context.close();
+});
+
+test('without Web Locks, each page has its own connection', async () => {
+  open = 0;
+  opened = 0;
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+  });
+  const pages = await Promise.all([context.newPage(), context.newPage()]);
+  await subscriber(pages[0]!, ['a']);
+  await subscriber(pages[1]!, ['a']);
+  expect(await Promise.all(pages.map((page) => page.evaluate(() => window.mux.role)))).toEqual([
+    'alone',
+    'alone',
+  ]);
+  expect(opened).toBe(2);
+  const first = (await hub.publish('a', { data: 1 })) && 1;
+  for (const page of pages) {
+    await waitFor(
+      () => page.evaluate(() => window.got.a!.length === 1),
+      () => 'the event',
+    );
+    expect(await page.evaluate(() => window.got.a)).toEqual([first]);
+  }
+  await context.close();
+});

@@ -1,0 +1,353 @@
+/**
+ * Multiplexed subscriptions (src/hub/_multiplex.ts): several topics on one connection, each
+ * event id holding every topic's position, topics added and removed on the live connection from
+ * another instance, the authorization hook, history and presence. On the memory engine and on a
+ * real redis-server, two hubs sharing the storage as two instances would.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import {
+  createHub,
+  createMemoryEngine,
+  type Hub,
+  type HubEngine,
+  type HubOptions,
+} from '../../src/hub/index.ts';
+import { createRedisEngine } from '../../src/hub/redis.ts';
+import { createParser, type ServerSentEvent } from '../../src/index.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+let prefixes = 0;
+/** Two engines over one storage, as two instances have. */
+const engines: Record<string, () => [HubEngine, HubEngine]> = {
+  memory: () => {
+    const engine = createMemoryEngine();
+    // One engine, two hubs: closing either hub must not close it for the other.
+    const shared = { ...engine, close: async () => {} };
+    return [shared, shared];
+  },
+  redis: () => {
+    const prefix = `multiplex-test:${process.pid}:${++prefixes}:`;
+    return [
+      createRedisEngine({ redis: redis.client(), prefix, blockMs: 200 }),
+      createRedisEngine({ redis: redis.client(), prefix, blockMs: 200 }),
+    ];
+  },
+};
+
+function reader(response: Response) {
+  const events: ServerSentEvent[] = [];
+  const parser = createParser({ onEvent: (event) => events.push(event) });
+  let started: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let ended = false;
+  const start = () => {
+    if (started) return;
+    const current = response.body!.getReader();
+    started = current;
+    void (async () => {
+      for (;;) {
+        const { value, done } = await current.read();
+        if (done) break;
+        parser.feed(value);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        ended = true;
+      });
+  };
+  return {
+    events,
+    start,
+    /** The app's events of `topic` (the first entry of their ids), as `data`. */
+    of: (topic: string) =>
+      events.filter((event) => topicOf(event.id) === topic && !META.has(event.type)),
+    meta: (type: string) => events.filter((event) => event.type === type),
+    async until(check: () => boolean, what = 'the expected events') {
+      start();
+      await waitFor(() => check() || ended);
+      if (!check())
+        throw new Error(`ended before ${what}: ${JSON.stringify(events.map((e) => e.data))}`);
+    },
+    cancel: () => (started ? started.cancel() : response.body!.cancel()),
+  };
+}
+
+const META = new Set(['subscribed', 'unsubscribed', 'topic-error', 'history-lost']);
+
+function topicOf(id: string): string {
+  return decodeURIComponent(id.split(',')[0]!.split('=')[0]!);
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > 20_000) throw new Error('condition not reached within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const request = (headers: Record<string, string> = {}) =>
+  new Request('http://hub.test/topics', { headers });
+
+describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engineName) => {
+  let hubs: Hub[] = [];
+  const open = (options: HubOptions = {}): [Hub, Hub] => {
+    const [a, b] = engines[engineName]!();
+    const made: [Hub, Hub] = [
+      createHub({ engine: a, onError: vi.fn(), ...options }),
+      createHub({ engine: b, onError: vi.fn(), ...options }),
+    ];
+    hubs.push(...made);
+    return made;
+  };
+  afterEach(async () => {
+    for (const hub of hubs) await hub.close();
+    hubs = [];
+  });
+
+  test('one connection, several topics: each event id holds every position, and a plain Last-Event-ID resumes each topic exactly', async () => {
+    const [hub] = open();
+    await hub.publish('a', { data: 'a0' }); // before the subscription: not delivered
+    const first = reader(await hub.subscribeMany(request(), ['a', 'b c/d']));
+    await first.until(() => first.meta('subscribed').length === 1);
+    const subscribed = JSON.parse(first.events[0]!.data) as {
+      connection: string;
+      topics: string[];
+    };
+    expect(subscribed.topics).toEqual(['a', 'b c/d']);
+    expect(subscribed.connection).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    await hub.publish('a', { data: 'a1' });
+    await hub.publish('b c/d', { event: 'tick', data: 'b1' });
+    await hub.publish('a', { data: 'a2' });
+    await first.until(() => first.events.length === 4);
+    // Each topic in order (across topics, the order is each tail's: Redis reads them apart).
+    expect(first.of('a').map((event) => [event.type, event.data])).toEqual([
+      ['message', 'a1'],
+      ['message', 'a2'],
+    ]);
+    expect(first.of('b c/d').map((event) => [event.type, event.data])).toEqual([['tick', 'b1']]);
+    const cut = first.events.findIndex((event) => event.data === 'b1');
+    expect(first.events[cut]!.id).toMatch(/^b%20c%2Fd=\d+-\d+,a=(\d+-\d+)?$/);
+    await first.cancel();
+
+    // Resume from b1: the events of `a` it had not seen then, and what was published since.
+    const resumeFrom = first.events[cut]!.id;
+    const seen = first.events.slice(0, cut + 1).map((event) => event.data);
+    await hub.publish('b c/d', { data: 'b2' });
+    await hub.publish('a', { data: 'a3' });
+    const expectedA = ['a1', 'a2', 'a3'].filter((data) => !seen.includes(data));
+    const second = reader(
+      await hub.subscribeMany(request({ 'last-event-id': resumeFrom }), ['a', 'b c/d']),
+    );
+    await second.until(
+      () => second.of('a').length === expectedA.length && second.of('b c/d').length === 1,
+    );
+    expect(second.of('a').map((event) => event.data)).toEqual(expectedA);
+    expect(second.of('b c/d').map((event) => event.data)).toEqual(['b2']);
+    expect(second.meta('history-lost')).toEqual([]);
+    await second.cancel();
+  });
+
+  test('a malformed Last-Event-ID is a 400; topics are checked too', async () => {
+    const [hub] = open({ maxTopicsPerConnection: 3 });
+    for (const id of [
+      'garbage',
+      'a=1-1,', // an empty entry
+      'a=1-1,a=2-2', // a topic twice
+      'a=1-x',
+      '%E0%A4%A=1-1', // broken percent-encoding
+      'a b=1-1', // not percent-encoded
+      '%01=1-1', // a control character in the name
+      'a=1-1,b=1-1,c=1-1,d=1-1', // more topics than allowed
+      'a=1-1x', // junk after the cursor
+      'a=12345678901234567-1', // a part longer than 16 digits
+    ]) {
+      const response = await hub.subscribeMany(request({ 'last-event-id': id }), ['a']);
+      expect(response.status, id).toBe(400);
+      const body = (await response.json()) as { error: { code: string } };
+      expect(body.error.code).toBe('bad-request');
+    }
+    expect((await hub.subscribeMany(request(), ['a', ''])).status).toBe(400);
+    expect((await hub.subscribeMany(request(), ['a', 'b', 'c', 'd'])).status).toBe(400);
+    await expect(hub.subscribeMany(request(), 'a' as never)).rejects.toThrow(TypeError);
+  });
+
+  test('the authorization hook is called for every subscription; a denied topic gets a topic-error, the others go on', async () => {
+    const authorizeTopic = vi.fn(
+      (topic: string, req: Request) =>
+        !topic.startsWith('private/') || req.headers.get('authorization') === 'Bearer ok',
+    );
+    const [hub] = open({ authorizeTopic });
+    const connection = reader(await hub.subscribeMany(request(), ['news', 'private/x']));
+    await connection.until(() => connection.meta('subscribed').length === 1);
+    expect(connection.events.map((event) => [event.type, JSON.parse(event.data)])).toEqual([
+      [
+        'topic-error',
+        {
+          topic: 'private/x',
+          code: 'topic-forbidden',
+          message: 'Not allowed to subscribe to "private/x".',
+        },
+      ],
+      ['subscribed', { connection: expect.any(String), topics: ['news'] }],
+    ]);
+    await hub.publish('private/x', { data: 'secret' });
+    await hub.publish('news', { data: 'hello' });
+    await connection.until(() => connection.of('news').length === 1);
+    expect(connection.events.map((event) => event.data)).not.toContain('secret');
+    expect(authorizeTopic.mock.calls.map(([topic]) => topic)).toEqual(['news', 'private/x']);
+    // A single-topic subscription that is denied: a 403, which stops every kind of client.
+    const denied = await hub.subscribe(request(), 'private/x');
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { error: { code: string } }).error.code).toBe(
+      'topic-forbidden',
+    );
+    const allowed = await hub.subscribe(request({ authorization: 'Bearer ok' }), 'private/x');
+    expect(allowed.status).toBe(200);
+    await allowed.body!.cancel();
+    await connection.cancel();
+  });
+
+  test('topics are added and removed on the live connection, from another instance, without reconnecting', async () => {
+    const [holder, other] = open({
+      authorizeTopic: (topic) => topic !== 'forbidden',
+    });
+    const connection = reader(await holder.subscribeMany(request(), ['a']));
+    await connection.until(() => connection.meta('subscribed').length === 1);
+    const id = (JSON.parse(connection.events[0]!.data) as { connection: string }).connection;
+    const control = (body: unknown) =>
+      other.handleTopics(
+        new Request('http://hub.test/topics/control', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+    const added = await control({ connection: id, add: ['b', 'forbidden'] });
+    expect(added.status).toBe(202);
+    expect(await added.json()).toEqual({
+      connection: id,
+      added: ['b'],
+      removed: [],
+      denied: [
+        {
+          topic: 'forbidden',
+          code: 'topic-forbidden',
+          message: 'Not allowed to subscribe to "forbidden".',
+        },
+      ],
+    });
+    await connection.until(() => connection.meta('subscribed').length === 2);
+    expect(JSON.parse(connection.meta('subscribed')[1]!.data)).toEqual({
+      connection: id,
+      topics: ['b'],
+    });
+    expect(JSON.parse(connection.meta('topic-error')[0]!.data).topic).toBe('forbidden');
+    await other.publish('b', { data: 'b1' });
+    await other.publish('a', { data: 'a1' });
+    await connection.until(
+      () => connection.of('a').length === 1 && connection.of('b').length === 1,
+    );
+    expect(connection.of('a')[0]!.id).toMatch(/^a=\d+-\d+,b=(\d+-\d+)?$/);
+
+    expect((await control({ connection: id, remove: ['a'] })).status).toBe(202);
+    await connection.until(() => connection.meta('unsubscribed').length === 1);
+    const unsubscribed = connection.meta('unsubscribed')[0]!;
+    expect(JSON.parse(unsubscribed.data)).toEqual({ topics: ['a'] });
+    expect(unsubscribed.id).toMatch(/^b=\d+-\d+$/);
+    await other.publish('a', { data: 'a2' });
+    await other.publish('b', { data: 'b2' });
+    await connection.until(() => connection.of('b').length === 2);
+    expect(connection.of('a').map((event) => event.data)).toEqual(['a1']);
+
+    // Refusals: bad ids, bad topics, wrong method.
+    expect((await control({ connection: 'nope', add: ['x'] })).status).toBe(400);
+    expect((await control({ connection: id, add: 'x' })).status).toBe(400);
+    expect((await control({ connection: id, add: ['\u0000'] })).status).toBe(400);
+    const get = await other.handleTopics(new Request('http://hub.test/topics/control'));
+    expect(get.status).toBe(405);
+    await connection.cancel();
+  });
+
+  test('a connection that does not read catches up: every topic in order, none twice', async () => {
+    const [hub] = open({ retention: { maxEvents: 10_000 } });
+    const slow = reader(await hub.subscribeMany(request(), ['x', 'y'], { highWaterMark: 256 }));
+    const count = 600;
+    for (let start = 0; start < count; start += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, offset) =>
+          hub.publish(offset % 2 === 0 ? 'x' : 'y', { data: String(start + offset) }),
+        ),
+      );
+    }
+    await slow.until(() => slow.of('x').length + slow.of('y').length === count);
+    const x = slow.of('x').map((event) => Number(event.data));
+    const y = slow.of('y').map((event) => Number(event.data));
+    expect(x).toEqual(Array.from({ length: count / 2 }, (_, index) => index * 2));
+    expect(y).toEqual(Array.from({ length: count / 2 }, (_, index) => index * 2 + 1));
+    // Every id holds the latest position of both topics as sent so far.
+    const last = slow.events.at(-1)!.id;
+    expect(last.split(',')).toHaveLength(2);
+    await slow.cancel();
+  }, 60_000);
+
+  test('history: the last N events of a topic, or those after an id', async () => {
+    const [hub, other] = open();
+    const ids: string[] = [];
+    for (let index = 1; index <= 12; index++) {
+      ids.push(await hub.publish('log', { event: 'line', data: { n: index } }));
+    }
+    expect(await other.history('log', { limit: 3 })).toEqual([
+      { id: ids[9], event: 'line', data: '{"n":10}' },
+      { id: ids[10], event: 'line', data: '{"n":11}' },
+      { id: ids[11], event: 'line', data: '{"n":12}' },
+    ]);
+    expect((await other.history('log', { after: ids[4]!, limit: 2 })).map((e) => e.id)).toEqual(
+      ids.slice(5, 7),
+    );
+    expect(await other.history('log')).toHaveLength(12);
+    expect(await other.history('nothing-here')).toEqual([]);
+    await expect(other.history('log', { after: 'nope' })).rejects.toThrow(TypeError);
+    await expect(other.history('log', { limit: 0 })).rejects.toThrow(TypeError);
+  });
+
+  test('presence: how many connections follow a topic, and who, on every instance', async () => {
+    const [hub, other] = open({ presence: { ttlMs: 60_000 } });
+    const alice = reader(
+      await hub.subscribeMany(request(), ['room', 'lobby'], { member: 'alice' }),
+    );
+    const bob = reader(await other.subscribe(request(), 'room', { member: 'bob' }));
+    const anonymous = reader(await other.subscribeMany(request(), ['room']));
+    await alice.until(() => alice.meta('subscribed').length === 1);
+    await waitForPresence(hub, 'room', 3);
+    expect(await hub.presence('room')).toEqual({ count: 3, members: ['alice', 'bob'] });
+    expect(await other.presence('lobby')).toEqual({ count: 1, members: ['alice'] });
+    await bob.cancel();
+    await alice.cancel();
+    await waitForPresence(other, 'room', 1);
+    expect(await other.presence('room')).toEqual({ count: 1, members: [] });
+    expect(await hub.presence('lobby')).toEqual({ count: 0, members: [] });
+    await anonymous.cancel();
+    const off = createHub({ engine: createMemoryEngine() });
+    await expect(off.presence('room')).rejects.toThrow(/presence: true/);
+    await off.close();
+  });
+});
+
+async function waitForPresence(hub: Hub, topic: string, count: number): Promise<void> {
+  let seen = -1;
+  const started = Date.now();
+  while (seen !== count) {
+    seen = (await hub.presence(topic)).count;
+    if (Date.now() - started > 20_000) throw new Error(`presence stayed at ${seen}, not ${count}`);
+    if (seen !== count) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
