@@ -107,6 +107,8 @@ export function createMcpEventStore(options: McpEventStoreOptions): McpEventStor
   const renewed = new Map<string, number>();
   // The appends in flight per log, on this instance (see replayEventsAfter).
   const storing = new Map<string, Set<Promise<unknown>>>();
+  // How many stores per stream have settled on this instance, ever (see replayEventsAfter).
+  const settledStores = new Map<string, number>();
 
   function logOf(streamId: string): Promise<string> {
     const currentScope = scopeNow();
@@ -178,6 +180,7 @@ export function createMcpEventStore(options: McpEventStoreOptions): McpEventStor
       const settled = stored.catch(() => {});
       pending.add(settled);
       void settled.then(() => {
+        settledStores.set(key, (settledStores.get(key) ?? 0) + 1);
         pending.delete(settled);
         if (pending.size === 0 && storing.get(key) === pending) storing.delete(key);
       });
@@ -195,8 +198,13 @@ export function createMcpEventStore(options: McpEventStoreOptions): McpEventStor
           `replayEventsAfter: ${JSON.stringify(String(lastEventId).slice(0, 80))} is not an event id of this session.`,
         );
       }
+      const key = streamKey(scopeNow(), found.streamId);
       let after = found.entry;
       for (;;) {
+        // The seam: the SDK registers the resumed stream only when this returns, so a message
+        // stored meanwhile would reach neither the replay nor the live stream. Every store of
+        // this instance on this stream that settles after this count is read again below.
+        const settledBefore = settledStores.get(key) ?? 0;
         const entries = await engine.range(logKey(found.log), after, BATCH);
         for (const { id, event } of entries) {
           const message = JSON.parse(event.data ?? 'null') as unknown;
@@ -205,17 +213,11 @@ export function createMcpEventStore(options: McpEventStoreOptions): McpEventStor
             await send(`${found.log}.${id}`, message);
           }
         }
-        if (entries.length === BATCH) {
-          after = entries.at(-1)!.id;
-          continue;
-        }
         if (entries.length > 0) after = entries.at(-1)!.id;
-        // The seam: the SDK registers the resumed stream only when this returns, so a message
-        // stored meanwhile would reach neither the replay nor the live stream. Wait for this
-        // instance's stores in flight on this stream, and replay what they stored.
-        const pending = storing.get(streamKey(scopeNow(), found.streamId));
-        if (!pending || pending.size === 0) return found.streamId;
-        await Promise.all(pending);
+        if (entries.length === BATCH) continue;
+        const pending = storing.get(key);
+        if (pending && pending.size > 0) await Promise.all(pending);
+        else if ((settledStores.get(key) ?? 0) === settledBefore) return found.streamId;
       }
     },
   };
