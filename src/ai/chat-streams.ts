@@ -9,7 +9,7 @@ import type { HubStreamOptions, RunWriter } from '../hub/types.ts';
 import { corsHeaders } from '../server/cors.ts';
 import { readLastEventId } from '../server/create-event-stream.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
-import { uiMessageResponse } from './_ui-message-response.ts';
+import { uiMessageResponse } from './_run-response.ts';
 
 /** One chunk of a UI message stream (`UIMessageChunk` of `ai`, typed by its shape). */
 export interface UIMessageChunkLike {

@@ -4,13 +4,22 @@
  * SDK's own `DefaultChatTransport` + `readUIMessageStream`. The model's call counter proves that no
  * cut, reload or instance switch runs it twice; its abort signal proves that stop reaches it.
  */
-import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai';
+import {
+  convertToModelMessages,
+  DefaultChatTransport,
+  readUIMessageStream,
+  streamText,
+  type UIMessage,
+  type UIMessageChunk,
+} from 'ai';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createChatTransport } from '../../src/ai/client.ts';
+import { createChatStreams } from '../../src/ai/index.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
 import { createRedisEngine } from '../../src/hub/redis.ts';
 import { hubEngines } from '../helpers/hub-engines.ts';
 import { startRedis } from '../helpers/redis.ts';
+import { deferred, serveWeb } from '../helpers/server-stream.ts';
 import { ANSWER, type ScriptedModel, scriptedModel, serveChat, userMessage } from './chat-app.ts';
 
 const engines = hubEngines('ai');
@@ -122,6 +131,51 @@ describe.each(Object.entries(engines))('ssekit/ai on %s', (_name, engine) => {
     expect(server.requests).toBe(2); // the answer, one resume
     const deltas = seen.filter((chunk) => chunk.type === 'text-delta');
     expect(deltas.map((chunk) => chunk.delta).join('')).toBe(ANSWER); // none twice, none missing
+  });
+
+  test('a cut before the first chunk reads the running answer from its start, never a second run', async () => {
+    const model = scriptedModel();
+    const hub = createHub({ engine: engine() });
+    const chat = createChatStreams({ hub });
+    const gate = deferred();
+    let executes = 0;
+    const server = await serveWeb(async (request) => {
+      const { id, messages } = (await request.json()) as { id: string; messages: UIMessage[] };
+      return chat.stream(request, {
+        chatId: id,
+        execute: async ({ signal }) => {
+          executes++;
+          await gate.promise; // the answer has not produced a chunk yet
+          return streamText({
+            model: model.model,
+            messages: await convertToModelMessages(messages),
+            abortSignal: signal,
+          });
+        },
+      });
+    });
+    cleanup.push(
+      () => hub.close(),
+      () => server.close(),
+    );
+    const opened = deferred();
+    const transport = createChatTransport<UIMessageChunk>({
+      api: `${server.url}/api/chat`,
+      retry: { initialDelayMs: 5 },
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        opened.resolve(); // the first response (and its ssekit-run-id) arrived: no chunk yet
+        return response;
+      },
+    });
+    const pending = send(transport, 'c0');
+    await opened.promise;
+    server.dropConnections();
+    await server.waitForRequests(2); // the resume, with Last-Event-ID <runId>.0
+    gate.resolve();
+    expect(textOf(await messageOf(await pending))).toBe(ANSWER);
+    expect(executes).toBe(1);
+    expect(model.calls).toBe(1);
   });
 
   test('after a reload, reconnectToStream gives the answer in progress from its start; 204 after it', async () => {

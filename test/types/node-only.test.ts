@@ -33,6 +33,9 @@ const ENTRIES = [
   'ssekit/client',
   'ssekit/react',
   'ssekit/contract',
+  'ssekit/ai',
+  'ssekit/ai/client',
+  'ssekit/mcp',
 ];
 
 // A Node server as a Node-only project writes it, plus every entry point's whole surface.
