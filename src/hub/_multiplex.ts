@@ -200,11 +200,16 @@ export class Multiplex {
   // control request for it can be missed.
   #controlTail(): LogTail {
     if (this.#control === undefined) {
-      this.#control = this.settings.engine.tail(
+      const tail = this.settings.engine.tail(
         CONTROL_KEY,
         (entry) => this.#apply(entry),
         this.settings.onError,
       );
+      // A tail that could not be set up (the engine is down) is tried again by the next open.
+      tail.ready.catch(() => {
+        if (this.#control === tail) this.#control = undefined;
+      });
+      this.#control = tail;
     }
     return this.#control;
   }
