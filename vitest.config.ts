@@ -9,7 +9,14 @@ import { defineConfig } from 'vitest/config';
  * The slow suites (a real browser, real runtimes, real frameworks, fault injection) live in
  * their own folders and run with `npm run test:slow` (vitest.slow.config.ts).
  */
-export const SLOW = ['test/browser/**', 'test/runtimes/**', 'test/frameworks/**', 'test/faults/**'];
+export const SLOW = [
+  'test/browser/**',
+  'test/runtimes/**',
+  'test/frameworks/**',
+  'test/faults/**',
+  'test/engines/**',
+  'test/documents/**',
+];
 
 const EDGE = [
   'test/edge/**/*.test.ts',

@@ -7,11 +7,13 @@ import { defineConfig } from 'vitest/config';
  * - browser: headless Debian Chromium through playwright-core (the client, the demo, consumers);
  * - runtimes: Deno, Bun and workerd from their npm packages (server and client inside each);
  * - frameworks: the examples as real projects (Next.js build and start, Netlify, Azure Functions);
- * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input.
+ * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input;
+ * - engines: the hub's engines on servers that take seconds to set up (a 6-node Redis Cluster);
+ * - documents: OpenAPI and AsyncAPI documents of contracts, through their real validators.
  *
  * A project whose folder has no tests yet is skipped.
  */
-const SUITES = ['browser', 'runtimes', 'frameworks', 'faults'] as const;
+const SUITES = ['browser', 'runtimes', 'frameworks', 'faults', 'engines', 'documents'] as const;
 
 export default defineConfig({
   test: {

@@ -1,8 +1,17 @@
 import { createRequire } from 'node:module';
 import { createParser } from 'eventsource-parser';
-import { fetchEventStream } from '../src/client/index.ts';
 
-const [client, url, expected] = process.argv.slice(2) as [string, string, string];
+const [client, url, expected, ssekitBase, ext] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+// ssekit as users run it (its tsc build, bench/fanout-measure.ts buildSsekit), or src/ via tsx.
+const { fetchEventStream } = (await import(
+  new URL(`client/index${ext}`, ssekitBase).href
+)) as typeof import('../src/client/index.ts');
 const body = JSON.stringify({ messages: [{ role: 'user', content: 'benchmark' }] });
 const headers = { 'content-type': 'application/json' };
 
@@ -87,8 +96,12 @@ const run = {
 }[client];
 if (!run) throw new Error(`unknown client ${client}`);
 const start = performance.now();
+const startCpu = process.cpuUsage();
 const count = await run();
+const cpu = process.cpuUsage(startCpu);
 const elapsed = performance.now() - start;
 if (count !== Number(expected))
   throw new Error(`${client} received ${count} events, expected ${expected}`);
-process.send!(elapsed, () => process.exit(0));
+// Wall-clock and CPU milliseconds (user + system of this process: the client's own work, which a
+// busy machine does not inflate the way it inflates the wall clock).
+process.send!({ wallMs: elapsed, cpuMs: (cpu.user + cpu.system) / 1000 }, () => process.exit(0));

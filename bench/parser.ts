@@ -168,9 +168,10 @@ async function sharedMode(ssekit: SsekitSource, options: ParserBenchOptions) {
  * applications do: the same code then sees strings and bytes, calls and streams.
  */
 async function correctnessPass(runners: Map<string, Runner>, ssekit: SsekitSource) {
-  const { createParser, EventStreamDecoder } = (await import(
-    ssekit.entry
-  )) as typeof import('../src/index.ts');
+  // ssekit, and the other version it is compared with: fed strings and streams too.
+  const versions = [ssekit.entry];
+  if (runners.has('baseline'))
+    versions.push(pathToFileURL(resolve(process.env.BENCH_BASELINE!)).href);
   let cases = 0;
   for (const name of WORKLOAD_NAMES) {
     progress(`decoder, correctness pass: ${name}`);
@@ -185,30 +186,40 @@ async function correctnessPass(runners: Map<string, Runner>, ssekit: SsekitSourc
         throw new Error(`${parser} found ${result.events} lines on ${name}`);
       cases++;
     }
-    // ssekit fed strings from a streaming TextDecoder.
-    const strings = { events: 0, hash: HASH_SEED };
-    const parser = createParser({ onEvent: (event) => fold(strings, event) });
-    const decoder = new TextDecoder();
-    for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }));
-    parser.end();
-    expectSame('ssekit (strings)', workload, strings);
-    // ssekit's EventStreamDecoder.
-    const streamed = { events: 0, hash: HASH_SEED };
-    let index = 0;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (index < chunks.length) controller.enqueue(chunks[index++]!);
-        else controller.close();
-      },
-    });
-    const reader = source.pipeThrough(new EventStreamDecoder()).getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      fold(streamed, read.value);
-    }
-    expectSame('ssekit (EventStreamDecoder)', workload, streamed);
-    cases += 2;
+    for (const entry of versions) cases += await checkStringsAndStreams(entry, workload, chunks);
   }
   return `${cases} checks, 1 MiB each in 1-64 byte chunks`;
+}
+
+/** ssekit fed strings from a streaming TextDecoder, and through its EventStreamDecoder. */
+async function checkStringsAndStreams(
+  entry: string,
+  workload: Workload,
+  chunks: readonly Uint8Array[],
+): Promise<number> {
+  const { createParser, EventStreamDecoder } = (await import(
+    entry
+  )) as typeof import('../src/index.ts');
+  const strings = { events: 0, hash: HASH_SEED };
+  const parser = createParser({ onEvent: (event) => fold(strings, event) });
+  const decoder = new TextDecoder();
+  for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }));
+  parser.end();
+  expectSame(`${entry} (strings)`, workload, strings);
+  const streamed = { events: 0, hash: HASH_SEED };
+  let index = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (index < chunks.length) controller.enqueue(chunks[index++]!);
+      else controller.close();
+    },
+  });
+  const reader = source.pipeThrough(new EventStreamDecoder()).getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    fold(streamed, read.value);
+  }
+  expectSame(`${entry} (EventStreamDecoder)`, workload, streamed);
+  return 2;
 }
 
 function fold(

@@ -7,7 +7,8 @@
  *   every producer's `finally` must run and its signal abort, nothing stays open, no unhandled
  *   rejection, the heap comes back.
  * - frozen: clients that send a request and never read, while healthy clients connect: how late
- *   the healthy clients' first events are, how many frozen ones are dropped, the server's RSS.
+ *   the healthy clients' first events are and why (bench/frozen.ts), how many frozen ones are
+ *   dropped and when, the server's RSS and the kernel's TCP memory.
  * - bodies: hostile bodies (deep nesting, `__proto__`, bad UTF-8, wrong types, a 1 GB
  *   content-length, 50 MB streamed uploads): every one answered with its 4xx, 413s never lost.
  * - injection: event names and ids with line breaks into `run.send` and `hub.publish`, malformed
@@ -19,7 +20,6 @@
  *   reader hears `producer-lost`).
  * - slow: sockets that send their headers a byte at a time (slowloris) while a client pings.
  */
-import { fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
@@ -31,6 +31,7 @@ import { SsekitError } from '../src/index.ts';
 import { createEventStream, eventStreamHandler } from '../src/server/index.ts';
 import { startRedis } from '../test/helpers/redis.ts';
 import { startTcpProxy } from '../test/helpers/tcp-proxy.ts';
+import { frozenRows, measureFrozen } from './frozen.ts';
 
 const SCALE = Number(process.env.SOAK_SCALE ?? 1);
 const scaled = (count: number) => Math.max(1, Math.round(count * SCALE));
@@ -38,7 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const figures: Array<[string, string, string]> = [];
 const report = (scenario: string, figure: string, value: unknown) => {
   figures.push([scenario, figure, String(value)]);
-  console.log(`  ${scenario.padEnd(10)} ${figure.padEnd(52)} ${String(value)}`);
+  console.log(`  ${scenario.padEnd(13)} ${figure.padEnd(56)} ${String(value)}`);
 };
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -153,64 +154,23 @@ async function churn(): Promise<void> {
 }
 
 async function frozen(): Promise<void> {
-  const child = fork(new URL('./soak-server.ts', import.meta.url).pathname, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve) =>
-    child.once('message', (message) => resolve((message as { port: number }).port)),
-  );
-  const stats = () =>
-    new Promise<{ dropped: number; peakRss: number; longestStall: number }>((resolve) => {
-      child.once('message', (message) => resolve(message as never));
-      child.send('stats');
+  // Both shapes: per-stream producers that do not await (the shape that fills a frozen client's
+  // queue fastest), and a hub topic with steady publishing (the fan-out).
+  const shapes = [
+    { mode: 'burst', publishMs: 10, eventBytes: 1024 },
+    { mode: 'topic', publishMs: 10, eventBytes: 16_384, writeTimeoutMs: 2_000 },
+  ] as const;
+  for (const shape of shapes) {
+    const measured = await measureFrozen({
+      ...shape,
+      frozen: scaled(200),
+      healthy: 20,
+      stormMs: 3_000,
+      waitMs: 30_000,
     });
-  const firstEvent = async (path: string) => {
-    const started = performance.now();
-    const response = await fetch(`http://127.0.0.1:${port}${path}`);
-    const reader = response.body!.getReader();
-    let text = '';
-    while (!text.includes('\n\n')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    await reader.cancel();
-    return performance.now() - started;
-  };
-  await firstEvent('/ping'); // warm up both sides
-  const healthy = async () => {
-    await stats();
-    const latencies = await Promise.all(Array.from({ length: 20 }, () => firstEvent('/paced')));
-    return latencies;
-  };
-  const alone = await healthy();
-  report(
-    'frozen',
-    'healthy first event, no frozen clients: p50 / max',
-    `${percentile(alone, 50).toFixed(0)} / ${percentile(alone, 100).toFixed(0)} ms`,
-  );
-  const count = scaled(200);
-  const sockets: Socket[] = [];
-  for (let index = 0; index < count; index++) {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => {});
-    socket.write('GET /burst HTTP/1.1\r\nhost: soak\r\n\r\n');
-    socket.pause(); // never read
-    sockets.push(socket);
+    for (const [figure, value] of frozenRows(measured))
+      report(`frozen ${shape.mode}`, figure, value);
   }
-  const during = await healthy();
-  for (let wait = 0; wait < 300 && (await stats()).dropped < count; wait++) await sleep(100);
-  const after = await stats();
-  report(
-    'frozen',
-    `healthy first event, ${count} frozen connecting: p50 / max`,
-    `${percentile(during, 50).toFixed(0)} / ${percentile(during, 100).toFixed(0)} ms`,
-  );
-  report('frozen', 'frozen clients dropped as slow consumers', `${after.dropped} of ${count}`);
-  report('frozen', 'server peak RSS', mib(after.peakRss));
-  for (const socket of sockets) socket.destroy();
-  child.disconnect();
 }
 
 async function bodies(): Promise<void> {

@@ -24,7 +24,14 @@ const manifest = JSON.parse(readFileSync(join(packed.packageDir, 'package.json')
 const SUBPATHS = Object.keys(manifest.exports)
   .filter((key) => key !== './package.json')
   .map((key) => key.replace(/^\./, 'ssekit'));
-const UNIVERSAL = ['ssekit', 'ssekit/client', 'ssekit/server', 'ssekit/hub'];
+const UNIVERSAL = [
+  'ssekit',
+  'ssekit/client',
+  'ssekit/server',
+  'ssekit/hub',
+  'ssekit/ai',
+  'ssekit/ai/client',
+];
 
 const failures: string[] = [];
 function check(name: string, run: () => string | undefined): void {
@@ -38,7 +45,7 @@ check('the tarball: LICENSE, README, docs, both builds, no tests', () => {
   const needed = ['LICENSE', 'README.md', 'package.json', 'dist/cjs/package.json'];
   for (const subpath of SUBPATHS) {
     const base = subpath === 'ssekit' ? 'index' : subpath.slice('ssekit/'.length);
-    const file = /^(client|server|hub|react)$/.test(base) ? `${base}/index` : base;
+    const file = /^(client|server|hub|react|ai|mcp)$/.test(base) ? `${base}/index` : base;
     needed.push(
       `dist/${file}.js`,
       `dist/${file}.d.ts`,

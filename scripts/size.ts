@@ -68,6 +68,19 @@ const CASES: Case[] = [
     // 'auto') about 1 kB more: the budget holds today's size (7.06 kB) against growth.
     budget: 7200,
     includes: ['dist/client/fetch-event-stream.js', 'dist/protocol/parser.js'],
+    excludes: [
+      'dist/client/event-source.js',
+      'dist/protocol/encode.js',
+      // contracts cost nothing here: they live behind fetchContractStream
+      'dist/client/fetch-contract-stream.js',
+      'dist/contract/',
+      ...CLIENT_ONLY,
+    ],
+  },
+  {
+    name: 'ssekit/client: fetchContractStream',
+    code: `export { fetchContractStream } from 'ssekit/client';`,
+    includes: ['dist/client/fetch-contract-stream.js', 'dist/contract/validate.js'],
     excludes: ['dist/client/event-source.js', 'dist/protocol/encode.js', ...CLIENT_ONLY],
   },
   {
@@ -101,10 +114,25 @@ const CASES: Case[] = [
     excludes: [
       'dist/client/event-source.js',
       'dist/client/_event-queue.js', // the hook does not iterate
+      'dist/client/fetch-contract-stream.js',
+      'dist/contract/',
       'dist/server/',
       'dist/hub/',
       'dist/adapters/',
       'dist/protocol/encode.js',
+    ],
+  },
+  {
+    name: 'ssekit/ai/client: createChatTransport (with its client)',
+    code: `export { createChatTransport } from 'ssekit/ai/client';`,
+    budget: 8500, // fetchEventStream (7.79 kB measured today) plus the transport's 0.67 kB
+    includes: ['dist/ai/chat-transport.js', 'dist/client/fetch-event-stream.js'],
+    excludes: [
+      'dist/ai/chat-streams.js',
+      'dist/ai/_ui-message-response.js',
+      'dist/client/event-source.js',
+      'dist/protocol/encode.js',
+      ...CLIENT_ONLY,
     ],
   },
   {

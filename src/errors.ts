@@ -35,6 +35,7 @@
  * | `producer-lost` | {@link HubError} | hub: the run's producer stopped renewing its lease (its instance died) |
  * | `invalid-entry` | {@link HubError} | hub: a stored entry cannot be encoded; readers skip it |
  * | `topic-forbidden` | {@link HubError} | hub: the `authorizeTopic` hook denied a subscription (403) |
+ * | `contract-violation` | {@link ContractError} | server, hub, client (`ssekit/contract`): an event whose name or data does not match its contract |
  */
 export type SsekitErrorCode =
   | 'event-too-large'
@@ -58,7 +59,8 @@ export type SsekitErrorCode =
   | 'run-too-long'
   | 'producer-lost'
   | 'invalid-entry'
-  | 'topic-forbidden';
+  | 'topic-forbidden'
+  | 'contract-violation';
 
 /** Options every ssekit error accepts. */
 export interface SsekitErrorOptions {
@@ -333,6 +335,56 @@ export class HubError extends SsekitError {
   /** True for a {@link HubError}, even one made by another copy of the package. */
   static override isInstance(value: unknown): value is HubError {
     return hasMarker(value, '.hub');
+  }
+}
+
+/** One problem with an event's data, as its schema reported it (Standard Schema's issue). */
+export interface ContractIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/** Options of {@link ContractError}. */
+export interface ContractErrorOptions extends SsekitErrorOptions {
+  /** The event's name (`type` on the client, `event` on the server; `message` without one). */
+  event: string;
+  /** What the schema found wrong; empty for an event the contract does not name. */
+  issues: readonly ContractIssue[];
+  /** The offending data (parsed JSON on the client, what `send` got on the server). */
+  data: unknown;
+  /** The event's id, when it had one. */
+  id?: string | undefined;
+}
+
+/**
+ * An event does not match its contract (`ssekit/contract`): a name the contract does not list,
+ * or data its schema refuses. On the server it is thrown by `send` (the producer fails, the client
+ * gets a safe `error` event); on the client it fails the stream instead of reaching your code.
+ * The message names the event and the first issues: `Event "token" does not match the contract:
+ * text: Expected string, received number.`
+ */
+export class ContractError extends SsekitError {
+  /** The event's name. */
+  declare readonly event: string;
+  /** What the schema found wrong (Standard Schema issues); empty for an unknown event. */
+  declare readonly issues: readonly ContractIssue[];
+  /** The offending data. */
+  declare readonly data: unknown;
+  /** The event's id, if any. */
+  declare readonly id: string | undefined;
+
+  constructor(message: string, options: ContractErrorOptions) {
+    super('contract-violation', message, options);
+    this.event = options.event;
+    this.issues = options.issues;
+    this.data = options.data;
+    this.id = options.id;
+    mark(this, 'ContractError', '.contract');
+  }
+
+  /** True for a {@link ContractError}, even one made by another copy of the package. */
+  static override isInstance(value: unknown): value is ContractError {
+    return hasMarker(value, '.contract');
   }
 }
 

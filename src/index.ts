@@ -5,6 +5,9 @@
  * @module
  */
 export {
+  ContractError,
+  type ContractErrorOptions,
+  type ContractIssue,
   EngineError,
   type EngineErrorOptions,
   HubError,

@@ -80,7 +80,8 @@ describe('key signatures', () => {
   });
 
   test('one producer model: a run writer is a stream writer minus the response, plus runId', () => {
-    expectTypeOf(createEventStream).parameter(1).toEqualTypeOf<EventStreamProducer>();
+    // the plain overload (the last one; the first takes a contract's producer)
+    expectTypeOf<Parameters<typeof createEventStream>[1]>().toEqualTypeOf<EventStreamProducer>();
     expectTypeOf<RunProducer>().toEqualTypeOf<EventStreamProducer<RunWriter>>();
     expectTypeOf<RunWriter['send']>().toEqualTypeOf<EventStreamWriter['send']>();
     expectTypeOf<RunWriter['progress']>().toEqualTypeOf<EventStreamWriter['progress']>();

@@ -19,6 +19,11 @@
 export interface ByteSink {
   /** Takes a chunk; false when it is full: nothing more until the body hears `drained()`. */
   write(chunk: Uint8Array): boolean;
+  /**
+   * Bytes taken by `write` and not sent yet (what the socket holds in the process): the body
+   * counts them against its cap, so that a frozen client holds no more than the cap in all.
+   */
+  readonly pendingBytes: number;
   /** The stream ended and everything was written: end the response. */
   end(): void;
   /** The stream failed or was cut off: cut the response. */

@@ -80,6 +80,10 @@ export class NodeConnection implements Client, ByteSink {
     return false;
   }
 
+  get pendingBytes(): number {
+    return this.#res.writableLength;
+  }
+
   end(): void {
     this.#stop();
     if (!this.#res.destroyed) this.#res.end();

@@ -258,7 +258,10 @@ export async function runConnection(
               connection.delivered++;
               deliveredNow++;
               idle?.activity();
-              await connection.onEvent(event);
+              // Awaited only when the loop's buffer is full: an await per event would cost a
+              // turn of the microtask queue each.
+              const backpressure = connection.onEvent(event);
+              if (backpressure) await backpressure;
               signal.throwIfAborted(); // closed from inside a listener
             }
             if (ending) {

@@ -20,8 +20,8 @@ const DONE: IteratorResult<ServerSentEvent> = { value: undefined, done: true };
 
 /**
  * The buffer between the connection and a `for await` loop. It holds at most `highWaterMark`
- * events: past that, `push` returns a promise that settles when the loop catches up, and the
- * connection stops reading (backpressure reaches the server through TCP).
+ * events: past that, `push` returns a promise that settles when the loop has taken half of them,
+ * and the connection stops reading (backpressure reaches the server through TCP).
  *
  * Events are buffered from the start when nobody listens with `onEvent`, so an iterator that
  * starts late loses nothing; with `onEvent`, buffering starts with iteration, so a stream that is
@@ -35,7 +35,9 @@ export function createEventQueue(
   onReturn: () => void,
 ): EventQueue {
   let buffer: ServerSentEvent[] = [];
-  let reader: ((result: Promise<IteratorResult<ServerSentEvent>>) => void) | undefined;
+  let reader:
+    | ((result: IteratorResult<ServerSentEvent> | Promise<IteratorResult<ServerSentEvent>>) => void)
+    | undefined;
   let space: (() => void) | undefined;
   let open = true;
   let failure: { error?: unknown } | undefined;
@@ -48,7 +50,9 @@ export function createEventQueue(
   const next = (): Promise<IteratorResult<ServerSentEvent>> => {
     if (buffer.length > 0) {
       const value = buffer.shift()!;
-      if (buffer.length < highWaterMark) release();
+      // Down to half the mark before the connection goes on: one wait per half-buffer of
+      // events, not one per event.
+      if (buffer.length <= highWaterMark / 2) release();
       return Promise.resolve({ value, done: false });
     }
     if (!open) {
@@ -61,11 +65,13 @@ export function createEventQueue(
       reader = resolve;
     });
   };
-  // A waiting loop takes what `next` gives now (an event, the end or the error).
+  // A waiting loop takes what `next` gives now (an event, the end or the error); an event as is,
+  // since resolving with a promise would cost two more turns of the microtask queue.
   const wake = () => {
     const waiting = reader;
     reader = undefined;
-    waiting?.(next());
+    if (waiting && buffer.length > 0) waiting({ value: buffer.shift()!, done: false });
+    else waiting?.(next());
   };
   const end = (error?: { error?: unknown }) => {
     if (!open) return;

@@ -10,6 +10,11 @@
 export type { ServerSentEvent } from '../protocol/types.ts';
 export { EventSource, type EventSourceInit } from './event-source.ts';
 export {
+  type ContractStream,
+  type FetchContractStreamOptions,
+  fetchContractStream,
+} from './fetch-contract-stream.ts';
+export {
   type CloseInfo,
   type EventStream,
   type FetchEventStreamOptions,

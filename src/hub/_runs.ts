@@ -4,10 +4,16 @@
  * (src/hub/_catch-up.ts). While the producer runs, its instance holds a lease (`_lease.ts`); a
  * producer whose next id a reader took (its lease had lapsed) is fenced off here.
  */
+import { checkedWriter, type WriterChecks } from '../_internal/checked-writer.ts';
 import { runProducer } from '../_internal/run-producer.ts';
 import { serializeEventData } from '../_internal/serialize-event.ts';
 import { EngineError, HubError, RequestError } from '../errors.ts';
-import { createEventStream, readLastEventId } from '../server/create-event-stream.ts';
+import {
+  contractChecksOf,
+  createEventStream,
+  readLastEventId,
+} from '../server/create-event-stream.ts';
+import type { WithContract } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
 import { followLog } from './_catch-up.ts';
@@ -91,6 +97,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     request: Request,
     producer: RunProducer,
     waitUntil: HubStreamOptions['waitUntil'],
+    checks: WriterChecks | undefined,
   ): Promise<string> {
     const runId = randomRunId();
     // The lease first: a reader that finds the run running finds its lease too.
@@ -115,14 +122,15 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       }
       return log.append(stored);
     };
-    const writer: RunWriter = {
+    const plain: RunWriter = {
       send,
       progress: (progress) => send({ event: 'progress', data: progress }),
       signal,
       runId,
       request,
     };
-    const done = settle(producer, writer, log, lease).catch((error: unknown) => {
+    const writer = checks ? checkedWriter(plain, checks) : plain;
+    const done = settle(producer, writer, log, lease, checks).catch((error: unknown) => {
       if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
     });
     waitUntil?.(done);
@@ -139,11 +147,13 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     writer: RunWriter,
     log: ReturnType<typeof openLog>,
     lease: { release(): void },
+    checks: WriterChecks | undefined,
   ): Promise<void> {
     const { runId, signal } = writer;
     let terminal: StoredEvent;
     try {
-      const result = await runProducer(producer, writer, onError);
+      let result = await runProducer(producer, writer, onError);
+      if (checks) result = await checks.result(result);
       terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
     } catch (error) {
       if (signal.aborted && !log.fenced) {
@@ -203,10 +213,14 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
   }
 
   return {
-    async answer(request, producer, { waitUntil, ...options }) {
+    async answer(request, producer, hubOptions) {
+      const { waitUntil, contract, validate, ...options } = hubOptions as HubStreamOptions &
+        Partial<WithContract>;
       const lastEventId = readLastEventId(request);
       if (lastEventId === '') {
-        return read(request, await start(request, producer, waitUntil), undefined, options);
+        const checks = contract && contractChecksOf({ contract, validate }, 'hub.stream');
+        const runId = await start(request, producer, waitUntil, checks);
+        return read(request, runId, undefined, options);
       }
       const resume = parseRunEventId(lastEventId);
       if (!resume) {

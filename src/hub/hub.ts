@@ -2,9 +2,10 @@
  * The hub's face: `createHub` composes runs (`_runs.ts`), topics (`_topics.ts`) and cancels
  * (`_run-cancel.ts`, `_cancel-endpoint.ts`) over one engine, and routes each call to them.
  */
+import type { AnyContract } from '../contract/define-contract.ts';
 import { HubError, RequestError } from '../errors.ts';
-import { readLastEventId } from '../server/create-event-stream.ts';
-import { resolveEventStreamOptions } from '../server/options.ts';
+import { contractChecksOf, readLastEventId } from '../server/create-event-stream.ts';
+import { resolveEventStreamOptions, type WithContract } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CANCEL_HEADER, cancelAnswer, handleCancel } from './_cancel-endpoint.ts';
 import { errorAnswer } from './_error-answer.ts';
@@ -16,9 +17,11 @@ import { createRunCanceller } from './_run-cancel.ts';
 import { createRuns } from './_runs.ts';
 import { type SubscriptionLogic, Topics } from './_topics.ts';
 import { parseRunEventId, RUN_ID, storedEventOf, topicProblem } from './_validate.ts';
-import { isLogId } from './engine.ts';
+import { type HubEngine, isLogId } from './engine.ts';
 import { type HubOptions, resolveHubOptions } from './options.ts';
 import type {
+  ContractRunProducer,
+  ContractTopicEvent,
   HistoryOptions,
   HubStreamOptions,
   RunProducer,
@@ -29,11 +32,21 @@ import type {
 /** A hub: resumable runs and broadcast topics over one engine. */
 export interface Hub {
   /**
+   * The engine the hub runs on (the one you passed, or its own memory engine): for integrations
+   * that keep their own small values and logs next to the hub's (ssekit/ai, ssekit/mcp).
+   */
+  readonly engine: HubEngine;
+  /**
    * Answers a request with a resumable run. Without `Last-Event-ID`, starts `producer` detached
    * from the connection and streams its log; with the `Last-Event-ID` of an earlier response (on
    * any instance), streams the same run from just after that event, without starting it again.
    * A request with the `ssekit-cancel` header cancels the run it names instead.
    */
+  stream<const C extends AnyContract>(
+    request: Request,
+    producer: ContractRunProducer<C>,
+    options: HubStreamOptions & WithContract<C>,
+  ): Promise<Response>;
   stream(request: Request, producer: RunProducer, options?: HubStreamOptions): Promise<Response>;
   /** Cancels a run wherever it runs: true if it was running; false if finished, unknown or expired. */
   cancel(runId: string): Promise<boolean>;
@@ -44,7 +57,15 @@ export interface Hub {
   handleCancel(request: Request): Promise<Response>;
   /** The run id inside an event id of a run, or undefined. */
   runIdOf(eventId: string): string | undefined;
-  /** Appends an event to a topic; resolves with its id once stored. */
+  /**
+   * Appends an event to a topic; resolves with its id once stored. With a `contract`, the event is
+   * typed by it and checked before it is stored.
+   */
+  publish<const C extends AnyContract>(
+    topic: string,
+    event: ContractTopicEvent<C>,
+    options: WithContract<C>,
+  ): Promise<string>;
   publish(topic: string, event: EventStreamEvent): Promise<string>;
   /** Answers a request with a topic subscription: replay after `Last-Event-ID`, then live. */
   subscribe(request: Request, topic: string, options?: SubscribeOptions): Promise<Response>;
@@ -114,13 +135,19 @@ export function createHub(options: HubOptions = {}): Hub {
   const defaultSubscribeOptions = resolveEventStreamOptions({ terminalEvents: false });
 
   return {
-    async stream(request, producer, streamOptions = {}) {
+    engine,
+
+    async stream(
+      request: Request,
+      producer: RunProducer | ContractRunProducer<AnyContract>,
+      streamOptions: HubStreamOptions | (HubStreamOptions & WithContract) = {},
+    ): Promise<Response> {
       // A client's stop(): the same request again, naming the run to cancel. Never a new run.
       const cancel = request.headers.get(CANCEL_HEADER);
       if (cancel !== null) {
         return cancelAnswer(canceller, request, cancel.trim(), streamOptions.cors);
       }
-      return runs.answer(request, producer, streamOptions);
+      return runs.answer(request, producer as RunProducer, streamOptions);
     },
 
     cancel: async (runId) => RUN_ID.test(runId) && (await canceller.cancel(runId)) === 'running',
@@ -129,13 +156,22 @@ export function createHub(options: HubOptions = {}): Hub {
 
     runIdOf: (eventId) => parseRunEventId(eventId)?.runId,
 
-    publish(topic, event) {
+    publish(topic: string, event: EventStreamEvent, publishOptions?: WithContract) {
       checkTopic('hub.publish', topic);
-      const stored = storedEventOf(event, 'hub.publish');
-      return engine.append(`topic:${topic}`, stored, {
-        maxLen: resolved.topicMaxEvents,
-        maxAgeMs: resolved.topicMaxAgeMs,
-      });
+      const append = (ready: EventStreamEvent) =>
+        engine.append(`topic:${topic}`, storedEventOf(ready, 'hub.publish'), {
+          maxLen: resolved.topicMaxEvents,
+          maxAgeMs: resolved.topicMaxAgeMs,
+        });
+      const checks = contractChecksOf(publishOptions, 'hub.publish');
+      if (checks === undefined) return append(event);
+      // A violation rejects the publish (nothing is stored); a programmer mistake still throws.
+      try {
+        return Promise.resolve(checks.event(event)).then(append);
+      } catch (error) {
+        if (error instanceof TypeError) throw error;
+        return Promise.reject(error);
+      }
     },
 
     async subscribe(request, topic, subscribeOptions) {

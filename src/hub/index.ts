@@ -19,6 +19,8 @@ export { createHub, type Hub } from './hub.ts';
 export { createMemoryEngine, type MemoryEngineOptions } from './memory-engine.ts';
 export type { HubOptions, RetentionOptions } from './options.ts';
 export type {
+  ContractRunProducer,
+  ContractTopicEvent,
   HistoryOptions,
   HubStreamOptions,
   RunProducer,

@@ -75,6 +75,10 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
   const blockMs = options.blockMs ?? 5_000;
   const retryDelayMs = options.retryDelayMs ?? 100;
   const cancelChannel = `${prefix}cancel`;
+  // A log's keys (its stream, its publish tokens) carry the log's key as a hash tag, so on a
+  // Redis Cluster they share a slot and the append script touches one node. Both keys start with
+  // the same `<prefix>{<key>`, so their tags are equal even when the key holds `{` or `}`.
+  const logKey = (key: string) => `${prefix}{${key}}`;
   const cancelListeners = new Set<(runId: string) => void>();
   const tails = new Map<string, SharedTail>();
   let subscriber: RedisClientLike | undefined;
@@ -133,7 +137,7 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
 
   return {
     async append(key: string, event: StoredEvent, append: AppendOptions = {}): Promise<string> {
-      const streamKey = prefix + key;
+      const streamKey = logKey(key);
       if (append.id === undefined) return appendAssigned(streamKey, event, append);
       const fields = eventFields(event);
       try {
@@ -157,11 +161,11 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
     },
     async range(key: string, after: string | undefined, count: number): Promise<LogEntry[]> {
       const start = after === undefined ? '-' : `(${after}`;
-      return parseEntries(await command('XRANGE', prefix + key, start, '+', 'COUNT', count));
+      return parseEntries(await command('XRANGE', logKey(key), start, '+', 'COUNT', count));
     },
     async bounds(key: string) {
-      const first = parseEntries(await command('XRANGE', prefix + key, '-', '+', 'COUNT', 1))[0];
-      const last = parseEntries(await command('XREVRANGE', prefix + key, '+', '-', 'COUNT', 1))[0];
+      const first = parseEntries(await command('XRANGE', logKey(key), '-', '+', 'COUNT', 1))[0];
+      const last = parseEntries(await command('XREVRANGE', logKey(key), '+', '-', 'COUNT', 1))[0];
       return first && last ? { first: first.id, last: last.id } : undefined;
     },
     tail(
@@ -171,9 +175,7 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
     ): LogTail {
       let shared = tails.get(key);
       if (!shared) {
-        shared = new SharedTail(prefix + key, redis, blockMs, retryDelayMs, () =>
-          tails.delete(key),
-        );
+        shared = new SharedTail(logKey(key), redis, blockMs, retryDelayMs, () => tails.delete(key));
         tails.set(key, shared);
       }
       return shared.add(listener, onError);

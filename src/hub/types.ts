@@ -4,8 +4,15 @@
  *
  * @module
  */
+
+import type { AnyContract, ContractEventInput } from '../contract/define-contract.ts';
 import type { EventStreamOptions } from '../server/options.ts';
-import type { EventStreamEvent, EventStreamProducer, EventStreamWriter } from '../server/types.ts';
+import type {
+  ContractProducer,
+  EventStreamEvent,
+  EventStreamProducer,
+  EventStreamWriter,
+} from '../server/types.ts';
 
 /**
  * What a run's producer writes to: the log of the run, not one HTTP response. The writer of a
@@ -63,3 +70,9 @@ export interface HistoryOptions {
   /** Only events after this id (`<ms>-<seq>`, a topic event id). */
   after?: string;
 }
+
+/** A run's producer under a contract: its `send` and what it yields are the contract's events. */
+export type ContractRunProducer<C extends AnyContract> = ContractProducer<C, RunWriter>;
+
+/** An event of a topic under a contract (what `publish` takes). */
+export type ContractTopicEvent<C extends AnyContract> = ContractEventInput<C>;

@@ -252,39 +252,44 @@ class ParserState {
       this.#fail('A line exceeds');
       return;
     }
-    // The field name runs to the first colon, or to the end of a line that has none; the value
-    // follows the colon and one optional space.
-    let colon = start;
-    while (colon < end && charCodeAt.call(text, colon) !== COLON) colon++;
-    const from = charCodeAt.call(text, colon + 1) === SPACE ? colon + 2 : colon + 1;
-    const value = from < end ? slice.call(text, from, end) : '';
+    // "data", the field nearly every line has, is told without a search for the colon and
+    // without building its name.
     if (
-      // The field nearly every line has, told without building its name.
-      colon - start === 4 &&
       charCodeAt.call(text, start) === 100 && // d
       charCodeAt.call(text, start + 1) === 97 && // a
       charCodeAt.call(text, start + 2) === 116 && // t
-      charCodeAt.call(text, start + 3) === 97 // a
+      charCodeAt.call(text, start + 3) === 97 && // a
+      (start + 4 === end || charCodeAt.call(text, start + 4) === COLON)
     ) {
-      // Spec: append the value and an LF to the data buffer (kept here without its last LF,
-      // which dispatch would remove).
+      // Spec: append the value (after one optional space) and an LF to the data buffer (kept
+      // here without its last LF, which dispatch would remove).
+      const from = charCodeAt.call(text, start + 5) === SPACE ? start + 6 : start + 5;
+      const value = from < end ? slice.call(text, from, end) : '';
       const data = this.#data;
       if (data === undefined) this.#data = value;
       else if (data.length + value.length + 1 > this.#maxSize)
         this.#fail("An event's data exceeds");
       else this.#data = `${data}\n${value}`;
-    } else if (colon === start) {
+    } else this.#processField(text, start, end);
+  }
+
+  // Spec "process the field", for a line that is not a data field. The field name runs to the
+  // first colon, or to the end of a line that has none; the value follows the colon and one
+  // optional space. Unknown fields are ignored.
+  #processField(text: string, start: number, end: number): void {
+    let colon = start;
+    while (colon < end && charCodeAt.call(text, colon) !== COLON) colon++;
+    const from = charCodeAt.call(text, colon + 1) === SPACE ? colon + 2 : colon + 1;
+    const value = from < end ? slice.call(text, from, end) : '';
+    const field = slice.call(text, start, colon);
+    if (colon === start) {
       if (this.#onComment) this.#onComment(value);
-    } else {
-      // Spec "process the field"; unknown fields are ignored.
-      const field = slice.call(text, start, colon);
-      if (field === 'event') this.#eventType = value;
-      else if (field === 'id') {
-        // An id containing U+0000 NULL is ignored.
-        if (indexOf.call(value, '\0') === -1) this.#idBuffer = value;
-      } else if (field === 'retry' && this.#onRetry && /^[0-9]+$/.test(value)) {
-        this.#onRetry(Number.parseInt(value, 10));
-      }
+    } else if (field === 'event') this.#eventType = value;
+    else if (field === 'id') {
+      // An id containing U+0000 NULL is ignored.
+      if (indexOf.call(value, '\0') === -1) this.#idBuffer = value;
+    } else if (field === 'retry' && this.#onRetry && /^[0-9]+$/.test(value)) {
+      this.#onRetry(Number.parseInt(value, 10));
     }
   }
 

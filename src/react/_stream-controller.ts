@@ -53,6 +53,8 @@ export function initialSnapshot(options: UseEventStreamOptions): EventStreamSnap
 export function createStreamController(
   inputs: () => ControllerInputs,
   publish: (snapshot: EventStreamSnapshot) => void,
+  // useContractStream's: decodes events before they reach `onEvent`
+  start: typeof startEventStream = startEventStream,
 ): StreamController {
   const options = () => inputs().options;
   let snapshot = initialSnapshot(options());
@@ -106,7 +108,7 @@ export function createStreamController(
     };
     const { url, options: hookOptions } = inputs();
     try {
-      run.stream = startEventStream(url, {
+      run.stream = start(url, {
         ...clientOptions(hookOptions),
         ...(body === undefined ? {} : { json: body }),
         onOpen(response) {

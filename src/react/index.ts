@@ -15,4 +15,9 @@ export type {
   UseEventStreamOptions,
   UseEventStreamResult,
 } from './types.ts';
+export {
+  type UseContractStreamOptions,
+  type UseContractStreamResult,
+  useContractStream,
+} from './use-contract-stream.ts';
 export { useEventStream } from './use-event-stream.ts';

@@ -40,6 +40,15 @@ export function useEventStream(
   url: string | URL,
   options: UseEventStreamOptions = {},
 ): UseEventStreamResult {
+  return useStream(url, options);
+}
+
+/** The hook, with the function that starts a stream (`useContractStream`'s decodes). @internal */
+export function useStream(
+  url: string | URL,
+  options: UseEventStreamOptions,
+  start?: Parameters<typeof createStreamController>[2],
+): UseEventStreamResult {
   const inputs = useRef<ControllerInputs>({ url, options });
   // Insertion effects run before layout effects, effects and events of the commit, and not on the
   // server: the controller always sees the committed options, never those of a discarded render.
@@ -47,7 +56,9 @@ export function useEventStream(
     inputs.current = { url, options };
   });
   const [snapshot, setSnapshot] = useState(() => initialSnapshot(options));
-  const [controller] = useState(() => createStreamController(() => inputs.current, setSnapshot));
+  const [controller] = useState(() =>
+    createStreamController(() => inputs.current, setSnapshot, start),
+  );
   useEffect(() => controller.unmount, [controller]);
   return useMemo(
     () => ({ ...snapshot, start: controller.start, stop: controller.stop }),

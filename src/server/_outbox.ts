@@ -20,7 +20,10 @@ import { setTimer, type Timer } from '../_internal/timers.ts';
 export interface OutboxLimits {
   /** Above this many queued bytes, `push` returns a promise that resolves at the next flush. */
   highWaterMark: number;
-  /** Past this many queued bytes (with more than one event queued), the owner hears `overflowed()`. */
+  /**
+   * Past this many bytes queued or held unsent by the sink (with more than one event queued), the
+   * owner hears `overflowed()`.
+   */
   maxBufferedBytes: number;
   /** Data waiting this long without the consumer taking any: the owner hears `stalled()`. */
   writeTimeoutMs: number;
@@ -91,6 +94,11 @@ export class Outbox {
   /** Bytes queued and not yet handed to the consumer. */
   get bufferedBytes(): number {
     return this.#buffered;
+  }
+
+  /** Bytes handed to a sink that it has not sent yet (0 for a Web body). */
+  get unsentBytes(): number {
+    return this.#sink?.pendingBytes ?? 0;
   }
 
   /** The body as a Web stream, made at the first call. Not once a sink is attached. */
@@ -241,12 +249,11 @@ export class Outbox {
       return true;
     }
     this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
-    // One event larger than the cap on its own is let through: the bound is the cap plus one event.
-    if (
-      !force &&
-      this.#buffered > this.#owner.options.maxBufferedBytes &&
-      this.#buffered > bytes.length
-    ) {
+    // What a sink took and has not sent counts too: a frozen client holds no more than the cap
+    // plus one event in all. An event alone in the queue is let through (one larger than the cap
+    // must not drop a client whose socket holds a few bytes).
+    const held = this.#buffered + (this.#sink?.pendingBytes ?? 0);
+    if (!force && held > this.#owner.options.maxBufferedBytes && this.#buffered > bytes.length) {
       this.#owner.overflowed();
       return false;
     }

@@ -16,6 +16,7 @@
  * do).
  */
 
+import { checkedWriter, type WriterChecks } from '../_internal/checked-writer.ts';
 import type { ByteSink, DirectBody, RequestName } from '../_internal/direct-lane.ts';
 import { isWatchedRequest, kRequestName, kWatchClient } from '../_internal/direct-lane.ts';
 import type { FanOutOwner, FanOutSession } from '../_internal/fan-out.ts';
@@ -149,11 +150,21 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   /** Starts the producer; the returned promise settles when it does and never rejects. */
-  async run(producer: EventStreamProducer, lastEventId: string): Promise<void> {
+  async run(
+    producer: EventStreamProducer,
+    lastEventId: string,
+    checks?: WriterChecks,
+  ): Promise<void> {
     if (this.aborted) return;
     const report = (error: unknown) => this.report(error);
     try {
-      const value = await runProducer(producer, createStreamObject(this, lastEventId), report);
+      const writer = createStreamObject(this, lastEventId);
+      let value = await runProducer(
+        producer,
+        checks ? checkedWriter(writer, checks) : writer,
+        report,
+      );
+      if (checks) value = await checks.result(value);
       this.finish({ kind: 'done', value });
     } catch (error) {
       if (!this.aborted) this.finish({ kind: 'error', error });
@@ -277,10 +288,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     );
   }
 
-  /** OutboxOwner: more than `maxBufferedBytes` are queued. */
+  /** OutboxOwner: more than `maxBufferedBytes` are queued (or held unsent by the socket). */
   overflowed(): void {
+    const unsent = this.#outbox.unsentBytes;
+    const held = unsent > 0 ? ` and ${unsent} unsent in the socket` : '';
     this.#dropSlowConsumer(
-      `${this.bufferedBytes} bytes queued, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
+      `${this.bufferedBytes} bytes queued${held}, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
     );
   }
 

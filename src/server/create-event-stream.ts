@@ -1,15 +1,37 @@
+import type { WriterChecks } from '../_internal/checked-writer.ts';
 import { isWatchedRequest } from '../_internal/direct-lane.ts';
 import { directResponse } from '../_internal/direct-response.ts';
 import type { FanOutSession } from '../_internal/fan-out.ts';
 import { assertProducer } from '../_internal/run-producer.ts';
+import { type AnyContract, assertContract } from '../contract/define-contract.ts';
+import { writerChecks } from '../contract/validate.ts';
 import { createEventStreamHeaders } from './_event-stream-headers.ts';
 import { Session } from './_session.ts';
 import {
   type EventStreamOptions,
   type ResolvedEventStreamOptions,
   resolveEventStreamOptions,
+  type WithContract,
 } from './options.ts';
-import type { EventStreamProducer } from './types.ts';
+import type { ContractProducer, EventStreamProducer } from './types.ts';
+
+/**
+ * The checks of `options.contract` (none without one): what the server and the hub wrap a
+ * producer's writer with. Throws a `TypeError` for a contract that is not one.
+ * @internal
+ */
+export function contractChecksOf(
+  options: Partial<WithContract> | undefined,
+  where: string,
+): WriterChecks | undefined {
+  if (options?.contract === undefined) return undefined;
+  assertContract(options.contract, where);
+  const { validate = 'always' } = options;
+  if (validate !== 'always' && validate !== 'never') {
+    throw new TypeError(`${where}: validate must be 'always' or 'never', got ${String(validate)}.`);
+  }
+  return writerChecks(options.contract, validate);
+}
 
 /**
  * Answers `request` with an event stream: runs `producer` and streams what it sends as a Web
@@ -39,10 +61,20 @@ import type { EventStreamProducer } from './types.ts';
  * ```
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
+export function createEventStream<const C extends AnyContract>(
+  request: Request,
+  producer: ContractProducer<C>,
+  options: EventStreamOptions & WithContract<C>,
+): Response;
 export function createEventStream(
   request: Request,
   producer: EventStreamProducer,
   options?: EventStreamOptions,
+): Response;
+export function createEventStream(
+  request: Request,
+  producer: EventStreamProducer | ContractProducer<AnyContract>,
+  options?: EventStreamOptions | (EventStreamOptions & WithContract),
 ): Response {
   if (typeof request?.headers?.get !== 'function' || typeof request.url !== 'string') {
     throw new TypeError(
@@ -50,9 +82,10 @@ export function createEventStream(
     );
   }
   assertProducer(producer, 'createEventStream');
+  const checks = contractChecksOf(options as Partial<WithContract>, 'createEventStream');
   const { response, session } = openSession(request, resolveEventStreamOptions(options));
   // never rejects: every failure ends in the stream or in onError
-  void session?.run(producer, readLastEventId(request));
+  void session?.run(producer as EventStreamProducer, readLastEventId(request), checks);
   return response;
 }
 

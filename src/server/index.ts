@@ -13,7 +13,7 @@ export {
   eventStreamHandler,
 } from './event-stream-handler.ts';
 export { type JsonErrorResponseOptions, jsonErrorResponse } from './json-error-response.ts';
-export type { EventStreamOptions } from './options.ts';
+export type { EventStreamOptions, WithContract } from './options.ts';
 export type { PublicError } from './public-error.ts';
 export { type ReadJsonBodyOptions, readJsonBody } from './read-json-body.ts';
 export {
@@ -22,6 +22,9 @@ export {
   relayEventStream,
 } from './relay-event-stream.ts';
 export type {
+  ContractProducer,
+  ContractProducerResult,
+  ContractWriter,
   EventStreamEvent,
   EventStreamProducer,
   EventStreamWriter,

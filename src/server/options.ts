@@ -1,4 +1,5 @@
 import type { HeadersInput } from '../_internal/http.ts';
+import type { AnyContract, ValidateMode } from '../contract/define-contract.ts';
 import { type CorsOptions, validateCors } from './cors.ts';
 import type { PublicError } from './public-error.ts';
 
@@ -22,8 +23,9 @@ export interface EventStreamOptions {
   highWaterMark?: number;
   /**
    * The hard cap on queued bytes, for producers that do not await `send`: past it the consumer is
-   * dropped at once (`StreamError` `slow-consumer`). One event larger than the cap on its own is
-   * let through, so memory per stream is at most this plus one event.
+   * dropped at once (`StreamError` `slow-consumer`). Behind ssekit's Node adapters, what the
+   * socket took and has not sent counts too. One event larger than the cap on its own is let
+   * through, so memory per stream is at most this plus one event.
    * @default 1_048_576 (1 MiB)
    */
   maxBufferedBytes?: number;
@@ -86,6 +88,27 @@ export interface EventStreamOptions {
    * server-wide signal that aborts on shutdown, and clients reconnect to another instance.
    */
   signal?: AbortSignal;
+}
+
+/**
+ * The options that put a stream under a contract: `createEventStream(request, producer,
+ * { contract, ...options })`, `hub.stream`, `hub.publish`.
+ */
+export interface WithContract<C extends AnyContract = AnyContract> {
+  /**
+   * The stream's contract (`defineContract` from `ssekit/contract`): `send` (and what a generator
+   * yields) is typed by it and checked against it, and so is the producer's result when the
+   * contract has `done`. A violation throws a `ContractError` from `send`: the producer fails,
+   * `onError` gets it, the client gets a safe `error` event.
+   */
+  contract: C;
+  /**
+   * Whether `contract` checks the data of each event (`'never'`: the types and the names only).
+   * Make it development-only with your own expression, which your bundler folds:
+   * `import.meta.env.DEV ? 'always' : 'never'`.
+   * @default 'always'
+   */
+  validate?: ValidateMode | undefined;
 }
 
 /** {@link EventStreamOptions} with every default applied. */

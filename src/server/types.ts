@@ -5,6 +5,13 @@
  *
  * @module
  */
+import type {
+  AnyContract,
+  ContractEventInput,
+  ContractEventName,
+  ContractInput,
+  ContractResultInput,
+} from '../contract/define-contract.ts';
 
 /**
  * One event to send. `data` that is not a string is sent as JSON; `undefined` sends no `data:` line
@@ -141,3 +148,46 @@ export type EventStreamProducerResult =
   | PromiseLike<unknown>
   | AsyncIterable<EventStreamEvent, unknown>
   | Iterable<EventStreamEvent, unknown>;
+
+/**
+ * The writer of a stream under a contract (`createEventStream(request, producer, { contract })`):
+ * `send` takes the contract's events only, with their schemas' input types; `progress` exists when
+ * the contract has a `progress` event. `Writer` is the writer it types (a hub run's `RunWriter`).
+ */
+export type ContractWriter<
+  C extends AnyContract,
+  Writer extends Pick<EventStreamWriter, 'send' | 'progress'> = EventStreamWriter,
+> = Omit<Writer, 'send' | 'progress'> & {
+  /** Sends one event of the contract, checked against its schema (see `EventStreamWriter.send`). */
+  send(event: ContractEventInput<C>, options?: SendOptions): Promise<void>;
+  /** Sends `event: progress`, checked against the contract's `progress` schema. */
+  progress: 'progress' extends ContractEventName<C>
+    ? (
+        progress: ContractInput<C, 'progress'> & ProgressInput,
+        options?: ProgressOptions,
+      ) => Promise<void>
+    : never;
+};
+
+/**
+ * A producer under a contract: the forms of {@link EventStreamProducer}, typed by it. What it
+ * sends or yields is one of the contract's events; what it returns is the input of the contract's
+ * `done` schema (anything without one).
+ */
+export type ContractProducer<
+  C extends AnyContract,
+  Writer extends Pick<EventStreamWriter, 'send' | 'progress'> = EventStreamWriter,
+> =
+  | ((stream: ContractWriter<C, Writer>) => ContractProducerResult<C>)
+  | AsyncIterable<ContractEventInput<C>, ContractResultInput<C>>
+  | Iterable<ContractEventInput<C>, ContractResultInput<C>>;
+
+/** What a producer under a contract returns (see {@link EventStreamProducerResult}). */
+export type ContractProducerResult<C extends AnyContract> =
+  | ('done' extends ContractEventName<C>
+      ? never
+      : // biome-ignore lint/suspicious/noConfusingVoidType: a producer that returns nothing returns void
+        void)
+  | PromiseLike<ContractResultInput<C>>
+  | AsyncIterable<ContractEventInput<C>, ContractResultInput<C>>
+  | Iterable<ContractEventInput<C>, ContractResultInput<C>>;

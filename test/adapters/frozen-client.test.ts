@@ -4,6 +4,7 @@
  * stay bounded, and the client must be dropped.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { NodeContext } from '../../src/adapters/node.ts';
 import type { StreamError } from '../../src/errors.ts';
 import { createEventStream, type EventStreamWriter } from '../../src/server/index.ts';
 import { frameworks, type RunningServer } from '../helpers/server-frameworks.ts';
@@ -22,6 +23,8 @@ const MAX_BUFFERED = 256 * 1024;
 interface Run {
   stream?: EventStreamWriter;
   largest: number;
+  /** The most bytes held in the process: the stream's queue plus what the socket has not sent. */
+  largestHeld: number;
   sent: number;
   error: ReturnType<typeof deferred<StreamError>>;
 }
@@ -30,10 +33,15 @@ describe('a frozen client', () => {
   let server: RunningServer;
   let run: Run;
   const rejections = watchUnhandledRejections();
-  const fresh = (): Run => ({ largest: 0, sent: 0, error: deferred<StreamError>() });
+  const fresh = (): Run => ({
+    largest: 0,
+    largestHeld: 0,
+    sent: 0,
+    error: deferred<StreamError>(),
+  });
 
   beforeAll(async () => {
-    server = await frameworks['node:http'](async (request) => {
+    server = await frameworks['node:http'](async (request, context?: NodeContext) => {
       const path = new URL(request.url).pathname;
       if (path === '/hello') return createEventStream(request, [{ data: 'hello' }]);
       const state = run;
@@ -46,6 +54,8 @@ describe('a frozen client', () => {
             const sent = stream.send(EVENT);
             state.sent++;
             state.largest = Math.max(state.largest, stream.bufferedBytes);
+            const unsent = context?.res.writableLength ?? 0;
+            state.largestHeld = Math.max(state.largestHeld, stream.bufferedBytes + unsent);
             if (awaiting) await sent;
             // Fire and forget: still yield to I/O now and then, as real producers do.
             else if (state.sent % 8 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -85,6 +95,7 @@ describe('a frozen client', () => {
     expect(error.message).toMatch(/read nothing for writeTimeoutMs \(300 ms\)/);
     expect(run.stream?.signal.reason).toBe(error);
     expect(run.largest).toBeLessThanOrEqual(HIGH_WATER_MARK + EVENT_BYTES);
+    expect(run.largestHeld).toBeLessThanOrEqual(MAX_BUFFERED + EVENT_BYTES);
     expect(run.stream?.bufferedBytes).toBe(0); // released
   });
 
@@ -93,6 +104,8 @@ describe('a frozen client', () => {
     expect(error.code).toBe('slow-consumer');
     expect(error.message).toMatch(/more than maxBufferedBytes \(262144\)/);
     expect(run.largest).toBeLessThanOrEqual(MAX_BUFFERED + EVENT_BYTES);
+    // The cap counts what the socket holds unsent too: the process holds no more than it.
+    expect(run.largestHeld).toBeLessThanOrEqual(MAX_BUFFERED + EVENT_BYTES);
     expect(run.stream?.bufferedBytes).toBe(0);
   });
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { type FetchLike, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { createHub, type Hub, type HubEngine, type RunProducer } from '../../src/hub/index.ts';
 import { ResponseError, ServerError, StreamError } from '../../src/index.ts';
-import { hubEngines } from '../helpers/hub-engines.ts';
+import { hubEngines, windowFactor } from '../helpers/hub-engines.ts';
 
 const engines: Record<string, () => HubEngine> = hubEngines('hub-test');
 
@@ -133,7 +133,7 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
       const round = responses++;
       if (round > 0 && round < rounds) await logged[round]!.promise; // the gap holds events
       return hub.stream(new Request(input, init), producer, {
-        maxDurationMs: 100,
+        maxDurationMs: 50 * windowFactor(engineName) + 50,
         deadlineMarginMs: 50,
         retryMs: 0,
         retryJitterMs: 0,

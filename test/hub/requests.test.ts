@@ -14,7 +14,7 @@ import {
 } from '../../src/client/index.ts';
 import { createHub, type Hub, type HubEngine } from '../../src/hub/index.ts';
 import { ResponseError } from '../../src/index.ts';
-import { hubEngines } from '../helpers/hub-engines.ts';
+import { hubEngines, windowFactor } from '../helpers/hub-engines.ts';
 
 const engines: Record<string, () => HubEngine> = hubEngines('hub-requests');
 const UNKNOWN_RUN = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -229,7 +229,12 @@ describe.each(Object.keys(engines))('requests to a hub on the %s engine', (engin
               await tick(5);
             }
           },
-          { maxDurationMs: 60, deadlineMarginMs: 10, retryMs: 1, retryJitterMs: 0 },
+          {
+            maxDurationMs: 50 * windowFactor(engineName) + 10,
+            deadlineMarginMs: 10,
+            retryMs: 1,
+            retryJitterMs: 0,
+          },
         );
       }
       return other.stream(request, async () => {});

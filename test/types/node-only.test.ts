@@ -32,6 +32,7 @@ const ENTRIES = [
   'ssekit/hub/redis',
   'ssekit/client',
   'ssekit/react',
+  'ssekit/contract',
 ];
 
 // A Node server as a Node-only project writes it, plus every entry point's whole surface.
