@@ -227,6 +227,35 @@ describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engi
     await connection.cancel();
   });
 
+  test('coalesce(topic, event): a connection that is behind gets the latest value per topic and key; its ids still resume exactly', async () => {
+    const [hub] = open();
+    const dashboard = reader(
+      await hub.subscribeMany(request(), ['cpu', 'disk'], { coalesce: () => 'value' }),
+    );
+    const witness = reader(await hub.subscribeMany(request(), ['cpu', 'disk']));
+    witness.start();
+    for (let index = 0; index < 100; index++) {
+      await hub.publish(index % 2 === 0 ? 'cpu' : 'disk', { data: index });
+    }
+    await witness.until(() => witness.of('cpu').length + witness.of('disk').length === 100);
+    await dashboard.until(() => dashboard.events.some((event) => event.data === '99'));
+    expect(dashboard.events.filter((event) => event.type === 'message').map((e) => e.data)).toEqual(
+      ['98', '99'],
+    );
+    // The last id positions both topics at their last events: a resume gets nothing old.
+    const resumed = reader(
+      await hub.subscribeMany(request({ 'last-event-id': dashboard.events.at(-1)!.id }), [
+        'cpu',
+        'disk',
+      ]),
+    );
+    await hub.publish('cpu', { data: 'new' });
+    await resumed.until(() => resumed.of('cpu').length === 1);
+    expect(resumed.of('disk')).toEqual([]);
+    expect(resumed.of('cpu')[0]!.data).toBe('new');
+    for (const connection of [dashboard, witness, resumed]) await connection.cancel();
+  });
+
   test('a malformed Last-Event-ID is a 400; topics are checked too', async () => {
     const [hub] = open({ maxTopicsPerConnection: 3 });
     for (const id of [
