@@ -13,6 +13,8 @@
  * the time of one publish's fan-out; how many frozen clients were dropped, after how long and why;
  * peak RSS and the machine's TCP memory (the kernel buffers the frozen sockets hold).
  *
+ * `--spread` connects the frozen clients evenly over the storm instead of all at once.
+ *
  * `npm run bench:frozen -- --frozen 200 --healthy 20 --mode topic|burst --publish-ms 10
  * --event-bytes 1024 --write-timeout-ms 2000 --max-buffered-bytes 262144`
  *
@@ -35,6 +37,8 @@ export interface FrozenSettings extends ServerSettings {
   healthy: number;
   /** How long healthy clients go on connecting after the frozen ones did, ms. */
   stormMs: number;
+  /** Frozen clients connect spread evenly over `stormMs` rather than all at once. */
+  spread?: boolean;
   /** The longest to wait for every frozen client to be dropped, ms. */
   waitMs: number;
 }
@@ -113,7 +117,7 @@ function healthyClient(port: number, path: string, phase: () => Phase): Socket {
 const closing = new WeakSet<Socket>();
 
 export async function measureFrozen(settings: FrozenSettings): Promise<FrozenFigures> {
-  const { mode, frozen, healthy, stormMs, waitMs, ...server } = settings;
+  const { mode, frozen, healthy, stormMs, waitMs, spread: spreadOut, ...server } = settings;
   const child = fork(new URL('./frozen-server.ts', import.meta.url).pathname, [], {
     execArgv: [
       '--import',
@@ -155,17 +159,31 @@ export async function measureFrozen(settings: FrozenSettings): Promise<FrozenFig
     const aloneMs = performance.now() - aloneStarted;
     phase = storm;
     const stormStarted = performance.now();
-    for (let index = 0; index < frozen; index++) {
+    const freeze = () => {
       const socket = connect(port, '127.0.0.1');
       socket.on('error', () => {});
       socket.write(`GET ${frozenPath} HTTP/1.1\r\nhost: bench\r\n\r\n`);
       socket.pause(); // never read: the receive buffer fills, then the server's send buffer
       sockets.push(socket);
-    }
+    };
+    // All at once (a burst), or spread evenly over the storm.
+    const spread = spreadOut ? stormMs / frozen : 0;
+    let frozenOpened = 0;
+    const freezeUpTo = (count: number) => {
+      for (; frozenOpened < Math.min(count, frozen); frozenOpened++) freeze();
+    };
+    if (!spread) freezeUpTo(frozen);
+    let nextHealthy = 0;
     while (performance.now() - stormStarted < stormMs) {
-      sockets.push(healthyClient(port, path('healthy'), current));
-      await sleep(50);
+      const elapsed = performance.now() - stormStarted;
+      if (spread) freezeUpTo(Math.floor(elapsed / spread) + 1);
+      if (elapsed >= nextHealthy) {
+        sockets.push(healthyClient(port, path('healthy'), current));
+        nextHealthy += 50;
+      }
+      await sleep(spread ? Math.min(5, spread) : 50);
     }
+    freezeUpTo(frozen);
     const stormServer = await stats();
     await sleep(0);
     let allDroppedMs = Number.NaN;
@@ -290,6 +308,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'write-timeout-ms': { type: 'string' },
       'max-buffered-bytes': { type: 'string' },
       'high-water-mark': { type: 'string' },
+      spread: { type: 'boolean', default: false },
     },
   });
   const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
@@ -301,6 +320,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     eventBytes: Number(values['event-bytes']),
     stormMs: Number(values['storm-ms']),
     waitMs: Number(values['wait-ms']),
+    spread: values.spread,
   };
   const optional = {
     writeTimeoutMs: number(values['write-timeout-ms']),

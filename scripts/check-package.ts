@@ -43,15 +43,13 @@ function check(name: string, run: () => string | undefined): void {
 check('the tarball: LICENSE, README, docs, both builds, no tests', () => {
   const files = new Set(packed.files);
   const needed = ['LICENSE', 'README.md', 'package.json', 'dist/cjs/package.json'];
-  for (const subpath of SUBPATHS) {
-    const base = subpath === 'ssekit' ? 'index' : subpath.slice('ssekit/'.length);
-    const file = /^(client|server|hub|react|ai|mcp)$/.test(base) ? `${base}/index` : base;
-    needed.push(
-      `dist/${file}.js`,
-      `dist/${file}.d.ts`,
-      `dist/cjs/${file}.js`,
-      `dist/cjs/${file}.d.ts`,
-    );
+  // Every file the exports map names (both conditions, code and types) is in the tarball.
+  for (const [key, target] of Object.entries(manifest.exports)) {
+    if (key === './package.json') continue;
+    const conditions = target as Record<string, Record<string, string>>;
+    for (const condition of Object.values(conditions)) {
+      for (const file of Object.values(condition)) needed.push(file.replace(/^\.\//, ''));
+    }
   }
   const readme = readFileSync(join(packed.packageDir, 'README.md'), 'utf8');
   // The reference pages ship; the screenshot (docs/demo.png) stays in the repository.

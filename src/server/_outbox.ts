@@ -25,7 +25,10 @@ export interface OutboxLimits {
    * owner hears `overflowed()`.
    */
   maxBufferedBytes: number;
-  /** Data waiting this long without the consumer taking any: the owner hears `stalled()`. */
+  /**
+   * Data waiting this long without the consumer taking any (queued, or held unsent by a sink that
+   * stopped taking chunks): the owner hears `stalled()`.
+   */
   writeTimeoutMs: number;
 }
 
@@ -209,6 +212,7 @@ export class Outbox {
   /** The sink has room again (Node's `drain`). */
   drained(): void {
     if (this.#state >= CLOSED || !this.#sink) return;
+    this.#stopStall();
     this.#wanting = true;
     if (this.#queue?.length) this.#flush();
     else if (this.#state === ENDING) this.#close();
@@ -291,6 +295,11 @@ export class Outbox {
   #hand(chunk: Uint8Array): void {
     if (this.#sink) {
       this.#wanting = this.#sink.write(chunk);
+      // The socket holds bytes it cannot send: the client has writeTimeoutMs to take them, even
+      // if nothing more is queued meanwhile (a quiet topic, a producer that awaits).
+      if (!this.#wanting) {
+        this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
+      }
       return;
     }
     this.#wanting = false;

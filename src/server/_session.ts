@@ -283,8 +283,9 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
 
   /** OutboxOwner: the consumer read nothing for `writeTimeoutMs`. */
   stalled(): void {
+    const waiting = this.bufferedBytes + this.#outbox.unsentBytes;
     this.#dropSlowConsumer(
-      `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${this.bufferedBytes} bytes waiting`,
+      `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${waiting} bytes waiting`,
     );
   }
 

@@ -66,6 +66,27 @@ test('an event alone in the queue goes through, however large, while the sink ho
   expect(heard).toEqual(['overflowed']);
 });
 
+test('a sink that stopped taking chunks, and nothing more queued: stalled after writeTimeoutMs', async () => {
+  outbox.pushBytes(bytes(600)); // the sink holds it unsent; nothing else comes (a quiet topic)
+  await vi.advanceTimersByTimeAsync(4999);
+  expect(heard).toEqual([]);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(heard).toEqual(['stalled']);
+});
+
+test('a sink that drains in time is not stalled', async () => {
+  outbox.pushBytes(bytes(600));
+  await vi.advanceTimersByTimeAsync(4000);
+  sink.pendingBytes = 0;
+  outbox.drained(); // the socket sent it
+  await vi.advanceTimersByTimeAsync(4000);
+  outbox.pushBytes(bytes(600)); // full again: a new writeTimeoutMs from here
+  await vi.advanceTimersByTimeAsync(4999);
+  expect(heard).toEqual([]);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(heard).toEqual(['stalled']);
+});
+
 test('data waiting writeTimeoutMs with the sink taking none: stalled', async () => {
   outbox.pushBytes(bytes(600));
   outbox.pushBytes(bytes(50));
