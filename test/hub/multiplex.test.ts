@@ -1,9 +1,11 @@
 /**
  * Multiplexed subscriptions (src/hub/_multiplex.ts): several topics on one connection, each
  * event id holding every topic's position, topics added and removed on the live connection from
- * another instance, the authorization hook, history and presence. On the memory engine and on a
- * real redis-server, two hubs sharing the storage as two instances would.
+ * another instance, the authorization hook, history and presence. On the memory engine, a real
+ * redis-server and a real PostgreSQL, two hubs sharing the storage as two instances would.
  */
+
+import type { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   createHub,
@@ -12,16 +14,27 @@ import {
   type HubEngine,
   type HubOptions,
 } from '../../src/hub/index.ts';
+import { createPostgresEngine } from '../../src/hub/postgres.ts';
 import { createRedisEngine } from '../../src/hub/redis.ts';
 import { createParser, type ServerSentEvent } from '../../src/index.ts';
+import { prefixed } from '../helpers/hub-engines.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;
+let postgres: TestPostgres;
+let pool: Pool;
+let schema: string;
 beforeAll(async () => {
-  redis = await startRedis();
-});
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  schema = postgres.schema();
+  pool = postgres.pool({ max: 12, idleTimeoutMillis: 0, options: '-c synchronous_commit=off' });
+  const setup = createPostgresEngine({ pool, schema }); // its tables, made once
+  await setup.getValue('setup');
+  await setup.close();
+}, 60_000);
 afterAll(async () => {
-  await redis.stop();
+  await Promise.all([redis.stop(), postgres.stop()]);
 });
 
 let prefixes = 0;
@@ -38,6 +51,13 @@ const engines: Record<string, () => [HubEngine, HubEngine]> = {
     return [
       createRedisEngine({ redis: redis.client(), prefix, blockMs: 200 }),
       createRedisEngine({ redis: redis.client(), prefix, blockMs: 200 }),
+    ];
+  },
+  postgres: () => {
+    const prefix = `multiplex-test:${++prefixes}:`;
+    return [
+      prefixed(createPostgresEngine({ pool, schema }), prefix),
+      prefixed(createPostgresEngine({ pool, schema }), prefix),
     ];
   },
 };
