@@ -32,6 +32,8 @@ export interface Link {
    */
   start(lastEventId: string, topics: Iterable<string>): void;
   release(): void;
+  /** Closes the connection until the next `start()` (this tab stops leading). */
+  suspend(): void;
   close(): void;
 }
 
@@ -163,6 +165,11 @@ export function createLink(options: LinkOptions): Link {
     release() {
       extra = new Set();
       link.sync();
+    },
+    suspend() {
+      const current = stream;
+      stream = undefined;
+      current?.close();
     },
     close() {
       closed = true;

@@ -2,7 +2,8 @@
  * One connection for every tab of an origin. The tab that holds a Web Lock (named after the
  * endpoint) is the leader: it holds the connection for the topics every tab wants, and posts each
  * event on a BroadcastChannel; the other tabs say what they want on the channel and take the
- * leader's events. When the leader tab closes, the browser releases its lock, the next tab in
+ * leader's events. When the leader tab closes (or freezes: it then steps down and queues for the
+ * lock again), the browser releases its lock, the next tab in
  * the lock's queue leads: it opens the connection from the `Last-Event-ID` of the last event it
  * received, whose positions cover every topic of the old connection, so no event is lost; tabs
  * skip what they have seen (each topic's position), so none arrives twice. Without Web Locks or
@@ -90,18 +91,36 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
   };
   globalThis.addEventListener?.('pagehide', bye);
 
-  locks
-    .request(options.name, { signal: abort.signal }, () => {
-      if (abort.signal.aborted) return;
-      role = 'leader';
-      post({ type: 'who' });
-      link = options.lead(topicsOf(options.lastEventId()));
-      grace = setTimeout(() => link?.release(), HANDOFF_GRACE_MS);
-      return new Promise<void>((resolve) => {
-        release = resolve;
-      });
-    })
-    .catch(() => {}); // aborted by close() while waiting: not an error
+  // Leads while it holds the lock: until the tab closes, or freezes (a background tab the
+  // browser suspends would hold the connection and starve every other tab), then asks again.
+  const campaign = () => {
+    locks
+      .request(options.name, { signal: abort.signal }, () => {
+        if (abort.signal.aborted) return;
+        role = 'leader';
+        post({ type: 'who' });
+        link = options.lead(topicsOf(options.lastEventId()));
+        grace = setTimeout(() => link?.release(), HANDOFF_GRACE_MS);
+        return new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      })
+      .catch(() => {}); // aborted by close() while waiting: not an error
+  };
+  const stepDown = () => {
+    if (role !== 'leader') return;
+    role = 'follower';
+    clearTimeout(grace);
+    link?.suspend();
+    release?.();
+    release = undefined;
+    others.clear();
+    announce();
+    campaign();
+  };
+  const document = (globalThis as { document?: EventTarget }).document;
+  document?.addEventListener('freeze', stepDown);
+  campaign();
   announce();
 
   return {
@@ -124,6 +143,7 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
       abort.abort();
       release?.();
       globalThis.removeEventListener?.('pagehide', bye);
+      document?.removeEventListener('freeze', stepDown);
       channel.close();
       role = 'alone';
     },

@@ -46,9 +46,10 @@ export interface MultiplexSettings {
   maxTopics: number;
 }
 
-/** Per-connection logic: the filter, and who it is (presence). */
+/** Per-connection logic: the filter, coalescing, and who it is (presence). */
 export interface MultiplexLogic {
   filter: ((topic: string, event: EventStreamEvent) => boolean) | undefined;
+  coalesce: ((topic: string, event: EventStreamEvent) => string | undefined) | undefined;
   member: string | undefined;
 }
 
@@ -200,11 +201,16 @@ export class Multiplex {
   // control request for it can be missed.
   #controlTail(): LogTail {
     if (this.#control === undefined) {
-      this.#control = this.settings.engine.tail(
+      const tail = this.settings.engine.tail(
         CONTROL_KEY,
         (entry) => this.#apply(entry),
         this.settings.onError,
       );
+      // A tail that could not be set up (the engine is down) is tried again by the next open.
+      tail.ready.catch(() => {
+        if (this.#control === tail) this.#control = undefined;
+      });
+      this.#control = tail;
     }
     return this.#control;
   }
@@ -406,6 +412,10 @@ class MultiplexMember implements TopicMember {
       return true;
     }
     if (logic.filter !== undefined && !logic.filter(this.topic, event)) return true;
-    return this.session.deliver(encodeEntryBytes(event), undefined, time);
+    // Per topic (a NUL never appears in a topic name). A replaced event leaves the queue and the
+    // newer one goes to its end, so every id still follows the events it positions.
+    const key = logic.coalesce?.(this.topic, event);
+    const coalesced = key === undefined ? undefined : `${this.topic}\u0000${key}`;
+    return this.session.deliver(encodeEntryBytes(event), coalesced, time);
   }
 }

@@ -224,11 +224,12 @@ export function createHub(options: HubOptions = {}): Hub {
       }
       let streamOptions = defaultSubscribeOptions;
       if (manyOptions !== undefined) {
-        const { filter: _filter, member: _member, ...rest } = manyOptions;
+        const { filter: _filter, coalesce: _coalesce, member: _member, ...rest } = manyOptions;
         streamOptions = resolveEventStreamOptions({ ...rest, terminalEvents: false });
       }
       return multiplex.open(request, names, streamOptions, {
         filter: manyOptions?.filter,
+        coalesce: manyOptions?.coalesce,
         member: manyOptions?.member,
       });
     },

@@ -59,6 +59,11 @@ export interface SubscribeOptions extends Omit<EventStreamOptions, 'terminalEven
 export interface SubscribeManyOptions extends Omit<EventStreamOptions, 'terminalEvents'> {
   /** Only events for which it returns true reach this connection. */
   filter?: (topic: string, event: EventStreamEvent) => boolean;
+  /**
+   * A coalescing key per event of a topic: while this connection is behind, a queued event of
+   * the same topic with the same key is replaced by the newer one (latest value wins).
+   */
+  coalesce?: (topic: string, event: EventStreamEvent) => string | undefined;
   /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
   member?: string;
 }

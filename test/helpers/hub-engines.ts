@@ -65,7 +65,7 @@ export function hubEngines(
 }
 
 /** The engine with every key prefixed: engines that share a schema, each with logs of its own. */
-function prefixed(engine: HubEngine, prefix: string): HubEngine {
+export function prefixed(engine: HubEngine, prefix: string): HubEngine {
   return {
     append: (key, event, options) => engine.append(prefix + key, event, options),
     range: (key, after, count) => engine.range(prefix + key, after, count),
