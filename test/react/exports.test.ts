@@ -10,7 +10,11 @@ import type {
 import * as react from '../../src/react/index.ts';
 
 test('export names', () => {
-  expect(Object.keys(react).sort()).toEqual(['defaultToText', 'useContractStream', 'useEventStream']);
+  expect(Object.keys(react).sort()).toEqual([
+    'defaultToText',
+    'useContractStream',
+    'useEventStream',
+  ]);
 });
 
 test('signatures', () => {
