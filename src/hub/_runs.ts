@@ -190,6 +190,8 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       let result = await (within ? within.call(observer, go) : go());
       if (checks) result = await checks.result(result);
       terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
+      // A producer that returns once cancelled still ran a cancelled run (for its observer).
+      if (signal.aborted) reason = 'cancelled';
     } catch (error) {
       if (signal.aborted && !log.fenced) {
         reason = 'cancelled';

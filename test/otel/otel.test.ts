@@ -5,7 +5,8 @@
  * runs over real sockets through the Node adapter, the client through `fetchEventStream`.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { fetchEventStream } from '../../src/client/index.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
 import { createRedisEngine } from '../../src/hub/redis.ts';
@@ -13,11 +14,11 @@ import { encodeEvent } from '../../src/index.ts';
 import { ATTRIBUTES, METRICS } from '../../src/otel/index.ts';
 import { createEventStream } from '../../src/server/index.ts';
 import type { TestServer } from '../helpers/http-server.ts';
-import { startRedis } from '../helpers/redis.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { deferred, serveWeb } from '../helpers/server-stream.ts';
-import { idOf, only, parentOf, testTelemetry, useContextManager } from './setup.ts';
+import { idOf, only, parentOf, testTelemetry, withContextManager } from './setup.ts';
 
-useContextManager();
+withContextManager();
 
 const servers: TestServer[] = [];
 const hubs: Hub[] = [];
@@ -187,5 +188,223 @@ describe('a completed stream', () => {
     );
     expect(clientLeave.attributes[ATTRIBUTES.endReason]).toBe('closed');
     expect(clientLeave.attributes[ATTRIBUTES.events]).toBe(1);
+  });
+});
+
+/** A span link as `traceId/spanId` with its attributes. */
+const linksOf = (span: ReadableSpan) =>
+  span.links.map((link) => ({
+    to: `${link.context.traceId}/${link.context.spanId}`,
+    attributes: link.attributes,
+  }));
+
+describe('hub runs', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis.stop());
+
+  test('a run cut at its deadline and resumed on another instance (one Redis): client, server and run spans, links to the run', async () => {
+    const { telemetry, exporter, metrics } = testTelemetry();
+    const prefix = `otel:${Date.now()}:`;
+    const engine = () => createRedisEngine({ redis: redis.client(), prefix, blockMs: 200 });
+    const instances = [
+      createHub({ engine: engine(), observe: telemetry.hub }),
+      createHub({ engine: engine(), observe: telemetry.hub }),
+    ];
+    hubs.push(...instances);
+    const resumed = deferred();
+    let requests = 0;
+    const server = await serve((request) => {
+      const hub = instances[Math.min(requests++, 1)]!; // the first request on A, resumes on B
+      if (requests === 2) resumed.resolve();
+      return hub.stream(
+        request,
+        async (run) => {
+          await run.send({ event: 'token', data: 'a' });
+          await resumed.promise;
+          await run.send({ event: 'token', data: 'b' });
+          return { tokens: 2 };
+        },
+        { maxDurationMs: 400, deadlineMarginMs: 200, retryMs: 0, retryJitterMs: 0, heartbeatMs: 0 },
+      );
+    });
+    const received: string[] = [];
+    const ids: string[] = [];
+    for await (const event of telemetry.client(fetchEventStream)(`${server.url}/runs`, {
+      json: { prompt: 'Hi' },
+    })) {
+      received.push(event.data);
+      ids.push(event.id);
+    }
+    expect(received).toEqual(['a', 'b']);
+    const runId = instances[0]!.runIdOf(ids[0]!)!;
+    expect(ids).toEqual([`${runId}.1`, `${runId}.2`]);
+
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(4));
+    const spans = exporter.getFinishedSpans();
+    const client = only(spans, (span) => span.kind === SpanKind.CLIENT);
+    const run = only(spans, (span) => span.kind === SpanKind.PRODUCER);
+    const first = only(spans, (span) => span.attributes[ATTRIBUTES.resumed] === false);
+    const second = only(spans, (span) => span.attributes[ATTRIBUTES.resumed] === true);
+
+    expect(run.name).toBe('ssekit.run');
+    expect(run.attributes).toEqual({
+      [ATTRIBUTES.runId]: runId,
+      [ATTRIBUTES.runEvents]: 2,
+      [ATTRIBUTES.runEndReason]: 'completed',
+    });
+    // The run started under the client's request: one trace from the click to the last token.
+    expect(parentOf(run)).toBe(idOf(client));
+    const toRun = [{ to: idOf(run), attributes: { [ATTRIBUTES.runId]: runId } }];
+
+    const common = {
+      'http.request.method': 'POST',
+      'http.response.status_code': 200,
+      'url.path': '/runs',
+      'url.scheme': 'http',
+      'server.address': '127.0.0.1',
+      'server.port': server.port,
+      'user_agent.original': 'node',
+      [ATTRIBUTES.streamKind]: 'run',
+      [ATTRIBUTES.runId]: runId,
+      [ATTRIBUTES.timeToFirstEvent]: ANY_SECONDS,
+    };
+    expect(first.attributes).toEqual({
+      ...common,
+      [ATTRIBUTES.resumed]: false,
+      [ATTRIBUTES.events]: 1,
+      [ATTRIBUTES.bytes]: utf8(
+        encodeEvent({ event: 'token', id: `${runId}.1`, data: 'a' }) + encodeEvent({ retry: 0 }),
+      ),
+      [ATTRIBUTES.endReason]: 'deadline',
+    });
+    expect(linksOf(first)).toEqual(toRun);
+    // Instance B never saw the run start: the link comes from the traceparent kept in Redis.
+    expect(second.attributes).toEqual({
+      ...common,
+      [ATTRIBUTES.resumed]: true,
+      [ATTRIBUTES.lastEventId]: `${runId}.1`,
+      [ATTRIBUTES.events]: 2,
+      [ATTRIBUTES.bytes]: utf8(
+        encodeEvent({ event: 'token', id: `${runId}.2`, data: 'b' }) +
+          encodeEvent({ event: 'done', id: `${runId}.3`, data: '{"tokens":2}' }),
+      ),
+      [ATTRIBUTES.endReason]: 'completed',
+    });
+    expect(linksOf(second)).toEqual(toRun);
+    expect(parentOf(first)).toBe(idOf(client));
+    expect(parentOf(second)).toBe(idOf(client));
+
+    expect(client.attributes).toMatchObject({
+      [ATTRIBUTES.events]: 2,
+      [ATTRIBUTES.attempts]: 2,
+      [ATTRIBUTES.resumes]: 1,
+      [ATTRIBUTES.endReason]: 'done',
+    });
+    expect(client.events.map((event) => [event.name, event.attributes ?? {}])).toEqual([
+      ['ssekit.first_event', {}],
+      ['ssekit.resume', { [ATTRIBUTES.attempt]: 2, [ATTRIBUTES.lastEventId]: `${runId}.1` }],
+    ]);
+
+    const found = await metrics();
+    const runStream = { 'http.request.method': 'POST', [ATTRIBUTES.streamKind]: 'run' };
+    expect(found(METRICS.serverResumes)).toEqual([{ attributes: runStream, value: 1 }]);
+    expect(found(METRICS.activeStreams)).toEqual([{ attributes: runStream, value: 0 }]);
+    expect(found(METRICS.serverEvents)).toEqual([{ attributes: runStream, value: 3 }]);
+    expect(found(METRICS.activeRuns)).toEqual([
+      { attributes: { 'http.request.method': 'POST' }, value: 0 },
+    ]);
+    expect(found(METRICS.clientResumes)).toEqual([
+      { attributes: { 'http.request.method': 'POST' }, value: 1 },
+    ]);
+  });
+
+  test('a cancelled run: the run and its response end as cancelled, the client as done', async () => {
+    const { telemetry, exporter, metrics } = testTelemetry();
+    const hub = createHub({ observe: telemetry.hub });
+    hubs.push(hub);
+    const server = await serve((request) =>
+      hub.stream(
+        request,
+        async (run) => {
+          await run.send({ event: 'token', data: 'a' });
+          await new Promise((resolve) => run.signal.addEventListener('abort', resolve));
+          throw run.signal.reason;
+        },
+        { heartbeatMs: 0 },
+      ),
+    );
+    const received: string[] = [];
+    const stream = telemetry.client(fetchEventStream)(`${server.url}/runs`, { json: {} });
+    for await (const event of stream) {
+      received.push(event.data);
+      expect(await hub.cancel(hub.runIdOf(event.id)!)).toBe(true);
+    }
+    expect(received).toEqual(['a']);
+
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(3));
+    const spans = exporter.getFinishedSpans();
+    const run = only(spans, (span) => span.kind === SpanKind.PRODUCER);
+    const response = only(spans, (span) => span.kind === SpanKind.SERVER);
+    const client = only(spans, (span) => span.kind === SpanKind.CLIENT);
+    expect(run.attributes).toMatchObject({
+      [ATTRIBUTES.runEvents]: 1,
+      [ATTRIBUTES.runEndReason]: 'cancelled',
+    });
+    expect(run.status.code).toBe(SpanStatusCode.UNSET); // cancelling is not an error
+    expect(response.attributes).toMatchObject({
+      [ATTRIBUTES.events]: 2, // a, then done {"cancelled":true}
+      [ATTRIBUTES.endReason]: 'cancelled',
+    });
+    expect(response.status.code).toBe(SpanStatusCode.UNSET);
+    expect(linksOf(response)).toEqual([
+      { to: idOf(run), attributes: { [ATTRIBUTES.runId]: run.attributes[ATTRIBUTES.runId] } },
+    ]);
+    expect(client.attributes).toMatchObject({
+      [ATTRIBUTES.events]: 1,
+      [ATTRIBUTES.attempts]: 1,
+      [ATTRIBUTES.endReason]: 'done',
+    });
+    const found = await metrics();
+    expect(found(METRICS.activeRuns)).toEqual([
+      { attributes: { 'http.request.method': 'POST' }, value: 0 },
+    ]);
+  });
+
+  test("a client's stop(): the cancel request carries the trace but is not an attempt; the run ends cancelled", async () => {
+    const { telemetry, exporter } = testTelemetry();
+    const hub = createHub({ observe: telemetry.hub });
+    hubs.push(hub);
+    const cancelTraceparents: Array<string | null> = [];
+    const server = await serve((request) => {
+      if (request.headers.has('ssekit-cancel')) {
+        cancelTraceparents.push(request.headers.get('traceparent'));
+      }
+      return hub.stream(request, async (run) => {
+        await run.send({ event: 'token', data: 'a' });
+        await new Promise((resolve) => run.signal.addEventListener('abort', resolve));
+      });
+    });
+    const stream = telemetry.client(fetchEventStream)(`${server.url}/runs`, { json: {} });
+    for await (const _event of stream) {
+      expect(await stream.stop()).toMatchObject({ outcome: 'cancelled' });
+    }
+    await vi.waitFor(() =>
+      expect(exporter.getFinishedSpans().map((span) => span.kind)).toEqual(
+        expect.arrayContaining([SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.SERVER]),
+      ),
+    );
+    const spans = exporter.getFinishedSpans();
+    const client = only(spans, (span) => span.kind === SpanKind.CLIENT);
+    const run = only(spans, (span) => span.kind === SpanKind.PRODUCER);
+    expect(client.attributes).toMatchObject({
+      [ATTRIBUTES.attempts]: 1,
+      [ATTRIBUTES.endReason]: 'stopped',
+    });
+    expect(run.attributes[ATTRIBUTES.runEndReason]).toBe('cancelled');
+    const { traceId, spanId } = client.spanContext();
+    expect(cancelTraceparents).toEqual([`00-${traceId}-${spanId}-01`]);
   });
 });

@@ -39,7 +39,7 @@ export interface TestTelemetry {
 }
 
 /** Registers the context manager for the file, and gives each test fresh providers. */
-export function useContextManager(): void {
+export function withContextManager(): void {
   const manager = new AsyncLocalStorageContextManager();
   beforeAll(() => {
     context.setGlobalContextManager(manager.enable());
