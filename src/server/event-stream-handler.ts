@@ -1,11 +1,22 @@
+import type { AnyContract } from '../contract/define-contract.ts';
 import { RequestError } from '../errors.ts';
 import { corsHeaders, corsPreflight } from './cors.ts';
-import { createEventStream } from './create-event-stream.ts';
+import { contractChecksOf, createEventStream } from './create-event-stream.ts';
 import { jsonErrorResponse } from './json-error-response.ts';
-import { type EventStreamOptions, resolveEventStreamOptions } from './options.ts';
+import {
+  type EventStreamOptions,
+  resolveEventStreamOptions,
+  type WithContract,
+} from './options.ts';
 import { defaultPublicError } from './public-error.ts';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './read-json-body.ts';
-import type { EventStreamProducerResult, EventStreamWriter } from './types.ts';
+import type {
+  ContractProducerResult,
+  ContractWriter,
+  EventStreamProducer,
+  EventStreamProducerResult,
+  EventStreamWriter,
+} from './types.ts';
 
 /** Options of {@link eventStreamHandler}: the request checks, and those of `createEventStream`. */
 export interface EventStreamHandlerOptions<Body = unknown> extends EventStreamOptions {
@@ -40,6 +51,15 @@ export type EventStreamHandlerProducer<Body> = (
   body: Body,
 ) => EventStreamProducerResult;
 
+/**
+ * The producer of {@link eventStreamHandler} under a contract: its writer is typed by it (see
+ * `ContractWriter`), and what it returns is the input of the contract's `done` schema.
+ */
+export type ContractHandlerProducer<C extends AnyContract, Body> = (
+  stream: ContractWriter<C>,
+  body: Body,
+) => ContractProducerResult<C>;
+
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /**
@@ -66,12 +86,35 @@ const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  *   },
  * );
  * ```
+ *
+ * With `contract` (`defineContract` from `ssekit/contract`), `send` is typed and checked by it,
+ * as with `createEventStream`:
+ *
+ * ```ts
+ * import { defineContract } from 'ssekit/contract';
+ * import { eventStreamHandler } from 'ssekit/server';
+ * import { z } from 'zod';
+ *
+ * const chat = defineContract({ token: z.object({ text: z.string() }) });
+ * export const POST = eventStreamHandler({ contract: chat }, async (stream) => {
+ *   await stream.send({ event: 'token', data: { text: 'Hi' } }); // typed by the contract
+ * });
+ * ```
  */
+export function eventStreamHandler<const C extends AnyContract, Body = unknown>(
+  options: EventStreamHandlerOptions<Body> & WithContract<C>,
+  producer: ContractHandlerProducer<C, Body>,
+): (request: Request) => Promise<Response>;
 export function eventStreamHandler<Body = unknown>(
   options: EventStreamHandlerOptions<Body>,
   producer: EventStreamHandlerProducer<Body>,
+): (request: Request) => Promise<Response>;
+export function eventStreamHandler<Body = unknown>(
+  options: EventStreamHandlerOptions<Body> | (EventStreamHandlerOptions<Body> & WithContract),
+  producer: EventStreamHandlerProducer<Body> | ContractHandlerProducer<AnyContract, Body>,
 ): (request: Request) => Promise<Response> {
   const resolved = resolveEventStreamOptions(options); // throws now, not at the first request
+  contractChecksOf(options as Partial<WithContract>, 'eventStreamHandler'); // a bad contract too
   if (typeof producer !== 'function') {
     throw new TypeError(
       `eventStreamHandler: the producer must be a function, got ${typeof producer}.`,
@@ -102,7 +145,10 @@ export function eventStreamHandler<Body = unknown>(
       if (!RequestError.isInstance(error) && !request.signal.aborted) resolved.onError(error);
       return jsonErrorResponse(asRequestError(error), { headers: cors });
     }
-    return createEventStream(request, (stream) => producer(stream, body), options);
+    // The contract's checks (if any) wrap the writer inside createEventStream.
+    const run = ((stream: EventStreamWriter) =>
+      (producer as EventStreamHandlerProducer<Body>)(stream, body)) as EventStreamProducer;
+    return createEventStream(request, run, options);
   };
 }
 

@@ -8,6 +8,7 @@
 export { type CorsOptions, corsHeaders, corsPreflight } from './cors.ts';
 export { createEventStream, readLastEventId } from './create-event-stream.ts';
 export {
+  type ContractHandlerProducer,
   type EventStreamHandlerOptions,
   type EventStreamHandlerProducer,
   eventStreamHandler,

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { fetchContractStream } from '../../src/client/index.ts';
 import { defineContract } from '../../src/contract/index.ts';
 import { ContractError, ServerError } from '../../src/index.ts';
-import { createEventStream } from '../../src/server/index.ts';
+import { createEventStream, eventStreamHandler } from '../../src/server/index.ts';
 
 const chat = defineContract({
   token: z.object({ text: z.string() }),
@@ -359,5 +359,55 @@ describe('valibot, and asynchronous schemas', () => {
     expect((failure as ContractError).issues.map((issue) => issue.message)).toEqual([
       'n must not be negative',
     ]);
+  });
+});
+
+describe('eventStreamHandler under a contract', () => {
+  test('the body reaches a typed producer; its events and result are checked', async () => {
+    const errors: unknown[] = [];
+    const handler = eventStreamHandler(
+      {
+        contract: chat,
+        heartbeatMs: 0,
+        onError: (error) => errors.push(error),
+        parseBody: (body) => body as { prompt: string },
+      },
+      async (stream, { prompt }) => {
+        await stream.send({ event: 'token', data: { text: prompt } });
+        if (prompt === 'bad') {
+          // @ts-expect-error text must be a string
+          await stream.send({ event: 'token', data: { text: 1 } });
+        }
+        return { finishReason: 'stop' as const };
+      },
+    );
+    const post = (prompt: string) =>
+      handler(
+        new Request('http://x/', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt }),
+        }),
+      );
+    expect(await read(await post('Hi'))).toBe(
+      'event: token\ndata: {"text":"Hi"}\n\nevent: done\ndata: {"finishReason":"stop"}\n\n',
+    );
+    expect(await read(await post('bad'))).toBe(
+      'event: token\ndata: {"text":"bad"}\n\nevent: error\ndata: {"message":"Internal server error"}\n\n',
+    );
+    expect(errors).toHaveLength(1);
+    expect(ContractError.isInstance(errors[0]) && errors[0].event).toBe('token');
+  });
+
+  test('a contract that is not one is a TypeError when the handler is made', () => {
+    expect(() =>
+      eventStreamHandler({ contract: {} as typeof chat }, async () => ({
+        finishReason: 'stop' as const,
+      })),
+    ).toThrow(
+      new TypeError(
+        'eventStreamHandler: contract must be made by defineContract() from ssekit/contract.',
+      ),
+    );
   });
 });

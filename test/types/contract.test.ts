@@ -14,7 +14,7 @@ import {
   defineContract,
 } from '../../src/contract/index.ts';
 import { createHub } from '../../src/hub/index.ts';
-import { createEventStream } from '../../src/server/index.ts';
+import { createEventStream, eventStreamHandler } from '../../src/server/index.ts';
 
 const chat = defineContract({
   token: z.object({ text: z.string() }),
@@ -148,4 +148,25 @@ typeOnly('hub runs and topics carry the same contract', () => {
   void hub.publish('clock', { event: 'tock', data: { at: 1 } }, { contract: ticks });
   void hub.publish('clock', { event: 'anything', data: 'goes' }); // without a contract
   void hub.close();
+});
+
+typeOnly('eventStreamHandler under a contract types send, the body and the result', () => {
+  eventStreamHandler(
+    { contract: chat, parseBody: (body) => body as { prompt: string } },
+    async (stream, body) => {
+      expectTypeOf(body).toEqualTypeOf<{ prompt: string }>();
+      await stream.send({ event: 'token', data: { text: body.prompt } });
+      // @ts-expect-error not in the contract
+      await stream.send({ event: 'tokens', data: { text: 'a' } });
+      // @ts-expect-error text must be a string
+      await stream.send({ event: 'token', data: { text: 1 } });
+      return { finishReason: 'stop' as const };
+    },
+  );
+  // @ts-expect-error the result must match the contract's done
+  eventStreamHandler({ contract: chat }, async () => ({ finishReason: 'later' }));
+  // without a contract, anything goes, as before
+  eventStreamHandler({}, async (stream) => {
+    await stream.send({ event: 'anything', data: 1 });
+  });
 });
