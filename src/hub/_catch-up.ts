@@ -16,13 +16,15 @@
  *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
  *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
- *    replay that no longer finds one of them reports the loss. A reported loss is always real.
+ *    replay that no longer finds one of them reports the loss. A reported loss is real.
  * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
  *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
  *    entries in it, and hears so ({@link CatchUpReader.lost}) before the entry after the gap:
  *    when that entry is handed over from the pending queue, or when a replay finds nothing left
- *    before the gap's end. A reader that replayed past the gap's start is left to the checks of
- *    step 4 (the tail cannot tell which of the gap's entries it read).
+ *    before the gap's end. A reader whose replay read into the gap (before the trim) hears it
+ *    too, unless its replay saw that the entry after its cursor is the gap's end: the tail
+ *    cannot tell which of the gap's entries it read, and a loss reported in doubt beats one that
+ *    is silent. That is the one case where a reported loss may not be real.
  * 6. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
  *    subscriber goes live, and the tail's entries at or below the cursor, which a tail that
  *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
@@ -177,17 +179,16 @@ export class CatchUp {
   /**
    * Settles the tail's gaps before the entry `next` that the reader is about to take (handed
    * over from the pending queue), or, with `read`, before what a replay just read after the
-   * cursor (`next`: its first entry, `undefined` for none): a reader at or before a gap's start
-   * that gets an entry after the gap lost the gap's entries, and hears so (once). A reader past
-   * a gap's start lost nothing the tail can tell of (the replay's own checks apply). Returns true
-   * when it reported a loss.
+   * cursor (`next`: its first entry, `undefined` for none): a reader before a gap's end that
+   * gets an entry after the gap lost entries of it, and hears so (once). Returns true when it
+   * reported a loss.
    */
   #settleGaps(reader: CatchUpReader, next: string | undefined, read: 'read' | undefined): boolean {
     const cursor = this.cursor;
     let reported = false;
     const open: Array<{ after: string; next: string }> = [];
     for (const gap of this.#gaps) {
-      const behind = cursor !== undefined && compareIds(cursor, gap.after) <= 0;
+      const behind = cursor !== undefined && this.#behind(cursor, gap);
       // Handed over: an entry after the gap's start. Replayed: nothing before the gap's end is
       // left (it was trimmed), else the replay reads through it.
       const passed =
@@ -205,6 +206,19 @@ export class CatchUp {
     }
     this.#gaps = open;
     return reported;
+  }
+
+  /**
+   * True when the reader at `cursor` misses entries of the gap. At or before its start, surely.
+   * Inside it (its replay read some of the gap's entries before they were trimmed), unless the
+   * replay saw that the entry after the cursor is the gap's end; when it cannot tell, it says
+   * lost: a loss reported in doubt beats one that is silent.
+   */
+  #behind(cursor: string, gap: { after: string; next: string }): boolean {
+    if (compareIds(cursor, gap.after) <= 0) return true;
+    if (compareIds(cursor, gap.next) >= 0) return false;
+    const known = this.#known;
+    return known === undefined || compareIds(known, cursor) <= 0 || compareIds(known, gap.next) < 0;
   }
 
   #isNew(entry: LogEntry): boolean {
