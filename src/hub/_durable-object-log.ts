@@ -110,6 +110,16 @@ export class HubObject {
 
   /** Answers one call of the engine: `POST /append`, `GET /range`, and so on. */
   async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.#answer(request);
+    } catch (error) {
+      // The engine turns it into an EngineError that names the operation.
+      const message = error instanceof Error ? error.message : String(error);
+      return Response.json({ error: message }, { status: 500 });
+    }
+  }
+
+  async #answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const query = url.searchParams;
     const body =
@@ -191,8 +201,9 @@ export class HubObject {
     if (append.ttlMs !== undefined) meta.expiresAt = now + append.ttlMs;
     if (append.maxAgeMs !== undefined && Number.isFinite(append.maxAgeMs))
       meta.maxAgeMs = append.maxAgeMs;
-    this.#meta = meta;
+    // Stored first: a refused write (an entry too large, say) leaves the log as it was.
     await this.#storage.put<unknown>({ [key]: entry, meta });
+    this.#meta = meta;
     const line = encodeLine(entry);
     for (const reader of this.#tails) this.#send(reader, this.#tails, line);
     if (append.maxLen !== undefined) {

@@ -90,6 +90,14 @@ describe('the hub on Durable Objects, a hub per request', () => {
     ]);
   });
 
+  test('a 1 MB event is stored and streamed whole (SQLite-backed objects take 2 MB values)', async () => {
+    const topic = `large-${Date.now()}`;
+    const data = 'x'.repeat(1024 * 1024);
+    const live = readSome(await fetch(`${app.url}/subscribe?topic=${topic}`), 1);
+    const id = await publish(topic, data);
+    expect(await live).toEqual([{ type: 'news', data, id }]);
+  });
+
   test('a cancel from another request stops the producer where it runs', async () => {
     const response = await fetch(`${app.url}/hub?steps=1000`, post({}));
     const runId = response.headers.get('ssekit-run-id')!;
