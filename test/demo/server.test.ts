@@ -192,7 +192,10 @@ describe('AI chat (ssekit/ai)', () => {
   };
   async function textOf(stream: ReadableStream<UIMessageChunk>): Promise<string> {
     let text = '';
-    for await (const chunk of stream) if (chunk.type === 'text-delta') text += chunk.delta;
+    const reader = stream.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (read.value.type === 'text-delta') text += read.value.delta;
+    }
     return text;
   }
 
