@@ -23,6 +23,7 @@
  * | `retry-limit` | {@link StreamError} | client: retries exhausted; `cause` is the last failure |
  * | `stream-cut` | {@link StreamError} | client: a stream cut after it delivered events, that cannot be resumed (no event id, not a GET), `cause` being what cut it; also a response that ended in the middle of an event |
  * | `ended-early` | {@link StreamError} | client: the server ended the response asking to be resumed (a `retry:` after the last event, as ssekit's deadline does): `onRetry`'s `error`, or a `retry-limit`'s `cause` |
+ * | `request-failed` | {@link StreamError} | client: a request that is not idempotent (a POST without `Idempotency-Key`) failed before any response: it may have reached the server, so it is not sent again; `cause` is what `fetch` threw |
  * | `server-error` | {@link ServerError} | client: the server sent an error event (ssekit's `event: error`, or a provider's: Anthropic, OpenAI, Gemini, AI SDK) |
  * | `slow-consumer` | {@link StreamError} | server: a client that does not read was dropped |
  * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
@@ -45,6 +46,7 @@ export type SsekitErrorCode =
   | 'retry-limit'
   | 'stream-cut'
   | 'ended-early'
+  | 'request-failed'
   | 'server-error'
   | 'slow-consumer'
   | 'bad-request'
@@ -168,12 +170,19 @@ export class ResponseError extends SsekitError {
  * A stream failed on the way: it went idle (`idle-timeout`), retries ran out (`retry-limit`, with
  * the last failure as `cause`), it was cut (`stream-cut`: after delivering events and it cannot be
  * resumed, with what cut it as `cause`; or a response that ended inside an event), the server
- * ended a response asking to be resumed (`ended-early`), or a consumer could not keep up
+ * ended a response asking to be resumed (`ended-early`), a request that must not be sent twice
+ * failed before any response (`request-failed`), or a consumer could not keep up
  * (`slow-consumer`).
  */
 export class StreamError extends SsekitError {
   constructor(
-    code: 'idle-timeout' | 'retry-limit' | 'stream-cut' | 'ended-early' | 'slow-consumer',
+    code:
+      | 'idle-timeout'
+      | 'retry-limit'
+      | 'stream-cut'
+      | 'ended-early'
+      | 'request-failed'
+      | 'slow-consumer',
     message: string,
     options?: SsekitErrorOptions,
   ) {

@@ -152,6 +152,7 @@ export async function runConnection(
     let deliveredNow = 0;
     let phase: Phase = FATAL;
     let resumeAsked = false;
+    let repeatable = true;
     let { url, init } = connection;
     let method = methodOf(init);
     let idle: IdleWatch | undefined;
@@ -176,6 +177,7 @@ export async function runConnection(
       if (connection.lastEventId !== '' && !headers.has('last-event-id'))
         headers.set('last-event-id', connection.lastEventId);
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
+      repeatable = IDEMPOTENT.test(method) || headers.has('idempotency-key');
       // The wait for the response counts.
       idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
         idled = new StreamError(
@@ -292,6 +294,17 @@ export async function runConnection(
       if (attemptController.signal.reason === PAUSED) continue; // resumed when the page shows
       if (idled) phase = BODY;
       failure = idled ?? error;
+      // No response: the request may have reached the server (a reset after it was sent looks
+      // the same as a refused connection), so one that is not idempotent is not sent again,
+      // unless it can resume or carries an Idempotency-Key for the server to recognise it.
+      if (phase === CONNECT && !repeatable && !canResume(connection, attempt + 1)) {
+        phase = FATAL;
+        failure = new StreamError(
+          'request-failed',
+          `No response, and a ${method} that may have arrived is not sent twice (an Idempotency-Key allows it): ${method} ${url}`,
+          { cause: failure },
+        );
+      }
     } finally {
       connection.readyState = 'connecting';
       idle?.stop();
@@ -314,6 +327,9 @@ export async function runConnection(
     await sleep(delayMs, signal);
   }
 }
+
+/** The methods whose requests may be repeated (RFC 9110, section 9.2.2). */
+const IDEMPOTENT = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/;
 
 /** The method of a request init, upper-cased as fetch normalizes it. */
 export function methodOf(init: RequestInit): string {

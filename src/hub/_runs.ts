@@ -18,6 +18,7 @@ import type { EventStreamEvent } from '../server/types.ts';
 import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
 import { followLog } from './_catch-up.ts';
 import { errorAnswer } from './_error-answer.ts';
+import { claimRun, idempotencyKeyOf } from './_idempotency.ts';
 import { createLeases } from './_lease.ts';
 import type { RunCanceller } from './_run-cancel.ts';
 import { eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
@@ -98,8 +99,8 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     producer: RunProducer,
     waitUntil: HubStreamOptions['waitUntil'],
     checks: WriterChecks | undefined,
-  ): Promise<string> {
-    const runId = randomRunId();
+    runId: string,
+  ): Promise<void> {
     // The lease first: a reader that finds the run running finds its lease too.
     const lease = await leases.hold(runId);
     try {
@@ -134,7 +135,6 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
     });
     waitUntil?.(done);
-    return runId;
   }
 
   /**
@@ -218,8 +218,20 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
         Partial<WithContract>;
       const lastEventId = readLastEventId(request);
       if (lastEventId === '') {
+        const runId = randomRunId();
+        let claim: string | undefined;
+        try {
+          claim = await idempotencyKeyOf(request);
+        } catch (error) {
+          return errorAnswer(request, error, options.cors);
+        }
+        // The same request again (its key claimed already): the run it started, from its start.
+        if (claim !== undefined) {
+          const claimed = await claimRun(engine, claim, runId, runTtlMs);
+          if (claimed !== runId) return read(request, claimed, logId(0), options);
+        }
         const checks = contract && contractChecksOf({ contract, validate }, 'hub.stream');
-        const runId = await start(request, producer, waitUntil, checks);
+        await start(request, producer, waitUntil, checks, runId);
         return read(request, runId, undefined, options);
       }
       const resume = parseRunEventId(lastEventId);
