@@ -4,7 +4,7 @@
  * and resumed hub run (across two hub instances on one Redis), and a cancelled run. Every stream
  * runs over real sockets through the Node adapter, the client through `fetchEventStream`.
  */
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { fetchEventStream } from '../../src/client/index.ts';
@@ -406,5 +406,68 @@ describe('hub runs', () => {
     expect(run.attributes[ATTRIBUTES.runEndReason]).toBe('cancelled');
     const { traceId, spanId } = client.spanContext();
     expect(cancelTraceparents).toEqual([`00-${traceId}-${spanId}-01`]);
+  });
+});
+
+describe('topics and other clients', () => {
+  test('a topic subscription: a topic span with its topics; a client with onEvent counts there', async () => {
+    const { telemetry, exporter, metrics } = testTelemetry();
+    const hub = createHub({ observe: telemetry.hub });
+    hubs.push(hub);
+    const server = await serve((request) => hub.subscribe(request, 'prices', { heartbeatMs: 0 }));
+    const opened = deferred();
+    const received: string[] = [];
+    const two = deferred();
+    const stream = telemetry.client(fetchEventStream)(`${server.url}/prices`, {
+      onOpen: () => opened.resolve(),
+      onEvent: (event) => {
+        received.push(event.data);
+        if (received.length === 2) two.resolve();
+      },
+    });
+    await opened.promise; // subscribed: what is published from now on reaches it
+    await hub.publish('prices', { event: 'tick', data: '1' });
+    await hub.publish('prices', { event: 'tick', data: '2' });
+    await two.promise;
+    stream.close();
+    await stream.finished;
+    expect(received).toEqual(['1', '2']);
+
+    await vi.waitFor(() => expect(exporter.getFinishedSpans()).toHaveLength(2));
+    const spans = exporter.getFinishedSpans();
+    const topic = only(spans, (span) => span.kind === SpanKind.SERVER);
+    expect(topic.name).toBe('GET');
+    expect(topic.attributes).toMatchObject({
+      [ATTRIBUTES.streamKind]: 'topic',
+      [ATTRIBUTES.topics]: ['prices'],
+      [ATTRIBUTES.events]: 2,
+      [ATTRIBUTES.endReason]: 'client-left',
+    });
+    const client = only(spans, (span) => span.kind === SpanKind.CLIENT);
+    expect(client.attributes).toMatchObject({
+      [ATTRIBUTES.events]: 2,
+      [ATTRIBUTES.attempts]: 1,
+      [ATTRIBUTES.endReason]: 'closed',
+    });
+    expect(parentOf(topic)).toBe(idOf(client));
+    const found = await metrics();
+    expect(found(METRICS.serverEvents)).toEqual([
+      { attributes: { 'http.request.method': 'GET', [ATTRIBUTES.streamKind]: 'topic' }, value: 2 },
+    ]);
+  });
+
+  test('telemetry.fetch injects the active trace context into each request', async () => {
+    const { telemetry, tracerProvider } = testTelemetry();
+    const seen: Array<string | null> = [];
+    const fetch = telemetry.fetch(async (_input, init) => {
+      seen.push(new Headers(init?.headers).get('traceparent'));
+      return new Response('ok');
+    });
+    await fetch('http://x.test/', { headers: { accept: 'text/event-stream' } }); // no active span
+    const span = tracerProvider.getTracer('app').startSpan('page');
+    await context.with(trace.setSpan(context.active(), span), () => fetch('http://x.test/'));
+    span.end();
+    const { traceId, spanId } = span.spanContext();
+    expect(seen).toEqual([null, `00-${traceId}-${spanId}-01`]);
   });
 });
