@@ -96,6 +96,7 @@ function startSpan(setup: Setup, url: string | URL, options: ClientOptions) {
   let resumes = 0;
   let events = 0;
   let ended = false;
+  const eventTotal = instruments.clientEvents.slot(metricAttributes);
   const fetch: FetchLike = (input, init) => {
     const headers = new Headers(init?.headers);
     if (!headers.has(CANCEL_HEADER) && ++attempts > 1) {
@@ -121,9 +122,8 @@ function startSpan(setup: Setup, url: string | URL, options: ClientOptions) {
   return {
     fetch,
     event() {
-      events++;
-      instruments.clientEvents.add(1, metricAttributes);
-      if (events !== 1) return;
+      eventTotal.value++;
+      if (++events !== 1) return;
       const seconds = secondsSince(started);
       span.setAttribute(ATTRIBUTES.timeToFirstEvent, seconds);
       span.addEvent(SPAN_EVENTS.firstEvent);

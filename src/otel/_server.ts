@@ -46,11 +46,12 @@ export function serverObserver(setup: Setup): ObserveStream {
     if (lastEventId !== '') instruments.serverResumes.add(1, metricAttributes);
     let events = 0;
     let bytes = 0;
+    const eventTotal = instruments.serverEvents.slot(metricAttributes);
+    const byteTotal = instruments.serverBytes.slot(metricAttributes);
     return {
       event() {
-        events++;
-        instruments.serverEvents.add(1, metricAttributes);
-        if (events !== 1) return;
+        eventTotal.value++;
+        if (++events !== 1) return;
         const seconds = secondsSince(started);
         span.setAttribute(ATTRIBUTES.timeToFirstEvent, seconds);
         span.addEvent(SPAN_EVENTS.firstEvent);
@@ -58,7 +59,7 @@ export function serverObserver(setup: Setup): ObserveStream {
       },
       sent(count) {
         bytes += count;
-        instruments.serverBytes.add(count, metricAttributes);
+        byteTotal.value += count;
       },
       end(reason, error) {
         span.setAttributes({

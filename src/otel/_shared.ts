@@ -3,6 +3,7 @@
  * W3C `traceparent` of a span (kept with a hub run), and header carriers for the propagator.
  */
 import {
+  type Attributes,
   type Counter,
   type Histogram,
   type Meter,
@@ -18,16 +19,42 @@ import {
 } from '@opentelemetry/api';
 import { ATTRIBUTES, METRICS } from './attributes.ts';
 
+/**
+ * A counter for the hot path: each attribute set has a slot that the stream increments (an
+ * addition, not an SDK call per event), and an observable counter reports the slots' totals at
+ * each collection. Cumulative and exact; the attribute sets are few (no ids or paths in them).
+ */
+export class Tally {
+  readonly #slots = new Map<string, { attributes: Attributes; value: number }>();
+
+  constructor(meter: Meter, name: string, options: { description: string; unit: string }) {
+    meter.createObservableCounter(name, options).addCallback((result) => {
+      for (const slot of this.#slots.values()) result.observe(slot.value, slot.attributes);
+    });
+  }
+
+  /** The slot of an attribute set: add to its `value`. */
+  slot(attributes: Attributes): { value: number } {
+    const key = JSON.stringify(attributes);
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      slot = { attributes, value: 0 };
+      this.#slots.set(key, slot);
+    }
+    return slot;
+  }
+}
+
 /** The instruments of one telemetry. */
 export interface Instruments {
   activeStreams: UpDownCounter;
-  serverEvents: Counter;
-  serverBytes: Counter;
+  serverEvents: Tally;
+  serverBytes: Tally;
   serverResumes: Counter;
   slowConsumerDrops: Counter;
   serverTimeToFirstEvent: Histogram;
   activeRuns: UpDownCounter;
-  clientEvents: Counter;
+  clientEvents: Tally;
   clientResumes: Counter;
   clientTimeToFirstEvent: Histogram;
 }
@@ -55,11 +82,11 @@ export function createInstruments(meter: Meter): Instruments {
       description: 'Event streams open now.',
       unit: '{stream}',
     }),
-    serverEvents: meter.createCounter(METRICS.serverEvents, {
+    serverEvents: new Tally(meter, METRICS.serverEvents, {
       description: 'Events sent on event streams.',
       unit: '{event}',
     }),
-    serverBytes: meter.createCounter(METRICS.serverBytes, {
+    serverBytes: new Tally(meter, METRICS.serverBytes, {
       description: 'Bytes handed to event-stream clients.',
       unit: 'By',
     }),
@@ -79,7 +106,7 @@ export function createInstruments(meter: Meter): Instruments {
       description: 'Hub runs whose producer runs now.',
       unit: '{run}',
     }),
-    clientEvents: meter.createCounter(METRICS.clientEvents, {
+    clientEvents: new Tally(meter, METRICS.clientEvents, {
       description: 'Events delivered to the application.',
       unit: '{event}',
     }),
