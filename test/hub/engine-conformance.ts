@@ -174,6 +174,31 @@ export function engineConformance(name: string, factory: EngineFactory): void {
       tailB.close();
     });
 
+    test("a tail delivers its own instance's appends and others', interleaved: each once, in id order", async () => {
+      const local = await create();
+      const other = await create();
+      const key = uniqueKey('mixed');
+      const seen: LogEntry[] = [];
+      const tail = local.tail(key, (entry) => seen.push(entry));
+      await tail.ready;
+      const ids = await Promise.all(
+        Array.from({ length: 200 }, (_, index) =>
+          (index % 3 === 0 ? other : local).append(key, { data: String(index) }),
+        ),
+      );
+      const sorted = [...ids].sort(compare);
+      // One more, last: a duplicate of any entry before it would be delivered before it.
+      const end = await other.append(key, { data: 'end' });
+      await until(() => seen.at(-1)?.id === end, 'every entry');
+      expect(seen.pop()?.event).toEqual({ data: 'end' });
+      expect(seen.map((entry) => entry.id)).toEqual(sorted);
+      const data = new Map(ids.map((id, index) => [id, String(index)]));
+      expect(seen.map((entry) => entry.event)).toEqual(
+        sorted.map((id) => ({ data: data.get(id) })),
+      );
+      tail.close();
+    });
+
     test('a tail that falls behind retention reports the gap before the entry after it, never a hole', async () => {
       // Writers of other instances append with a tiny maxLen while the reader's process is busy
       // (its listener holds the event loop for 100 ms at the first entry of each burst): the
