@@ -53,6 +53,11 @@ interface LogMeta {
   expiresAt?: number;
   /** The last append's `maxAgeMs`, for the alarm that trims by age between appends. */
   maxAgeMs?: number;
+  /**
+   * The storage key of the newest entry retention deleted: a tail that reconnects after an id
+   * below it missed entries (deletion is from the front only), and is told so.
+   */
+  trimmedKey?: string;
 }
 
 interface StoredValue {
@@ -242,6 +247,8 @@ export class HubObject {
     const lines: Array<Uint8Array> = [];
     if (after !== undefined && !this.#expired(Date.now())) {
       let cursor = entryKey(after);
+      const { trimmedKey } = this.#meta;
+      if (trimmedKey !== undefined && trimmedKey > cursor) lines.push(encodeLine({ g: after }));
       for (;;) {
         const batch = await this.#storage.list<WireEntry>({
           prefix: ENTRY_PREFIX,
@@ -357,7 +364,11 @@ export class HubObject {
       startAfter: keys[keys.length - 1]!,
       limit: 1,
     });
-    const meta: LogMeta = { ...this.#meta, count: this.#meta.count - keys.length };
+    const meta: LogMeta = {
+      ...this.#meta,
+      count: this.#meta.count - keys.length,
+      trimmedKey: keys[keys.length - 1]!,
+    };
     const [firstKey] = next.keys();
     if (firstKey === undefined) delete meta.firstKey;
     else meta.firstKey = firstKey;

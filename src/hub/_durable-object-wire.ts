@@ -13,8 +13,12 @@ export interface WireEntry {
   d?: string;
 }
 
-/** A line of a tail: an entry, or `r`, the log's last id when the tail was registered. */
-export type TailLine = WireEntry | { r: string };
+/**
+ * A line of a tail: an entry; `r`, the log's last id when the tail was registered; or `g`, sent
+ * to a tail that reconnects after `g` when retention trimmed entries after it meanwhile (the
+ * next entry line follows the gap).
+ */
+export type TailLine = WireEntry | { r: string } | { g: string };
 
 const ID = /^(\d{1,16})-(\d{1,16})$/;
 

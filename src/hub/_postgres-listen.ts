@@ -222,6 +222,22 @@ export class SharedTail {
     void this.#drain();
   }
 
+  /**
+   * An entry this instance appended, committed: delivered at once when it is the next one (its
+   * ordinal follows the cursor's), so a local publish reaches local readers without waiting for
+   * its NOTIFY and a fetch. Otherwise (another instance's entry comes first, or the tail is not up
+   * yet) the fetch that its NOTIFY wakes delivers it. A fetch that reads it again skips it (its
+   * id is at the cursor).
+   */
+  appended(entry: LogEntry, n: number): void {
+    const cursor = this.#cursor;
+    if (this.#stopped || cursor === undefined || n !== this.#n + 1) return;
+    if (compareIds(entry.id, cursor) <= 0) return;
+    this.#cursor = entry.id;
+    this.#n = n;
+    for (const listener of this.#listeners.keys()) listener(entry);
+  }
+
   #gap(after: string, next: string): void {
     this.report(tailGapError('PostgreSQL', this.#options.key, after, next));
   }

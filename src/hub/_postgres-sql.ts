@@ -48,7 +48,31 @@ export function setupStatements(schema: string): string[] {
     `CREATE OR REPLACE FUNCTION ${s}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE AS
       $$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$`,
     appendFunction(schema),
+    appendOrdinalFunction(schema),
   ];
+}
+
+/**
+ * `S.append_n(...)`: `S.append` (same parameters) that also returns the entry's ordinal `n`, so
+ * the appending instance can hand the entry to its own tail at once when it is the next one
+ * (src/hub/_postgres-listen.ts). A function of its own, so that instances of an earlier version,
+ * which call `S.append`, go on working beside it.
+ */
+function appendOrdinalFunction(schema: string): string {
+  const s = `"${schema}"`;
+  return `CREATE OR REPLACE FUNCTION ${s}.append_n(
+    p_key text, p_ms bigint, p_seq bigint, p_event text, p_data text,
+    p_max_len bigint, p_max_age_ms bigint, p_ttl_ms bigint, p_token text, p_retry_since_ms bigint
+  ) RETURNS TABLE (id text, n bigint) LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_id text := ${s}.append(p_key, p_ms, p_seq, p_event, p_data, p_max_len, p_max_age_ms,
+      p_ttl_ms, p_token, p_retry_since_ms);
+  BEGIN
+    RETURN QUERY SELECT v_id, (SELECT e.n FROM ${s}.entries e JOIN ${s}.logs l ON l.id = e.log_id
+      WHERE l.key = p_key AND e.ms = split_part(v_id, '-', 1)::bigint
+        AND e.seq = split_part(v_id, '-', 2)::bigint);
+  END
+  $fn$`;
 }
 
 /**
@@ -127,6 +151,7 @@ function appendFunction(schema: string): string {
 /** The queries, by name, for one schema. Parameters are `$n`, never spliced. */
 export interface Queries {
   append: string;
+  appendOrdinal: string;
   range: string;
   follow: string;
   rangeAll: string;
@@ -145,6 +170,7 @@ export function queries(schema: string): Queries {
   const columns = `e.ms::text || '-' || e.seq::text AS id, e.event, e.data`;
   return {
     append: `SELECT ${s}.append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS id`,
+    appendOrdinal: `SELECT id, n::text AS n FROM ${s}.append_n($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     range: `SELECT ${columns} FROM ${s}.entries e JOIN ${s}.logs l ON l.id = e.log_id
       WHERE ${live} AND (e.ms, e.seq) > ($2::bigint, $3::bigint)
       ORDER BY e.ms, e.seq LIMIT $4`,

@@ -19,6 +19,7 @@ import {
   type LogEntry,
   type LogTail,
   type StoredEvent,
+  tailGapError,
 } from './engine.ts';
 
 export {
@@ -214,6 +215,7 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
       onError?: (error: unknown) => void,
     ): LogTail {
       let cursor: string | undefined;
+      let gap = false;
       let resolveReady!: () => void;
       let rejectReady!: (error: unknown) => void;
       const ready = new Promise<void>((resolve, reject) => {
@@ -235,8 +237,16 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
             resolveReady();
             return;
           }
+          if ('g' in line) {
+            // Reconnected after entries retention trimmed: reported before the next entry.
+            gap = true;
+            return;
+          }
           // A reconnection replays after the cursor; anything at or below it was delivered.
           if (cursor !== undefined && compareIds(line.i, cursor) <= 0) return;
+          if (gap && cursor !== undefined)
+            onError?.(tailGapError('Durable Object', key, cursor, line.i));
+          gap = false;
           cursor = line.i;
           listener(toLogEntry(line));
         },

@@ -228,14 +228,38 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
     const onRetry = () => {
       if (token !== null) values[9] = since;
     };
-    const [row] = await query('append', sql.append, values, onRetry);
+    const row = await appendRow(values, onRetry);
     const id = row?.id;
     if (typeof id !== 'string') {
       throw new EngineError(`append: the id ${append.id} of ${key} is taken by another entry.`, {
         code: 'append-conflict',
       });
     }
+    // This instance's own tail of the log has it at once, without waiting for the NOTIFY and a
+    // fetch, when it is the next entry the tail expects (see SharedTail.appended).
+    const tail = tails.get(key);
+    if (tail !== undefined && typeof row?.n === 'string')
+      tail.appended(entryOf(id, event), Number(row.n));
     return id;
+  };
+
+  // S.append_n, which also returns the entry's ordinal; a schema set up by a migration tool for
+  // an earlier version has only S.append (undefined_function): then the tail fetches as before.
+  let ordinals = true;
+  const appendRow = async (
+    values: unknown[],
+    onRetry: () => void,
+  ): Promise<Record<string, unknown> | undefined> => {
+    if (ordinals) {
+      try {
+        return (await query('append', sql.appendOrdinal, values, onRetry))[0];
+      } catch (error) {
+        if (!(EngineError.isInstance(error) && pgCode(error.cause) === UNDEFINED_FUNCTION))
+          throw error;
+        ordinals = false;
+      }
+    }
+    return (await query('append', sql.append, values, onRetry))[0];
   };
 
   return {
@@ -302,8 +326,25 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
   };
 }
 
-/** The schema's comment once this version's tables and function are there. */
-const SETUP_MARKER = 'ssekit hub engine, tables version 1';
+/** The schema's comment once this version's tables and functions are there. */
+const SETUP_MARKER = 'ssekit hub engine, tables version 2';
+
+/** SQLSTATE of a call to a function that does not exist. */
+const UNDEFINED_FUNCTION = '42883';
+
+function pgCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
+}
+
+/** The entry as stored: absent fields stay absent. */
+function entryOf(id: string, event: StoredEvent): LogEntry {
+  const stored: StoredEvent = {};
+  if (event.event !== undefined) stored.event = event.event;
+  if (event.data !== undefined) stored.data = event.data;
+  return { id, event: stored };
+}
 
 /** How far back a retried assigned-id append looks for its token (clock skew included). */
 const RETRY_LOOKBACK_MS = 10 * 60_000;

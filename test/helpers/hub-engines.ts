@@ -52,16 +52,37 @@ export function hubEngines(
   afterAll(async () => {
     await Promise.all([redis.stop(), postgres.stop()]);
   });
-  return {
-    memory: () => createMemoryEngine(),
-    redis: () =>
-      createRedisEngine({
-        redis: redis.client(),
-        prefix: `${prefix}:${Date.now()}:`,
-        blockMs: 200,
-      }),
-    postgres: () => prefixed(createPostgresEngine({ pool, schema }), `${prefix}:${++engines}:`),
+  const twin = (engine: HubEngine, create: () => HubEngine): HubEngine => {
+    instances.set(engine, create);
+    return engine;
   };
+  const redisEngine = (keys: string): HubEngine =>
+    twin(createRedisEngine({ redis: redis.client(), prefix: keys, blockMs: 200 }), () =>
+      redisEngine(keys),
+    );
+  const postgresEngine = (keys: string): HubEngine =>
+    twin(prefixed(createPostgresEngine({ pool, schema }), keys), () => postgresEngine(keys));
+  return {
+    memory: () => {
+      const engine = createMemoryEngine();
+      return twin(engine, () => ({ ...engine, close: async () => {} }));
+    },
+    redis: () => redisEngine(`${prefix}:${Date.now()}:${++engines}:`),
+    postgres: () => postgresEngine(`${prefix}:${++engines}:`),
+  };
+}
+
+const instances = new WeakMap<HubEngine, () => HubEngine>();
+
+/**
+ * Another instance on the storage of `engine` (made by {@link hubEngines}): its own connections
+ * and tails, the same logs and values (the memory engine's is itself, with a `close` that does
+ * nothing). Close it as any engine.
+ */
+export function anotherInstance(engine: HubEngine): HubEngine {
+  const create = instances.get(engine);
+  if (!create) throw new TypeError('anotherInstance: the engine was not made by hubEngines.');
+  return create();
 }
 
 /** The engine with every key prefixed: engines that share a schema, each with logs of its own. */

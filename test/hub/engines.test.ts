@@ -11,7 +11,7 @@ import { engineConformance } from './engine-conformance.ts';
 const memory = createMemoryEngine();
 engineConformance('memory', {
   create: async () => ({ ...memory, close: async () => {} }),
-  synchronousTails: true,
+  pushedTails: true,
 });
 
 let redis: TestRedis;

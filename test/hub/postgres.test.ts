@@ -223,6 +223,30 @@ describe('the PostgreSQL engine', () => {
     expect(await engine.getValue('x')).toBe('1');
   });
 
+  test('a schema set up by an earlier version (no append_n): appends use append, tails fetch, nothing is lost', async () => {
+    const schema = postgres.schema();
+    const pool = postgres.pool();
+    for (const statement of postgresSetupStatements(schema)) {
+      if (!statement.includes('.append_n(')) await pool.query(statement);
+    }
+    const engine = createPostgresEngine({ pool, schema, createTables: false });
+    const other = createPostgresEngine({ pool: postgres.pool(), schema, createTables: false });
+    closing.push(engine, other);
+    const received: string[] = [];
+    const tail = engine.tail('topic:old', (entry) => received.push(entry.event.data!));
+    await tail.ready;
+    for (let index = 1; index <= 20; index++)
+      await (index % 2 ? engine : other).append('topic:old', { data: String(index) });
+    await until(() => received.length === 20, 'every entry');
+    expect(received).toEqual(numbers(20));
+    const functions = await pool.query(
+      `SELECT proname FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY proname`,
+      [schema],
+    );
+    expect(functions.rows.map((row) => row.proname)).not.toContain('append_n');
+    tail.close();
+  });
+
   test('the sweep deletes expired logs (their entries with them) and values', async () => {
     const schema = postgres.schema();
     const pool = postgres.pool();

@@ -7,10 +7,11 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
+import { compareIds } from '../../src/hub/engine.ts';
 import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
 import { createParser, type ServerSentEvent } from '../../src/index.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
-import { hubEngines } from '../helpers/hub-engines.ts';
+import { anotherInstance, hubEngines } from '../helpers/hub-engines.ts';
 import { rawRequest } from '../helpers/server-stream.ts';
 
 const engines: Record<string, () => HubEngine> = hubEngines('topics-test');
@@ -157,9 +158,14 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
   test("live subscribers whose instance's tail falls behind the retention get history-lost, never a silent hole", async () => {
     engine = engines[engineName]!();
     hub = createHub({ engine, retention: { maxEvents: 1 }, onError: vi.fn() });
-    // The process is busy (the first event of each burst holds the event loop for 100 ms) while
-    // the burst's appends, all sent at once, are stored and trimmed to the last one: the topic's
-    // tail reads on past entries it never read. The memory engine's tail cannot fall behind.
+    // Other instances publish (an instance hands its own appends to its own tail at once); this
+    // one is busy (the first event of each burst holds the event loop for 100 ms) while their
+    // appends already sent are stored and trimmed to the last one: the topic's tail reads on past
+    // entries it never read. The memory engine's tail cannot fall behind.
+    const writers = Array.from({ length: 4 }, () => anotherInstance(engine));
+    const writerHubs = writers.map((writer) =>
+      createHub({ engine: writer, retention: { maxEvents: 1 }, onError: vi.fn() }),
+    );
     let stall = false;
     const response = await hub.subscribe(new Request('http://hub.test/t'), 'fast');
     const live = { events: [] as ServerSentEvent[], reader: response.body!.getReader() };
@@ -183,6 +189,7 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
       }
     })().catch(() => {});
     let next = 1;
+    const published: Array<{ id: string; data: string }> = [];
     const lost = (events: ServerSentEvent[]) =>
       events.filter((event) => event.type === 'history-lost');
     const bursts = engineName === 'memory' ? 1 : 20;
@@ -190,13 +197,20 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
       stall = true;
       const data = numbers(next, next + 399);
       next += 400;
-      await Promise.all(data.map((item) => hub.publish('fast', { data: item })));
-      const last = String(next - 1);
+      const ids = await Promise.all(
+        data.map((item, index) => writerHubs[index % 4]!.publish('fast', { data: item })),
+      );
+      for (const [index, id] of ids.entries()) published.push({ id, data: data[index]! });
+      // The newest entry is never trimmed: every subscriber gets it.
+      const last = published.reduce((a, b) => (compareIds(a.id, b.id) > 0 ? a : b)).data;
       await waitFor(() => live.events.some((event) => event.data === last));
       await many.until(() => many.events.some((event) => event.data === last));
     }
-    // Each event follows the one before it, or a history-lost that names both (and events were
-    // really lost in between).
+    // The log's order (four writers interleave): each event follows the one before it there, or
+    // a history-lost that names both (and events were really lost in between).
+    published.sort((a, b) => compareIds(a.id, b.id));
+    const position = new Map(published.map((item, index) => [item.data, index]));
+    const at = (event: ServerSentEvent) => position.get(event.data)!;
     const check = (events: ServerSentEvent[], exactIds: boolean) => {
       let previous: ServerSentEvent | undefined;
       let report: ServerSentEvent | undefined;
@@ -208,9 +222,9 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
         }
         if (event.type !== 'message') continue;
         if (previous !== undefined && report === undefined) {
-          expect(Number(event.data)).toBe(Number(previous.data) + 1);
+          expect(at(event)).toBe(at(previous) + 1);
         } else if (previous !== undefined && report !== undefined) {
-          expect(Number(event.data)).toBeGreaterThan(Number(previous.data) + 1);
+          expect(at(event)).toBeGreaterThan(at(previous) + 1);
           const data = JSON.parse(report.data) as { topic?: string; requested: string };
           if (exactIds) expect(data).toEqual({ requested: previous.id, from: event.id });
           else expect(data.topic).toBe('fast');
@@ -230,6 +244,8 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
     }
     await live.reader.cancel();
     await many.cancel();
+    await Promise.all(writerHubs.map((writerHub) => writerHub.close()));
+    await Promise.all(writers.map((writer) => writer.close()));
   }, 60_000);
 
   test('coalesce: a subscriber that is behind gets the latest value per key', async () => {

@@ -18,7 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-engineConformance('durable-object (in workerd)', { create: () => bridgeEngine(app.url) });
+engineConformance('durable-object (in workerd)', {
+  create: () => bridgeEngine(app.url),
+  pushedTails: true,
+});
 
 const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
