@@ -102,6 +102,26 @@ async function engineRoute(url: URL, request: Request, env: Env): Promise<Respon
         send({ subscribed: true });
         return engine!.onCancel((runId) => send({ runId }));
       });
+    case '/engine/measure': {
+      // Sequential appends from inside the Worker, and how long each takes to reach a tail:
+      // what an application pays per event (printed by hand, never asserted on).
+      const key = `measure:${url.searchParams.get('run')}`;
+      const count = Number(url.searchParams.get('count') ?? 200);
+      const arrived = new Map<string, number>();
+      const tail = engine!.tail(key, (entry) => arrived.set(entry.id, Date.now()));
+      await tail.ready;
+      const appends: number[] = [];
+      const delivered: number[] = [];
+      for (let index = 0; index < count; index++) {
+        const started = Date.now();
+        const id = await engine!.append(key, { data: String(index) });
+        appends.push(Date.now() - started);
+        while (!arrived.has(id)) await sleep(1);
+        delivered.push(arrived.get(id)! - started);
+      }
+      tail.close();
+      return Response.json({ appends, delivered });
+    }
     case '/engine/close':
       await engine?.close();
       engines.delete(id);
