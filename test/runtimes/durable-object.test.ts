@@ -4,8 +4,10 @@
  * hub on it end to end (a run cut and resumed from another request, a topic across requests, a
  * cancel, and acknowledged appends surviving a restart of workerd).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compareIds } from '../../src/hub/engine.ts';
+import { postPrompt, TOKENS } from '../frameworks/_chat.ts';
 import { engineConformance } from '../hub/engine-conformance.ts';
 import { bridgeEngine, type DurableObjectApp, serveDurableObjectApp } from './_durable-object.ts';
 import { readAll, readSome } from './_package.ts';
@@ -153,5 +155,38 @@ describe('the hub on Durable Objects, a hub per request', () => {
     // Ids go on increasing after the restart.
     const next = await publish(topic, 'four');
     expect(compareIds(next, ids[2]!)).toBe(1);
+  });
+});
+
+describe('examples/cloudflare-workers/src/durable-object.ts', () => {
+  const example = new URL('../../examples/cloudflare-workers/', import.meta.url).pathname;
+  let worker: DurableObjectApp;
+  beforeAll(async () => {
+    worker = await serveDurableObjectApp(`${example}src/durable-object.ts`);
+  });
+  afterAll(() => worker?.close());
+
+  test('its wrangler config binds HubObject as HUB with a SQLite migration, no compatibility flags', () => {
+    const toml = readFileSync(`${example}wrangler.durable-object.toml`, 'utf8');
+    expect(toml).toMatch(
+      /\[\[durable_objects\.bindings\]\]\nname = "HUB"\nclass_name = "HubObject"\n/,
+    );
+    expect(toml).toMatch(/new_sqlite_classes = \["HubObject"\]/);
+    expect(toml).toMatch(/^main = "src\/durable-object\.ts"$/m);
+    expect(toml).not.toMatch(/compatibility_flags/);
+  });
+
+  test('a cut answer resumes from another request: the rest of the run exactly once', async () => {
+    const first = await readSome(await fetch(`${worker.url}/api/chat`, postPrompt('Why SSE?')), 3);
+    expect(first.map((event) => event.data)).toEqual(TOKENS.slice(0, 3));
+    const resumed = await fetch(`${worker.url}/api/chat`, {
+      ...postPrompt('Why SSE?'),
+      headers: { 'content-type': 'application/json', 'last-event-id': first[2]!.id },
+    });
+    const { events } = await readAll(resumed);
+    expect(events.filter((event) => event.type === 'token').map((event) => event.data)).toEqual(
+      TOKENS.slice(3),
+    );
+    expect(events.at(-1)?.type).toBe('done');
   });
 });
