@@ -139,7 +139,6 @@ export function createChatTransport<Chunk = any>(
     init: { method: string; headers: Headers; body?: string },
     abortSignal: AbortSignal | undefined,
   ) {
-    let runId: string | null = null;
     return openChunks<Chunk>(
       (onOpen) =>
         fetchEventStream(url, {
@@ -149,18 +148,9 @@ export function createChatTransport<Chunk = any>(
           retry,
           idleTimeoutMs,
           isTerminal: uiMessageTerminal,
-          onOpen(response) {
-            runId = response.headers.get('ssekit-run-id') ?? runId;
-            onOpen();
-          },
-          // A cut before the first chunk arrived: the answer runs already (its response named
-          // it), so the next request reads it from its start instead of starting another one.
-          resume: ({ init: previous, lastEventId }) => {
-            if (lastEventId !== '' || runId === null) return {};
-            const headers = new Headers(previous.headers);
-            headers.set('last-event-id', `${runId}.0`);
-            return { init: { ...previous, headers } };
-          },
+          // A cut before the first chunk arrived resumes the answer from its start: the client
+          // reads the run its response named (ssekit-run-id), never starting another one.
+          onOpen,
         }),
       abortSignal,
       stopOnAbort,

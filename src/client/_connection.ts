@@ -20,6 +20,7 @@ import { StreamError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
+import { runStartId } from './_run-start.ts';
 import { endsInsideEvent } from './_stream-end.ts';
 import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
 
@@ -128,7 +129,9 @@ export async function runConnection(
     : undefined;
   let controller: AbortController | undefined; // the current attempt's
   let wake: (() => void) | undefined; // waits for the page to show
+  let closing = false; // the signal aborted: read per event, cheaper than asking the signal
   signal.addEventListener('abort', () => {
+    closing = true;
     controller?.abort();
     wake?.();
   });
@@ -209,6 +212,8 @@ export async function runConnection(
         );
       phase = FATAL;
       connection.readyState = 'open';
+      // A hub run's response: until an event id arrives, resuming reads the run from its start.
+      if (connection.lastEventId === '') connection.lastEventId = runStartId(response);
       connection.onOpen(response);
       signal.throwIfAborted(); // closed from inside onOpen
       idle?.opened();
@@ -251,7 +256,9 @@ export async function runConnection(
           idle?.chunk();
           phase = FATAL;
           parser.feed(value);
-          for (const event of events) {
+          // An indexed loop: an array iterator held across the await below would be allocated.
+          for (let index = 0; index < events.length; index++) {
+            const event = events[index]!;
             connection.lastEventId = event.id;
             const ending = connection.isTerminal?.(event);
             if (!ending || ending.deliver) {
@@ -262,7 +269,7 @@ export async function runConnection(
               // turn of the microtask queue each.
               const backpressure = connection.onEvent(event);
               if (backpressure) await backpressure;
-              signal.throwIfAborted(); // closed from inside a listener
+              if (closing) throw signal.reason; // closed from inside a listener
             }
             if (ending) {
               connection.terminal = event;
