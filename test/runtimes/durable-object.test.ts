@@ -190,3 +190,45 @@ describe('examples/cloudflare-workers/src/durable-object.ts', () => {
     expect(events.at(-1)?.type).toBe('done');
   });
 });
+
+describe('the Durable Object engine when its object is reset', () => {
+  test('a tail reports the break, reconnects and resumes after its cursor: every entry once, in order', async () => {
+    // The tail waits 1 s before it reconnects: the appends after the reset land meanwhile, and
+    // only the replay after its cursor brings them.
+    const engine = await bridgeEngine(app.url, 1_000);
+    const other = await bridgeEngine(app.url);
+    const key = `reset-${Date.now()}`;
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const tail = engine.tail(
+      key,
+      (entry) => seen.push(entry.event.data!),
+      (error) => errors.push(error),
+    );
+    await tail.ready;
+    for (let index = 0; index < 5; index++) await other.append(key, { data: `before ${index}` });
+    const reset = (await (await fetch(`${app.url}/engine/reset?key=${key}`)).json()) as {
+      reset: string;
+    };
+    expect(reset.reset).toMatch(/reset by the test/);
+    for (const started = Date.now(); errors.length === 0 && Date.now() - started < 5_000; )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toHaveLength(5); // the tail is away now
+    // Appended while the tail is away: the new instance stores them, the tail replays them.
+    for (let index = 0; index < 5; index++) await other.append(key, { data: `after ${index}` });
+    const expected = [0, 1, 2, 3, 4]
+      .flatMap((index) => [`before ${index}`])
+      .concat([0, 1, 2, 3, 4].map((index) => `after ${index}`));
+    for (const started = Date.now(); seen.length < 10 && Date.now() - started < 10_000; )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen).toEqual(expected);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect((errors[0] as { message: string }).message).toMatch(/^Durable Object tail failed: /);
+    // The reset kept the log: its bounds and ids go on.
+    const entries = await other.range(key, undefined, 100);
+    expect(entries.map((entry) => entry.event.data)).toEqual(expected);
+    tail.close();
+    await engine.close();
+    await other.close();
+  });
+});

@@ -15,7 +15,27 @@ import {
   HubObject,
 } from 'ssekit/hub/durable-object';
 
-export { HubObject };
+/**
+ * The package's class, plus one call a test needs: `/abort` resets the object as the platform
+ * does (a deploy, an eviction, an exception): its connections break, its memory goes, its storage
+ * stays, and the next call starts a new instance.
+ */
+class ResettableHubObject extends HubObject {
+  readonly #state: { abort(reason?: string): void };
+  constructor(
+    state: ConstructorParameters<typeof HubObject>[0] & { abort(reason?: string): void },
+  ) {
+    super(state);
+    this.#state = state;
+  }
+  override async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname !== '/abort') return super.fetch(request);
+    this.#state.abort('reset by the test');
+    return new Response(null, { status: 204 });
+  }
+}
+
+export { ResettableHubObject as HubObject };
 
 interface Env {
   HUB: DurableObjectNamespaceLike;
@@ -26,6 +46,7 @@ interface ExecutionContext {
 }
 
 type Engine = ReturnType<typeof createDurableObjectEngine>;
+type ResetNamespace = { get(id: never): { fetch(url: string): Promise<Response> } };
 
 const engines = new Map<string, Engine>();
 let engineCount = 0;
@@ -68,7 +89,11 @@ async function engineRoute(url: URL, request: Request, env: Env): Promise<Respon
   switch (url.pathname) {
     case '/engine/create': {
       const created = String(++engineCount);
-      engines.set(created, createDurableObjectEngine({ namespace: env.HUB, prefix: 'c:' }));
+      const retryDelayMs = Number(url.searchParams.get('retryDelayMs') ?? 100);
+      engines.set(
+        created,
+        createDurableObjectEngine({ namespace: env.HUB, prefix: 'c:', retryDelayMs }),
+      );
       return Response.json({ engine: created });
     }
     case '/engine/call': {
@@ -121,6 +146,13 @@ async function engineRoute(url: URL, request: Request, env: Env): Promise<Respon
       }
       tail.close();
       return Response.json({ appends, delivered });
+    }
+    case '/engine/reset': {
+      // Resets the object of a key (see ResettableHubObject); the call itself fails with it.
+      const name = `c:k:${url.searchParams.get('key')}`;
+      const stub = (env.HUB as unknown as ResetNamespace).get(env.HUB.idFromName(name) as never);
+      const answer = await stub.fetch('https://hub.ssekit/abort').catch((error: unknown) => error);
+      return Response.json({ reset: answer instanceof Error ? answer.message : 'no' });
     }
     case '/engine/close':
       await engine?.close();
