@@ -19,6 +19,7 @@ import {
   type LogEntry,
   type LogTail,
   type StoredEvent,
+  tailGapError,
 } from './engine.ts';
 
 export {
@@ -229,6 +230,10 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
         () => (cursor === undefined ? '/tail' : `/tail?after=${cursor}`),
         (value) => {
           const line = value as TailLine;
+          if ('g' in line) {
+            onError?.(tailGapError('Durable Object', key, line.g.after, line.g.next));
+            return;
+          }
           if ('r' in line) {
             // Registered: entries after the log's last id at that moment reach this tail.
             if (cursor === undefined) cursor = line.r;
@@ -263,7 +268,9 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
         'control',
         () => '/cancels',
         (line) => {
-          if (line !== 'ready') listener(String(line));
+          // `{ r: true }` first (registered), then `{ c: runId }` for each cancel.
+          const cancel = (line as { c?: unknown }).c;
+          if (typeof cancel === 'string') listener(cancel);
         },
         // Failures are retried with backoff and reported nowhere (the interface has no error
         // path for them); the hub also records a cancel as a value, which a run reads.

@@ -20,7 +20,12 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-engineConformance('durable-object (in workerd)', { create: () => bridgeEngine(app.url) });
+// The object writes every append to every tail it holds, so a tail cannot fall behind while its
+// stream is up; it can while it reconnects (below, "when its object is reset").
+engineConformance('durable-object (in workerd)', {
+  create: () => bridgeEngine(app.url),
+  synchronousTails: true,
+});
 
 const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
@@ -231,4 +236,42 @@ describe('the Durable Object engine when its object is reset', () => {
     await engine.close();
     await other.close();
   });
+});
+
+test('a tail away while retention trimmed past its cursor reports the gap, then goes on', async () => {
+  const engine = await bridgeEngine(app.url, 1_000);
+  const other = await bridgeEngine(app.url);
+  const key = `gap-${Date.now()}`;
+  const seen: string[] = [];
+  const reports: Array<{ code?: string; gap?: unknown; message?: string }> = [];
+  const tail = engine.tail(
+    key,
+    (entry) => seen.push(entry.id),
+    (error) => reports.push(error as never),
+  );
+  await tail.ready;
+  const before = [await other.append(key, { data: 'a' }), await other.append(key, { data: 'b' })];
+  for (const started = Date.now(); seen.length < 2 && Date.now() - started < 5_000; )
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  await fetch(`${app.url}/engine/reset?key=${key}`);
+  for (const started = Date.now(); reports.length === 0 && Date.now() - started < 5_000; )
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  // While the tail waits to reconnect: ten appends, each trimming the log to one entry.
+  const away: string[] = [];
+  for (let index = 0; index < 10; index++)
+    away.push(await other.append(key, { data: `away ${index}` }, { maxLen: 1 }));
+  for (const started = Date.now(); !seen.includes(away[9]!) && Date.now() - started < 10_000; )
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  const live = await other.append(key, { data: 'live' }, { maxLen: 1 }); // the tail is back
+  for (const started = Date.now(); !seen.includes(live) && Date.now() - started < 10_000; )
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(seen).toEqual([...before, away[9], live]);
+  const gaps = reports.filter((report) => report.code === 'history-lost');
+  expect(gaps).toEqual([
+    expect.objectContaining({ code: 'history-lost', gap: { after: before[1], next: away[9] } }),
+  ]);
+  expect(gaps[0]!.message).toMatch(/^Durable Object tail of .* fell behind/);
+  tail.close();
+  await engine.close();
+  await other.close();
 });

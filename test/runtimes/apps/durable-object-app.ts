@@ -59,8 +59,13 @@ const encoder = new TextEncoder();
 const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
 
 function failure(error: unknown) {
-  const { name, message, code } = error as { name?: string; message?: string; code?: string };
-  return { name, message, code };
+  const { name, message, code, gap } = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    gap?: unknown;
+  };
+  return { name, message, code, gap };
 }
 
 /** A streamed answer: `start` gets a writer of lines and returns what stops it. */
