@@ -19,6 +19,7 @@ import type { EventStreamEvent } from '../server/types.ts';
 import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
 import { followLog } from './_catch-up.ts';
 import { errorAnswer } from './_error-answer.ts';
+import { claimRun, idempotencyKeyOf } from './_idempotency.ts';
 import { createLeases } from './_lease.ts';
 import type { RunCanceller } from './_run-cancel.ts';
 import { contextKey, eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
@@ -120,8 +121,8 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     producer: RunProducer,
     waitUntil: HubStreamOptions['waitUntil'],
     checks: WriterChecks | undefined,
-  ): Promise<{ runId: string; context: string | undefined }> {
-    const runId = randomRunId();
+    runId: string,
+  ): Promise<{ context: string | undefined }> {
     const observer = hub.observe?.run?.({ id: runId, request } satisfies ObservedRunStart);
     const context = observer?.context;
     let lease: { release(): void } | undefined;
@@ -164,7 +165,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
     });
     waitUntil?.(done);
-    return { runId, context };
+    return { context };
   }
 
   /**
@@ -284,8 +285,24 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
         Partial<WithContract>;
       const lastEventId = readLastEventId(request);
       if (lastEventId === '') {
+        const runId = randomRunId();
+        let claim: string | undefined;
+        try {
+          claim = await idempotencyKeyOf(request);
+        } catch (error) {
+          return errorAnswer(request, error, options.cors);
+        }
+        // The same request again (its key claimed already): the run it started, from its start.
+        if (claim !== undefined) {
+          const claimed = await claimRun(engine, claim, runId, runTtlMs);
+          if (claimed !== runId) {
+            const observed = (options.observe ?? hub.observe?.stream) !== undefined;
+            const context = observed ? await engine.getValue(contextKey(claimed)) : undefined;
+            return read(request, claimed, logId(0), options, context);
+          }
+        }
         const checks = contract && contractChecksOf({ contract, validate }, 'hub.stream');
-        const { runId, context } = await start(request, producer, waitUntil, checks);
+        const { context } = await start(request, producer, waitUntil, checks, runId);
         return read(request, runId, undefined, options, context);
       }
       const resume = parseRunEventId(lastEventId);
