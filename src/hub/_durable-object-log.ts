@@ -11,6 +11,7 @@
  * @internal
  */
 import {
+  type CancelLine,
   ENTRY_PREFIX,
   encodeLine,
   entryKey,
@@ -54,10 +55,10 @@ interface LogMeta {
   /** The last append's `maxAgeMs`, for the alarm that trims by age between appends. */
   maxAgeMs?: number;
   /**
-   * The storage key of the newest entry retention deleted: a tail that reconnects after an id
-   * below it missed entries (deletion is from the front only), and is told so.
+   * The newest key ever trimmed: a tail reconnecting after a cursor below it missed entries
+   * (trimming takes the oldest first), and hears of the gap.
    */
-  trimmedKey?: string;
+  trimmedThrough?: string;
 }
 
 interface StoredValue {
@@ -145,10 +146,15 @@ export class HubObject {
       case '/value/get':
         return Response.json({ value: this.#liveValue()?.value ?? null });
       case '/cancel':
-        for (const reader of this.#cancels) this.#send(reader, this.#cancels, String(body.runId));
+        for (const reader of this.#cancels)
+          this.#send(
+            reader,
+            this.#cancels,
+            encodeLine({ c: String(body.runId) } satisfies CancelLine),
+          );
         return Response.json({ listeners: this.#cancels.size });
       case '/cancels':
-        return this.#open(this.#cancels, ['ready']);
+        return this.#open(this.#cancels, [encodeLine({ r: true } satisfies CancelLine)]);
       default:
         return Response.json({ error: `no such call: ${url.pathname}` }, { status: 404 });
     }
@@ -247,8 +253,9 @@ export class HubObject {
     const lines: Array<Uint8Array> = [];
     if (after !== undefined && !this.#expired(Date.now())) {
       let cursor = entryKey(after);
-      const { trimmedKey } = this.#meta;
-      if (trimmedKey !== undefined && trimmedKey > cursor) lines.push(encodeLine({ g: after }));
+      const { trimmedThrough } = this.#meta;
+      // Entries after the cursor were trimmed before this tail read them: the gap comes first.
+      let gap = trimmedThrough !== undefined && trimmedThrough > cursor;
       for (;;) {
         const batch = await this.#storage.list<WireEntry>({
           prefix: ENTRY_PREFIX,
@@ -256,6 +263,10 @@ export class HubObject {
           limit: 512,
         });
         for (const [key, entry] of batch) {
+          if (gap) {
+            lines.push(encodeLine({ g: { after, next: entry.i } } satisfies TailLine));
+            gap = false;
+          }
           lines.push(encodeLine(entry));
           cursor = key;
         }
@@ -267,15 +278,14 @@ export class HubObject {
     return this.#open(this.#tails, [...lines, encodeLine(ready)]);
   }
 
-  #open(readers: Set<Reader>, first: Array<Uint8Array | string>): Response {
+  #open(readers: Set<Reader>, first: Uint8Array[]): Response {
     let reader: Reader | undefined;
     const body = new ReadableStream<Uint8Array>(
       {
         start(controller) {
           reader = controller;
           readers.add(controller);
-          for (const line of first)
-            controller.enqueue(typeof line === 'string' ? encodeLine(line) : line);
+          for (const line of first) controller.enqueue(line);
         },
         cancel: () => {
           if (reader) readers.delete(reader);
@@ -287,14 +297,14 @@ export class HubObject {
   }
 
   /** Writes a line to a reader; drops a reader that is gone or too far behind. */
-  #send(reader: Reader, readers: Set<Reader>, line: Uint8Array | string): void {
+  #send(reader: Reader, readers: Set<Reader>, line: Uint8Array): void {
     try {
       if ((reader.desiredSize ?? 0) < -TAIL_BACKLOG) {
         readers.delete(reader);
         reader.error(new Error('the reader fell too far behind'));
         return;
       }
-      reader.enqueue(typeof line === 'string' ? encodeLine(line) : line);
+      reader.enqueue(line);
     } catch {
       // The reader's stream was closed under it (its Worker went away): it is gone.
       readers.delete(reader);
@@ -325,7 +335,9 @@ export class HubObject {
       if (batch.size < BATCH) break;
     }
     // Ids go on increasing: a reader of the old log never sees an id of the new one below its own.
-    this.#meta = { ...EMPTY, lastMs: this.#meta.lastMs, lastSeq: this.#meta.lastSeq };
+    const { lastMs, lastSeq, lastKey } = this.#meta;
+    this.#meta = { ...EMPTY, lastMs, lastSeq };
+    if (lastKey !== undefined) this.#meta.trimmedThrough = lastKey;
     await this.#storage.put<unknown>({ meta: this.#meta });
   }
 
@@ -367,7 +379,7 @@ export class HubObject {
     const meta: LogMeta = {
       ...this.#meta,
       count: this.#meta.count - keys.length,
-      trimmedKey: keys[keys.length - 1]!,
+      trimmedThrough: keys[keys.length - 1]!,
     };
     const [firstKey] = next.keys();
     if (firstKey === undefined) delete meta.firstKey;

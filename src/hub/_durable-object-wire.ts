@@ -14,11 +14,13 @@ export interface WireEntry {
 }
 
 /**
- * A line of a tail: an entry; `r`, the log's last id when the tail was registered; or `g`, sent
- * to a tail that reconnects after `g` when retention trimmed entries after it meanwhile (the
- * next entry line follows the gap).
+ * A line of a tail: an entry; `r`, the log's last id when the tail was registered; or `g`, a gap
+ * (entries after `after` were trimmed before the tail read them; `next` comes next).
  */
-export type TailLine = WireEntry | { r: string } | { g: string };
+export type TailLine = WireEntry | { r: string } | { g: { after: string; next: string } };
+
+/** A line of a cancel listener: `r` once registered, then `c`, a cancelled run's id. */
+export type CancelLine = { r: true } | { c: string };
 
 const ID = /^(\d{1,16})-(\d{1,16})$/;
 

@@ -215,7 +215,6 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
       onError?: (error: unknown) => void,
     ): LogTail {
       let cursor: string | undefined;
-      let gap = false;
       let resolveReady!: () => void;
       let rejectReady!: (error: unknown) => void;
       const ready = new Promise<void>((resolve, reject) => {
@@ -231,22 +230,18 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
         () => (cursor === undefined ? '/tail' : `/tail?after=${cursor}`),
         (value) => {
           const line = value as TailLine;
+          if ('g' in line) {
+            onError?.(tailGapError('Durable Object', key, line.g.after, line.g.next));
+            return;
+          }
           if ('r' in line) {
             // Registered: entries after the log's last id at that moment reach this tail.
             if (cursor === undefined) cursor = line.r;
             resolveReady();
             return;
           }
-          if ('g' in line) {
-            // Reconnected after entries retention trimmed: reported before the next entry.
-            gap = true;
-            return;
-          }
           // A reconnection replays after the cursor; anything at or below it was delivered.
           if (cursor !== undefined && compareIds(line.i, cursor) <= 0) return;
-          if (gap && cursor !== undefined)
-            onError?.(tailGapError('Durable Object', key, cursor, line.i));
-          gap = false;
           cursor = line.i;
           listener(toLogEntry(line));
         },
@@ -273,7 +268,9 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
         'control',
         () => '/cancels',
         (line) => {
-          if (line !== 'ready') listener(String(line));
+          // `{ r: true }` first (registered), then `{ c: runId }` for each cancel.
+          const cancel = (line as { c?: unknown }).c;
+          if (typeof cancel === 'string') listener(cancel);
         },
         // Failures are retried with backoff and reported nowhere (the interface has no error
         // path for them); the hub also records a cancel as a value, which a run reads.

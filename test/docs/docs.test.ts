@@ -68,6 +68,7 @@ test('every ts and tsx block in the README and docs type-checks', () => {
       ssekit: ['src/index.ts'],
       'ssekit/hub/redis': ['src/hub/redis.ts'],
       'ssekit/hub/postgres': ['src/hub/postgres.ts'],
+      'ssekit/hub/durable-object': ['src/hub/durable-object.ts'],
       'ssekit/ai/client': ['src/ai/client.ts'],
       'ssekit/client/multiplex': ['src/client/multiplex.ts'],
       'ssekit/adapters/*': ['src/adapters/*.ts'],

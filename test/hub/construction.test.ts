@@ -81,3 +81,26 @@ test('the deferred work happens on first use: a memory hub works after a module-
   expect(called()).toContain('crypto.getRandomValues'); // the run id, made at the first run
   await hub.close();
 });
+
+test('the Durable Object engine: constructing it and a hub on it calls no object, timer or random source', async () => {
+  const { createHub } = await import('../../src/hub/index.ts');
+  const { createDurableObjectEngine } = await import('../../src/hub/durable-object.ts');
+  const uses: string[] = [];
+  const namespace = {
+    idFromName: (name: string) => {
+      uses.push(`idFromName ${name}`);
+      return name;
+    },
+    get: () => {
+      uses.push('get');
+      return { fetch: async () => new Response('{}') };
+    },
+  };
+  const hub = createHub({ engine: createDurableObjectEngine({ namespace }) });
+  expect(called()).toEqual([]);
+  expect(uses).toEqual([]);
+  expect(hub.engine).toBeDefined();
+  expect(() => createDurableObjectEngine({ namespace: {} as never })).toThrow(
+    /namespace must be a Durable Object namespace binding of the HubObject class/,
+  );
+});

@@ -136,8 +136,9 @@ function followLines(url: string, onLine: (line: Record<string, unknown>) => voi
 }
 
 /** A new Durable Object engine in the app's Worker, driven from Node. */
-export async function bridgeEngine(base: string): Promise<HubEngine> {
-  const { engine } = (await (await fetch(`${base}/engine/create`)).json()) as { engine: string };
+export async function bridgeEngine(base: string, retryDelayMs = 100): Promise<HubEngine> {
+  const created = await fetch(`${base}/engine/create?retryDelayMs=${retryDelayMs}`);
+  const { engine } = (await created.json()) as { engine: string };
   const open = new Set<() => void>();
   const call = async (method: string, ...args: unknown[]): Promise<unknown> => {
     const response = await fetch(`${base}/engine/call?engine=${engine}`, {

@@ -4,8 +4,10 @@
  * hub on it end to end (a run cut and resumed from another request, a topic across requests, a
  * cancel, and acknowledged appends surviving a restart of workerd).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compareIds } from '../../src/hub/engine.ts';
+import { postPrompt, TOKENS } from '../frameworks/_chat.ts';
 import { engineConformance } from '../hub/engine-conformance.ts';
 import { bridgeEngine, type DurableObjectApp, serveDurableObjectApp } from './_durable-object.ts';
 import { readAll, readSome } from './_package.ts';
@@ -18,6 +20,8 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
+// The object writes every append to every tail it holds, so a tail cannot fall behind while its
+// stream is up; it can while it reconnects (below, "when its object is reset").
 engineConformance('durable-object (in workerd)', {
   create: () => bridgeEngine(app.url),
   pushedTails: true,
@@ -157,4 +161,117 @@ describe('the hub on Durable Objects, a hub per request', () => {
     const next = await publish(topic, 'four');
     expect(compareIds(next, ids[2]!)).toBe(1);
   });
+});
+
+describe('examples/cloudflare-workers/src/durable-object.ts', () => {
+  const example = new URL('../../examples/cloudflare-workers/', import.meta.url).pathname;
+  let worker: DurableObjectApp;
+  beforeAll(async () => {
+    worker = await serveDurableObjectApp(`${example}src/durable-object.ts`);
+  });
+  afterAll(() => worker?.close());
+
+  test('its wrangler config binds HubObject as HUB with a SQLite migration, no compatibility flags', () => {
+    const toml = readFileSync(`${example}wrangler.durable-object.toml`, 'utf8');
+    expect(toml).toMatch(
+      /\[\[durable_objects\.bindings\]\]\nname = "HUB"\nclass_name = "HubObject"\n/,
+    );
+    expect(toml).toMatch(/new_sqlite_classes = \["HubObject"\]/);
+    expect(toml).toMatch(/^main = "src\/durable-object\.ts"$/m);
+    expect(toml).not.toMatch(/compatibility_flags/);
+  });
+
+  test('a cut answer resumes from another request: the rest of the run exactly once', async () => {
+    const first = await readSome(await fetch(`${worker.url}/api/chat`, postPrompt('Why SSE?')), 3);
+    expect(first.map((event) => event.data)).toEqual(TOKENS.slice(0, 3));
+    const resumed = await fetch(`${worker.url}/api/chat`, {
+      ...postPrompt('Why SSE?'),
+      headers: { 'content-type': 'application/json', 'last-event-id': first[2]!.id },
+    });
+    const { events } = await readAll(resumed);
+    expect(events.filter((event) => event.type === 'token').map((event) => event.data)).toEqual(
+      TOKENS.slice(3),
+    );
+    expect(events.at(-1)?.type).toBe('done');
+  });
+});
+
+describe('the Durable Object engine when its object is reset', () => {
+  test('a tail reports the break, reconnects and resumes after its cursor: every entry once, in order', async () => {
+    // The tail waits 1 s before it reconnects: the appends after the reset land meanwhile, and
+    // only the replay after its cursor brings them.
+    const engine = await bridgeEngine(app.url, 1_000);
+    const other = await bridgeEngine(app.url);
+    const key = `reset-${Date.now()}`;
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const tail = engine.tail(
+      key,
+      (entry) => seen.push(entry.event.data!),
+      (error) => errors.push(error),
+    );
+    await tail.ready;
+    for (let index = 0; index < 5; index++) await other.append(key, { data: `before ${index}` });
+    const reset = (await (await fetch(`${app.url}/engine/reset?key=${key}`)).json()) as {
+      reset: string;
+    };
+    expect(reset.reset).toMatch(/reset by the test/);
+    for (const started = Date.now(); errors.length === 0 && Date.now() - started < 5_000; )
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toHaveLength(5); // the tail is away now
+    // Appended while the tail is away: the new instance stores them, the tail replays them.
+    for (let index = 0; index < 5; index++) await other.append(key, { data: `after ${index}` });
+    const expected = [0, 1, 2, 3, 4]
+      .flatMap((index) => [`before ${index}`])
+      .concat([0, 1, 2, 3, 4].map((index) => `after ${index}`));
+    for (const started = Date.now(); seen.length < 10 && Date.now() - started < 10_000; )
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen).toEqual(expected);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect((errors[0] as { message: string }).message).toMatch(/^Durable Object tail failed: /);
+    // The reset kept the log: its bounds and ids go on.
+    const entries = await other.range(key, undefined, 100);
+    expect(entries.map((entry) => entry.event.data)).toEqual(expected);
+    tail.close();
+    await engine.close();
+    await other.close();
+  });
+});
+
+test('a tail away while retention trimmed past its cursor reports the gap, then goes on', async () => {
+  const engine = await bridgeEngine(app.url, 1_000);
+  const other = await bridgeEngine(app.url);
+  const key = `gap-${Date.now()}`;
+  const seen: string[] = [];
+  const reports: Array<{ code?: string; gap?: unknown; message?: string }> = [];
+  const tail = engine.tail(
+    key,
+    (entry) => seen.push(entry.id),
+    (error) => reports.push(error as never),
+  );
+  await tail.ready;
+  const before = [await other.append(key, { data: 'a' }), await other.append(key, { data: 'b' })];
+  for (const started = Date.now(); seen.length < 2 && Date.now() - started < 5_000; )
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  await fetch(`${app.url}/engine/reset?key=${key}`);
+  for (const started = Date.now(); reports.length === 0 && Date.now() - started < 5_000; )
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  // While the tail waits to reconnect: ten appends, each trimming the log to one entry.
+  const away: string[] = [];
+  for (let index = 0; index < 10; index++)
+    away.push(await other.append(key, { data: `away ${index}` }, { maxLen: 1 }));
+  for (const started = Date.now(); !seen.includes(away[9]!) && Date.now() - started < 10_000; )
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  const live = await other.append(key, { data: 'live' }, { maxLen: 1 }); // the tail is back
+  for (const started = Date.now(); !seen.includes(live) && Date.now() - started < 10_000; )
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(seen).toEqual([...before, away[9], live]);
+  const gaps = reports.filter((report) => report.code === 'history-lost');
+  expect(gaps).toEqual([
+    expect.objectContaining({ code: 'history-lost', gap: { after: before[1], next: away[9] } }),
+  ]);
+  expect(gaps[0]!.message).toMatch(/^Durable Object tail of .* fell behind/);
+  tail.close();
+  await engine.close();
+  await other.close();
 });

@@ -4,24 +4,15 @@
  * reconnects with `Last-Event-ID` gets exactly what it missed. No `nodejs_compat` needed.
  *
  * One isolate's memory is not shared with other isolates: for resumes that may land anywhere,
- * give `createHub` an engine every isolate reaches (ssekit/hub/redis over a Redis you can reach).
+ * use src/durable-object.ts, the same chat on Durable Objects (wrangler.durable-object.toml).
  */
 
 import { RequestError } from 'ssekit';
 import { createHub } from 'ssekit/hub';
 import { readJsonBody } from 'ssekit/server';
+import { fakeModel } from './model.ts';
 
 const hub = createHub();
-
-/** A stand-in for an LLM: the same answer for the same prompt, one word every 20 ms. */
-async function* fakeModel(prompt: string, signal: AbortSignal): AsyncGenerator<string> {
-  const answer = `You asked: "${prompt}". This answer arrives one token at a time.`;
-  for (const token of answer.match(/\S+\s*/g) ?? []) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (signal.aborted) return; // cancelled: POST /api/chat/cancel
-    yield token;
-  }
-}
 
 export default {
   async fetch(request, _env, ctx): Promise<Response> {

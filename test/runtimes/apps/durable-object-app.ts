@@ -15,7 +15,27 @@ import {
   HubObject,
 } from 'ssekit/hub/durable-object';
 
-export { HubObject };
+/**
+ * The package's class, plus one call a test needs: `/abort` resets the object as the platform
+ * does (a deploy, an eviction, an exception): its connections break, its memory goes, its storage
+ * stays, and the next call starts a new instance.
+ */
+class ResettableHubObject extends HubObject {
+  readonly #state: { abort(reason?: string): void };
+  constructor(
+    state: ConstructorParameters<typeof HubObject>[0] & { abort(reason?: string): void },
+  ) {
+    super(state);
+    this.#state = state;
+  }
+  override async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname !== '/abort') return super.fetch(request);
+    this.#state.abort('reset by the test');
+    return new Response(null, { status: 204 });
+  }
+}
+
+export { ResettableHubObject as HubObject };
 
 interface Env {
   HUB: DurableObjectNamespaceLike;
@@ -26,6 +46,7 @@ interface ExecutionContext {
 }
 
 type Engine = ReturnType<typeof createDurableObjectEngine>;
+type ResetNamespace = { get(id: never): { fetch(url: string): Promise<Response> } };
 
 const engines = new Map<string, Engine>();
 let engineCount = 0;
@@ -38,8 +59,13 @@ const encoder = new TextEncoder();
 const line = (value: unknown) => encoder.encode(`${JSON.stringify(value)}\n`);
 
 function failure(error: unknown) {
-  const { name, message, code } = error as { name?: string; message?: string; code?: string };
-  return { name, message, code };
+  const { name, message, code, gap } = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    gap?: unknown;
+  };
+  return { name, message, code, gap };
 }
 
 /** A streamed answer: `start` gets a writer of lines and returns what stops it. */
@@ -68,7 +94,11 @@ async function engineRoute(url: URL, request: Request, env: Env): Promise<Respon
   switch (url.pathname) {
     case '/engine/create': {
       const created = String(++engineCount);
-      engines.set(created, createDurableObjectEngine({ namespace: env.HUB, prefix: 'c:' }));
+      const retryDelayMs = Number(url.searchParams.get('retryDelayMs') ?? 100);
+      engines.set(
+        created,
+        createDurableObjectEngine({ namespace: env.HUB, prefix: 'c:', retryDelayMs }),
+      );
       return Response.json({ engine: created });
     }
     case '/engine/call': {
@@ -102,6 +132,33 @@ async function engineRoute(url: URL, request: Request, env: Env): Promise<Respon
         send({ subscribed: true });
         return engine!.onCancel((runId) => send({ runId }));
       });
+    case '/engine/measure': {
+      // Sequential appends from inside the Worker, and how long each takes to reach a tail:
+      // what an application pays per event (printed by hand, never asserted on).
+      const key = `measure:${url.searchParams.get('run')}`;
+      const count = Number(url.searchParams.get('count') ?? 200);
+      const arrived = new Map<string, number>();
+      const tail = engine!.tail(key, (entry) => arrived.set(entry.id, Date.now()));
+      await tail.ready;
+      const appends: number[] = [];
+      const delivered: number[] = [];
+      for (let index = 0; index < count; index++) {
+        const started = Date.now();
+        const id = await engine!.append(key, { data: String(index) });
+        appends.push(Date.now() - started);
+        while (!arrived.has(id)) await sleep(1);
+        delivered.push(arrived.get(id)! - started);
+      }
+      tail.close();
+      return Response.json({ appends, delivered });
+    }
+    case '/engine/reset': {
+      // Resets the object of a key (see ResettableHubObject); the call itself fails with it.
+      const name = `c:k:${url.searchParams.get('key')}`;
+      const stub = (env.HUB as unknown as ResetNamespace).get(env.HUB.idFromName(name) as never);
+      const answer = await stub.fetch('https://hub.ssekit/abort').catch((error: unknown) => error);
+      return Response.json({ reset: answer instanceof Error ? answer.message : 'no' });
+    }
     case '/engine/close':
       await engine?.close();
       engines.delete(id);
