@@ -283,7 +283,7 @@ test('dashboard: four topics on one connection, shared by two tabs', async () =>
     }
   }
   const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
-  expect(roles.sort()).toEqual(['follower', 'leader']);
+  expect([...roles].sort()).toEqual(['follower', 'leader']);
   // One event stream for both tabs and all four panels, and the page says so.
   expect(demo.connections().multiplexed).toBe(1);
   // The first panel's subscription opened it; the others' topics joined it by control requests.
@@ -300,6 +300,23 @@ test('dashboard: four topics on one connection, shared by two tabs', async () =>
     .evaluateAll((lines) => lines.map((line) => line.textContent))) as string[];
   expect(seqs.length).toBeGreaterThanOrEqual(2);
   await tabs[0]!.screenshot({ path: `${RESULTS}demo-dashboard.png` });
+
+  // The leader tab closes: the other one takes the connection over, and its panels go on.
+  const leader = await leaderIndex(tabs);
+  expect(leader).not.toBe(-1);
+  const other = tabs[1 - leader]!;
+  await tabs[leader]!.close();
+  await poll(() => other.getByTestId('tab-role').textContent()).toBe('leader');
+  for (const topic of ['metrics', 'jobs', 'logs']) {
+    const before = Number(
+      await other.locator(`[data-topic=${topic}]`).getAttribute('data-received'),
+    );
+    await poll(() =>
+      other.locator(`[data-topic=${topic}]`).getAttribute('data-received').then(Number),
+    ).toBeGreaterThan(before);
+  }
+  await poll(async () => demo.connections().multiplexed).toBe(1);
+  expect(streams).toHaveLength(2); // the first leader's connection, then the new leader's
   await context.close();
   await poll(async () => demo.connections().multiplexed).toBe(0);
 });
@@ -356,6 +373,11 @@ test(
   },
   updateScreenshot ? 90_000 : 30_000,
 );
+
+async function leaderIndex(tabs: Page[]): Promise<number> {
+  const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
+  return roles.indexOf('leader');
+}
 
 async function linesAfterReconnect(current: Page): Promise<number> {
   return current.locator('.logs [data-testid=log-reconnect] ~ [data-testid=log-line]').count();
