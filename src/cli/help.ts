@@ -30,7 +30,8 @@ Checking:
       --contract FILE[#NAME]   check every event against a contract (defineContract of
                                ssekit/contract), the module's export NAME (default: its
                                default export or its only contract); each violation goes
-                               to stderr with the event's name and the issue. FILE may be
+                               to stderr with the event's name and the issue (a JSON line
+                               with --json). FILE may be
                                .js/.mjs; .ts under tsx, Node's type stripping, or with tsx
                                installed in FILE's project
 

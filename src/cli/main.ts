@@ -9,7 +9,7 @@ import { textDelta } from '../_internal/text-delta.ts';
 import { fetchEventStream } from '../client/fetch-event-stream.ts';
 import type { FetchLike } from '../client/types.ts';
 import type { AnyContract } from '../contract/define-contract.ts';
-import { ResponseError, ServerError, StreamError } from '../errors.ts';
+import { type ContractError, ResponseError, ServerError, StreamError } from '../errors.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { type CliOptions, parseCliArgs, UsageError } from './args.ts';
 import { checkEvent, loadContract } from './contract.ts';
@@ -103,7 +103,9 @@ async function stream(
 ): Promise<ExitCode> {
   const run = startRun(io.signal, options.timeoutMs);
   const print = createPrinter(options, io);
-  const check = contract ? createChecker(contract, report) : undefined;
+  const check = contract
+    ? createChecker(contract, report, options.output === 'json' ? io.stderr : undefined)
+    : undefined;
   const fetchImpl = io.fetch ?? globalThis.fetch.bind(globalThis);
   let terminal: ServerSentEvent | undefined;
   let printed: ServerSentEvent | undefined;
@@ -278,8 +280,15 @@ interface Checker {
   end(): Promise<ExitCode | undefined>;
 }
 
-/** `--contract`: each violation on stderr as it happens, with its code, event name and issues. */
-function createChecker(contract: AnyContract, report: Reporter): Checker {
+/**
+ * `--contract`: each violation on stderr as it happens, with its code, event name and issues; as
+ * one JSON object per line on `jsonTo` (`--json`).
+ */
+function createChecker(
+  contract: AnyContract,
+  report: Reporter,
+  jsonTo: CliWritable | undefined,
+): Checker {
   let checked = 0;
   let violations = 0;
   const check: Checker = async (event, terminal) => {
@@ -287,7 +296,8 @@ function createChecker(contract: AnyContract, report: Reporter): Checker {
     const violation = await checkEvent(contract, event, terminal);
     if (!violation) return;
     violations++;
-    await report('red', `${violation.code}: ${violation.message}`);
+    if (jsonTo) await writeTo(jsonTo, `${JSON.stringify(violationJson(violation))}\n`);
+    else await report('red', `${violation.code}: ${violation.message}`);
   };
   check.end = async () => {
     if (violations === 0) return undefined;
@@ -296,6 +306,22 @@ function createChecker(contract: AnyContract, report: Reporter): Checker {
     return exitCodes.contractViolation;
   };
   return check;
+}
+
+/** A violation as `--json` prints it: `{"error","event","id","message","issues":[{path,message}]}`. */
+function violationJson(violation: ContractError): object {
+  return {
+    error: violation.code,
+    event: violation.event,
+    ...(violation.id === undefined ? {} : { id: violation.id }),
+    message: violation.message,
+    issues: violation.issues.map((issue) => ({
+      path: (issue.path ?? [])
+        .map((step) => String(typeof step === 'object' && step !== null ? step.key : step))
+        .join('.'),
+      message: issue.message,
+    })),
+  };
 }
 
 /** Writes `ssekit: message` lines to stderr, coloured like the rest when colour is on. */

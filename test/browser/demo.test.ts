@@ -15,6 +15,7 @@ import { type Demo, startDemo } from '../../examples/demo/server/demo.ts';
 import { fakeAnswer, tokenize } from '../../examples/demo/server/fake-model.ts';
 import type { RunRecord } from '../../examples/demo/shared.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { deferred } from '../helpers/server-stream.ts';
 
 const RESULTS = new URL('../../test-results/', import.meta.url).pathname;
 const README_SCREENSHOT = new URL('../../docs/demo.png', import.meta.url).pathname;
@@ -22,6 +23,9 @@ const DASHBOARD_SCREENSHOT = new URL('../../docs/demo-dashboard.png', import.met
 const VIEWPORT = { width: 1280, height: 1000 };
 
 let demo: Demo;
+/** While set, the AI chat's model waits before token HELD_AT until it is resolved (or aborted). */
+let aiGate: ReturnType<typeof deferred<void>> | undefined;
+const HELD_AT = 40;
 let browser: Browser;
 let page: Page;
 const errors: unknown[] = [];
@@ -34,8 +38,9 @@ beforeAll(async () => {
     retryMs: 150,
     retryJitterMs: 150,
     tokenDelayMs: 6,
-    // The AI answer (239 tokens) lasts about 6 s: a reload fits in it on a loaded machine.
-    aiTokenDelayMs: 25,
+    // The AI tests hold the answer mid-way (aiGate) for as long as a reload or a stop takes.
+    aiTokenDelayMs: 8,
+    aiPace: (index) => (index === HELD_AT ? aiGate?.promise : undefined),
     jobStepMs: 15,
     logIntervalMs: 120,
     metricsIntervalMs: 250,
@@ -186,63 +191,73 @@ async function askAi(current: Page, question: string): Promise<string> {
 }
 
 test('AI SDK chat: a reload mid-answer continues the answer, whole and once, from one model call', async () => {
+  aiGate = deferred<void>();
   const own = await openPage(demo.url);
   const question = 'What happens if I reload now?';
   const expected = aiAnswer(question);
-  const chatId = await askAi(own, question);
-  // Part of the answer, not all of it: the page is reloaded in the middle.
-  await expect
-    .poll(async () => {
-      const text = await aiText(own);
-      return text.length > 20 && text.length < expected.length / 2 && expected.startsWith(text);
-    })
-    .toBe(true);
-  expect((await modelCalls(chatId)).map((run) => run.state)).toEqual(['running']);
+  const held = tokenize(expected).slice(0, HELD_AT).join('');
+  try {
+    const chatId = await askAi(own, question);
+    // The model is held in the middle of the answer: the page shows its first part.
+    await poll(() => aiText(own)).toBe(held);
+    expect((await modelCalls(chatId)).map((run) => run.state)).toEqual(['running']);
 
-  await own.reload();
-  const panel = own.locator('section.ai-chat[data-chat-id]'); // loaded (the panel is lazy)
-  expect(await panel.getAttribute('data-chat-id')).toBe(chatId);
-  // The answer streams again without a send: reconnected to the run in progress.
-  await panel.getByTestId('ai-resumed').waitFor({ timeout: 10_000 });
-  await panel.locator('.status[data-status=ready]').waitFor({ timeout: 15_000 });
-  expect(await panel.getByTestId('ai-user').allTextContents()).toEqual([question]);
-  expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
-  const calls = await modelCalls(chatId);
-  expect(calls).toHaveLength(1);
-  expect(calls[0]).toMatchObject({ state: 'finished', tokens: tokenize(expected).length });
-  await poll(() => panel.getByTestId('ai-model-calls').getAttribute('data-calls')).toBe('1');
-  await own.screenshot({ path: `${RESULTS}demo-ai-chat-reloaded.png` });
+    await own.reload();
+    const panel = own.locator('section.ai-chat[data-chat-id]'); // loaded (the panel is lazy)
+    expect(await panel.getAttribute('data-chat-id')).toBe(chatId);
+    // The answer streams again without a send: reconnected to the run in progress, replayed
+    // from its log up to where the model is, once.
+    await panel.getByTestId('ai-resumed').waitFor();
+    await poll(() => aiText(own)).toBe(held);
+    expect(await panel.locator('.status').getAttribute('data-status')).toBe('streaming');
+    aiGate.resolve();
+    await panel.locator('.status[data-status=ready]').waitFor({ timeout: 15_000 });
+    expect(await panel.getByTestId('ai-user').allTextContents()).toEqual([question]);
+    expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
+    const calls = await modelCalls(chatId);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ state: 'finished', tokens: tokenize(expected).length });
+    await poll(() => panel.getByTestId('ai-model-calls').getAttribute('data-calls')).toBe('1');
+    await own.screenshot({ path: `${RESULTS}demo-ai-chat-reloaded.png` });
 
-  // Reloaded after the end: the chat comes from the app's store, and nothing runs.
-  await own.reload();
-  await panel.getByTestId('ai-assistant').waitFor();
-  expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
-  expect(await panel.getByTestId('ai-resumed').count()).toBe(0);
-  expect(await modelCalls(chatId)).toHaveLength(1);
-  await own.close();
+    // Reloaded after the end: the chat comes from the app's store, and nothing runs.
+    await own.reload();
+    await panel.getByTestId('ai-assistant').waitFor();
+    expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
+    expect(await panel.getByTestId('ai-resumed').count()).toBe(0);
+    expect(await modelCalls(chatId)).toHaveLength(1);
+  } finally {
+    aiGate.resolve();
+    aiGate = undefined;
+    await own.close();
+  }
 });
 
 test('AI SDK chat: Stop cancels the run on the server and the model stops producing', async () => {
+  aiGate = deferred<void>();
   const own = await openPage(demo.url);
   const question = 'Stop me halfway';
-  const chatId = await askAi(own, question);
-  await poll(() => aiText(own)).toMatch(/^About "Stop me halfway":/);
-  const panel = own.locator('section.ai-chat[data-chat-id]');
-  await panel.getByRole('button', { name: 'Stop' }).click();
-  await poll(() => panel.getByTestId('ai-notice').textContent()).toMatch(
-    /^Stopped: the model call was cancelled on the server after \d+ tokens\.$/,
-  );
-  const [call] = await modelCalls(chatId);
-  expect(call).toMatchObject({ state: 'cancelled' });
-  expect(call!.tokens).toBeLessThan(tokenize(aiAnswer(question)).length);
-  const shown = await aiText(own);
-  expect(aiAnswer(question).startsWith(shown)).toBe(true);
-  // The producer stopped: no token is produced, and none shown, afterwards.
-  await own.waitForTimeout(300);
-  expect((await modelCalls(chatId))[0]!.tokens).toBe(call!.tokens);
-  expect(await aiText(own)).toBe(shown);
-  expect(await panel.locator('.status').getAttribute('data-status')).toBe('ready');
-  await own.close();
+  const held = tokenize(aiAnswer(question)).slice(0, HELD_AT).join('');
+  try {
+    const chatId = await askAi(own, question);
+    await poll(() => aiText(own)).toBe(held);
+    const panel = own.locator('section.ai-chat[data-chat-id]');
+    await panel.getByRole('button', { name: 'Stop' }).click();
+    await poll(() => panel.getByTestId('ai-notice').textContent()).toBe(
+      `Stopped: the model call was cancelled on the server after ${HELD_AT} tokens.`,
+    );
+    expect(await modelCalls(chatId)).toMatchObject([{ state: 'cancelled', tokens: HELD_AT }]);
+    // The producer stopped: released, it produces nothing more, and the page shows nothing more.
+    aiGate.resolve();
+    await own.waitForTimeout(200);
+    expect(await modelCalls(chatId)).toMatchObject([{ state: 'cancelled', tokens: HELD_AT }]);
+    expect(await aiText(own)).toBe(held);
+    expect(await panel.locator('.status').getAttribute('data-status')).toBe('ready');
+  } finally {
+    aiGate.resolve();
+    aiGate = undefined;
+    await own.close();
+  }
 });
 
 test('dashboard: four topics on one connection, shared by two tabs', async () => {
@@ -268,7 +283,7 @@ test('dashboard: four topics on one connection, shared by two tabs', async () =>
     }
   }
   const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
-  expect(roles.sort()).toEqual(['follower', 'leader']);
+  expect([...roles].sort()).toEqual(['follower', 'leader']);
   // One event stream for both tabs and all four panels, and the page says so.
   expect(demo.connections().multiplexed).toBe(1);
   // The first panel's subscription opened it; the others' topics joined it by control requests.
@@ -285,6 +300,23 @@ test('dashboard: four topics on one connection, shared by two tabs', async () =>
     .evaluateAll((lines) => lines.map((line) => line.textContent))) as string[];
   expect(seqs.length).toBeGreaterThanOrEqual(2);
   await tabs[0]!.screenshot({ path: `${RESULTS}demo-dashboard.png` });
+
+  // The leader tab closes: the other one takes the connection over, and its panels go on.
+  const leader = await leaderIndex(tabs);
+  expect(leader).not.toBe(-1);
+  const other = tabs[1 - leader]!;
+  await tabs[leader]!.close();
+  await poll(() => other.getByTestId('tab-role').textContent()).toBe('leader');
+  for (const topic of ['metrics', 'jobs', 'logs']) {
+    const before = Number(
+      await other.locator(`[data-topic=${topic}]`).getAttribute('data-received'),
+    );
+    await poll(() =>
+      other.locator(`[data-topic=${topic}]`).getAttribute('data-received').then(Number),
+    ).toBeGreaterThan(before);
+  }
+  await poll(async () => demo.connections().multiplexed).toBe(1);
+  expect(streams).toHaveLength(2); // the first leader's connection, then the new leader's
   await context.close();
   await poll(async () => demo.connections().multiplexed).toBe(0);
 });
@@ -341,6 +373,11 @@ test(
   },
   updateScreenshot ? 90_000 : 30_000,
 );
+
+async function leaderIndex(tabs: Page[]): Promise<number> {
+  const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
+  return roles.indexOf('leader');
+}
 
 async function linesAfterReconnect(current: Page): Promise<number> {
   return current.locator('.logs [data-testid=log-reconnect] ~ [data-testid=log-line]').count();

@@ -89,22 +89,54 @@ const MIXED = [
 describe('checking events', () => {
   test('each violation goes to stderr with its code, event, id and issue; the stream goes on; exit 5', async () => {
     const { url } = await serveEvents(MIXED);
-    const result = await run([url, '--json', '--contract', './chat.ts#chat']);
+    const result = await run([url, '--contract', './chat.ts#chat']);
     expect(result.code).toBe(exitCodes.contractViolation);
     expect(result.code).toBe(5);
     // Every event is printed, the faulty ones too.
-    expect(
-      result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line).id),
-    ).toEqual(['1', '2', '3', '4', '5']);
+    expect(result.stdout.match(/^\w+ {2}id: \d$/gm)).toEqual([
+      'token  id: 1',
+      'token  id: 2',
+      'usage  id: 3',
+      'token  id: 4',
+      'done  id: 5',
+    ]);
     expect(result.stderr.split('\n')).toEqual([
       'ssekit: contract-violation: Event "token" (id 2) does not match the contract: text: Invalid input: expected string, received number.',
       'ssekit: contract-violation: Event "usage" is not in the contract (its events: token).',
       'ssekit: 2 of 5 events did not match the contract (--contract)',
       '',
     ]);
+  });
+
+  test('--json: the events on stdout, each violation as a JSON line on stderr', async () => {
+    const { url } = await serveEvents(MIXED);
+    const result = await run([url, '--json', '--contract', './chat.ts#chat']);
+    expect(result.code).toBe(exitCodes.contractViolation);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id),
+    ).toEqual(['1', '2', '3', '4', '5']);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.slice(0, 2).map((line) => JSON.parse(line))).toEqual([
+      {
+        error: 'contract-violation',
+        event: 'token',
+        id: '2',
+        message:
+          'Event "token" (id 2) does not match the contract: text: Invalid input: expected string, received number.',
+        issues: [{ path: 'text', message: 'Invalid input: expected string, received number' }],
+      },
+      {
+        error: 'contract-violation',
+        event: 'usage',
+        id: '3',
+        message: 'Event "usage" is not in the contract (its events: token).',
+        issues: [],
+      },
+    ]);
+    expect(lines[2]).toBe('ssekit: 2 of 5 events did not match the contract (--contract)');
   });
 
   test('a stream that matches exits 0 and says nothing', async () => {
@@ -130,13 +162,13 @@ describe('checking events', () => {
 
   test("unknownEvents: 'ignore' lets unknown events through; a module's only contract needs no name", async () => {
     const { url } = await serveEvents(MIXED);
-    const lenient = await run([url, '--json', '--contract', './chat.ts#lenient']);
+    const lenient = await run([url, '--contract', './chat.ts#lenient']);
     expect(lenient.code).toBe(exitCodes.contractViolation);
     expect(lenient.stderr).not.toContain('usage');
     expect(lenient.stderr).toContain('Event "token" (id 2)');
     expect(lenient.stderr).toContain('1 of 5 events');
 
-    const single = await run([url, '--json', '--contract', './single.ts']);
+    const single = await run([url, '--contract', './single.ts']);
     expect(single.stderr).toContain('Event "token" (id 2)');
     expect(single.stderr).toContain('Event "usage" is not in the contract (its events: token)');
   });
@@ -233,7 +265,7 @@ describe('the real executable on plain Node (no loader)', () => {
 
   test('a .mjs module', async () => {
     const { url } = await serveEvents(MIXED.slice(0, 2));
-    const result = await spawnCli([url, '--json', '--contract', './plain.mjs']);
+    const result = await spawnCli([url, '--contract', './plain.mjs']);
     expect(result.stderr).toBe(
       'ssekit: contract-violation: Event "token" (id 2) does not match the contract: text: text must be a string.\nssekit: 1 of 2 events did not match the contract (--contract)\n',
     );
@@ -244,7 +276,7 @@ describe('the real executable on plain Node (no loader)', () => {
     'a .ts module on a Node without type stripping: loaded with the project’s tsx',
     async () => {
       const { url } = await serveEvents(MIXED);
-      const result = await spawnCli([url, '--json', '--contract', './chat.ts#chat']);
+      const result = await spawnCli([url, '--contract', './chat.ts#chat']);
       expect(result.stderr).toContain('contract-violation: Event "token" (id 2)');
       expect(result.stderr).toContain('2 of 5 events did not match');
       expect(result.code).toBe(5);

@@ -3,10 +3,13 @@
  * other) and an OpenAI-compatible upstream (a local server replaying a recorded OpenAI stream).
  */
 import { readFileSync } from 'node:fs';
+import type { UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { aiAnswer } from '../../examples/demo/server/ai-chat.ts';
 import { type Demo, startDemo } from '../../examples/demo/server/demo.ts';
 import { fakeAnswer } from '../../examples/demo/server/fake-model.ts';
 import type { ChatMessage } from '../../examples/demo/shared.ts';
+import { createChatTransport } from '../../src/ai/client.ts';
 import { fetchEventStream } from '../../src/client/index.ts';
 import { readBody, startServer, type TestServer } from '../helpers/http-server.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -58,6 +61,43 @@ test('on Redis, a chat cut on one instance resumes on another, exactly', async (
   }
   expect(text).toBe(fakeAnswer(messages));
   expect(resumes).toBeGreaterThanOrEqual(1);
+});
+
+test('on Redis, an AI answer started on one instance is resumed after a reload on another; one model call', async () => {
+  const options = { ...quick, redisUrl: redis.url, aiTokenDelayMs: 5 };
+  const [first, second] = await Promise.all([startDemo(options), startDemo(options)]);
+  demos.push(first, second);
+  const chatId = 'redis-chat';
+  const question = 'Across instances?';
+  const started = await createChatTransport<UIMessageChunk>({
+    api: `${first.url}/api/ai/chat`,
+  }).sendMessages({
+    trigger: 'submit-message',
+    chatId,
+    messageId: undefined,
+    messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: question }] }],
+    abortSignal: undefined,
+  });
+  const reader = started.getReader();
+  for (
+    let read = await reader.read();
+    read.value?.type !== 'text-delta';
+    read = await reader.read()
+  );
+  await reader.cancel(); // the page reloads: its connection goes, the answer goes on
+  // The reloaded page's GET lands on the other instance: the chat's answer is found in Redis.
+  const resumed = await createChatTransport<UIMessageChunk>({
+    api: `${second.url}/api/ai/chat`,
+  }).reconnectToStream({ chatId });
+  let text = '';
+  const again = resumed!.getReader();
+  for (let read = await again.read(); !read.done; read = await again.read()) {
+    if (read.value.type === 'text-delta') text += read.value.delta;
+  }
+  expect(text).toBe(aiAnswer(question));
+  const calls = [...first.runs(), ...second.runs()].filter((run) => run.chatId === chatId);
+  expect(calls).toMatchObject([{ kind: 'ai-chat', state: 'finished' }]);
+  expect(first.runs().filter((run) => run.chatId === chatId)).toHaveLength(1);
 });
 
 test('with OPENAI_API_KEY, the chat relays the model', async () => {

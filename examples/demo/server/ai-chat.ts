@@ -51,6 +51,11 @@ export interface ScriptedModelOptions {
   tokenDelayMs?: number;
   /** Called for each token produced (the demo counts them). */
   onToken?: () => void;
+  /**
+   * Awaited before token `index` when it returns a promise (tests hold the model mid-answer);
+   * the call's abort signal still stops the model while it waits.
+   */
+  pace?: (index: number) => Promise<void> | undefined;
   /** Called once when the model's stream ends: finished, or the abort reason / error. */
   onEnd?: (error?: unknown) => void;
 }
@@ -96,6 +101,7 @@ export function scriptedModel(options: ScriptedModelOptions = {}): LanguageModel
           try {
             if (index === -1) controller.enqueue({ type: 'text-start', id: 'answer' });
             else if (index < tokens.length) {
+              await hold(options.pace?.(index), signal);
               await sleep(delayMs, undefined, { signal });
               controller.enqueue({ type: 'text-delta', id: 'answer', delta: tokens[index]! });
               options.onToken?.();
@@ -124,6 +130,24 @@ export function scriptedModel(options: ScriptedModelOptions = {}): LanguageModel
   };
 }
 
+/** Waits for `paused` (if any), or rejects with the signal's reason when it aborts first. */
+async function hold(paused: Promise<void> | undefined, signal: AbortSignal): Promise<void> {
+  if (paused === undefined) return;
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  try {
+    await Promise.race([
+      paused,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** What the AI chat needs. */
 export interface AiChatOptions {
   hub: Hub;
@@ -132,6 +156,8 @@ export interface AiChatOptions {
   stream: HubStreamOptions;
   /** The model's pause per token. @default 35 */
   tokenDelayMs?: number;
+  /** See {@link ScriptedModelOptions.pace}. */
+  pace?: (index: number) => Promise<void> | undefined;
   /** Chats kept in memory (the demo's store). @default 200 */
   maxChats?: number;
 }
@@ -176,6 +202,7 @@ export function createAiChat(options: AiChatOptions): AiChatHandlers {
           run.record.tokens = 0;
           const model = scriptedModel({
             ...(options.tokenDelayMs === undefined ? {} : { tokenDelayMs: options.tokenDelayMs }),
+            ...(options.pace === undefined ? {} : { pace: options.pace }),
             onToken: () => {
               run.record.tokens = (run.record.tokens ?? 0) + 1;
             },

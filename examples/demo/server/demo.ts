@@ -39,6 +39,11 @@ export interface DemoOptions {
   tokenDelayMs?: number;
   /** The AI chat's scripted model's pause per token. @default 35 */
   aiTokenDelayMs?: number;
+  /**
+   * Awaited by the AI chat's model before token `index` when it returns a promise: tests hold an
+   * answer in the middle (a reload, a stop) instead of racing its timing.
+   */
+  aiPace?: (index: number) => Promise<void> | undefined;
   /** The long job's pause per step (75 steps). @default 80 */
   jobStepMs?: number;
   /** @default 600 */
@@ -126,6 +131,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       deadlineMarginMs: Math.min(1000, Math.floor(maxDurationMs / 3)),
     },
     ...(options.aiTokenDelayMs === undefined ? {} : { tokenDelayMs: options.aiTokenDelayMs }),
+    ...(options.aiPace === undefined ? {} : { pace: options.aiPace }),
   });
   const connections = (): ConnectionStats => ({
     streams: openStreams,
