@@ -18,11 +18,25 @@ export function mediaType(contentType: string | null | undefined): string {
   return contentType.split(';', 1)[0]!.trim().toLowerCase();
 }
 
-/** True when a `content-type` value announces an event stream (any parameters, any case). */
+/**
+ * True when a `content-type` value announces an event stream (any parameters, any case). As
+ * Fetch's "extract a MIME type" reads it: of several values (repeated headers, joined by commas),
+ * the last one that parses as a MIME type counts; unparsable values and the wildcard type are
+ * skipped.
+ * @see https://fetch.spec.whatwg.org/#concept-header-extract-mime-type
+ */
 export function isEventStreamType(contentType: string | null | undefined): boolean {
-  // `mediaType(contentType) === 'text/event-stream'`, without the split (the client's bundle).
-  return /^\s*text\/event-stream\s*(?:;|$)/i.test(contentType ?? '');
+  let essence = '';
+  // The values, split at commas outside quoted strings.
+  for (const value of contentType?.match(/(?:[^,"]|"(?:\\.|[^"\\])*"?)+/g) ?? []) {
+    const type = MIME_TYPE.exec(value)?.[1]?.toLowerCase();
+    if (type && type !== '*/*') essence = type;
+  }
+  return essence === 'text/event-stream';
 }
+
+/** A MIME type's essence: two HTTP tokens around a slash, then whitespace and `;` or the end. */
+const MIME_TYPE = /^[\t ]*([\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+)[\t ]*(?:;|$)/;
 
 /** True for `application/json` and every `+json` suffix type (`application/problem+json`). */
 export function isJsonType(contentType: string | null | undefined): boolean {

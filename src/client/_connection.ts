@@ -174,7 +174,7 @@ export async function runConnection(
       }
       const headers = new Headers(init.headers);
       if (connection.lastEventId !== '' && !headers.has('last-event-id'))
-        headers.set('last-event-id', connection.lastEventId);
+        headers.set('last-event-id', utf8ByteString(connection.lastEventId));
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
       // The wait for the response counts.
       idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
@@ -313,6 +313,16 @@ export async function runConnection(
     if (delayMs === undefined) return undefined;
     await sleep(delayMs, signal);
   }
+}
+
+/**
+ * Spec: `Last-Event-ID` is the ID "encoded as UTF-8"; a header value is a byte string (one
+ * character per byte, which `Headers` refuses past U+00FF), so an ID like `é` goes as its bytes.
+ */
+function utf8ByteString(text: string): string {
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
+  return bytes;
 }
 
 /** The method of a request init, upper-cased as fetch normalizes it. */
