@@ -96,6 +96,7 @@ const CASES: Case[] = [
       'dist/client/_stop.js',
       'dist/client/terminal.js',
       'dist/_internal/terminal.js',
+      'dist/client/_idle.js', // no idle timeouts: fetchEventStream passes its watcher in
       ...CLIENT_ONLY,
     ],
   },

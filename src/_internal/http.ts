@@ -26,17 +26,17 @@ export function mediaType(contentType: string | null | undefined): string {
  * @see https://fetch.spec.whatwg.org/#concept-header-extract-mime-type
  */
 export function isEventStreamType(contentType: string | null | undefined): boolean {
-  let essence = '';
-  // The values, split at commas outside quoted strings.
-  for (const value of contentType?.match(/(?:[^,"]|"(?:\\.|[^"\\])*"?)+/g) ?? []) {
-    const type = MIME_TYPE.exec(value)?.[1]?.toLowerCase();
-    if (type && type !== '*/*') essence = type;
-  }
+  let essence: string | undefined;
+  // The values, split at every comma (Fetch skips commas in quoted strings: a piece cut there
+  // starts or ends inside the quotes, and parses as a MIME type only if the quoted text is one
+  // followed by `;`, which no server sends). `*/*` counts as unparsable.
+  for (const value of contentType?.split(',') ?? [])
+    essence = MIME_TYPE.exec(value)?.[1]?.toLowerCase().replace('*/*', '') || essence;
   return essence === 'text/event-stream';
 }
 
 /** A MIME type's essence: two HTTP tokens around a slash, then whitespace and `;` or the end. */
-const MIME_TYPE = /^[\t ]*([\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+)[\t ]*(?:;|$)/;
+const MIME_TYPE = /^[\t ]*([\w!#-'*+.^`|~-]+\/[\w!#-'*+.^`|~-]+)[\t ]*(?:;|$)/;
 
 /** True for `application/json` and every `+json` suffix type (`application/problem+json`). */
 export function isJsonType(contentType: string | null | undefined): boolean {
