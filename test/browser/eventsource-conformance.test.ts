@@ -485,6 +485,24 @@ const SCENARIOS: Scenario[] = [
     expected: { events: ['open 1', 'message "a" #', 'error 0', 'error 2'] },
   },
   {
+    // WPT eventsource/format-field-parsing's stream.
+    name: 'wpt-field-parsing',
+    replies: [
+      es(
+        R,
+        'data:\0\ndata:  2\rData:1\ndata\0:2\ndata:1\r\0data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n data:32\ndata:4\n\n',
+      ),
+    ],
+    expected: {
+      events: ['open 1', 'message "\\u0000\\n 2\\n1\\n3\\n\\n4" #', 'error 0', 'error 2'],
+    },
+  },
+  {
+    name: 'handlers-stream',
+    replies: [es(`${R}data: 1\n\ndata: 2\n\nevent: x\ndata: 3\n\n`)],
+    client: { types: ['x'] },
+  },
+  {
     name: 'unknown-fields-case-comments',
     replies: [
       es(
@@ -1114,6 +1132,118 @@ const localhost = (lines: string[]) =>
   lines.map((line) => line.replace('@LOCALHOST', `@http://localhost:${server.port}`));
 
 describe('native EventSource and ssekit EventSource agree', () => {
+  test('the interface: constants, url, withCredentials, readyState, invalid URLs, close()', async () => {
+    const result = await page.evaluate(() => {
+      const ours = (window as unknown as SsekitWindow).ssekit.EventSource;
+      const describe = (Source: typeof EventSource) => {
+        const source = new Source('/s/status-204?run=interface');
+        const relative = new Source('s/x/../y?q=1#frag', { withCredentials: true });
+        let syntax = '';
+        try {
+          new Source('http://[::1');
+        } catch (error) {
+          syntax = `${(error as DOMException).name} ${error instanceof DOMException}`;
+        }
+        const shape = {
+          statics: [Source.CONNECTING, Source.OPEN, Source.CLOSED],
+          instance: [source.CONNECTING, source.OPEN, source.CLOSED],
+          readyState: source.readyState,
+          url: source.url,
+          relative: relative.url,
+          withCredentials: [source.withCredentials, relative.withCredentials],
+          handlers: [source.onopen, source.onmessage, source.onerror],
+          syntax,
+          eventTarget: source instanceof EventTarget,
+          closeTwice: (() => {
+            relative.close();
+            relative.close();
+            return relative.readyState;
+          })(),
+        };
+        source.close();
+        return shape;
+      };
+      return { native: describe(EventSource), ours: describe(ours as never) };
+    });
+    expect(result.ours).toEqual(result.native);
+    expect(result.native).toMatchObject({
+      statics: [0, 1, 2],
+      readyState: 0,
+      url: `${server.url}/s/status-204?run=interface`,
+      relative: `${server.url}/s/y?q=1#frag`,
+      withCredentials: [false, true],
+      syntax: 'SyntaxError true',
+      closeTwice: 2,
+    });
+  });
+
+  test('event handler attributes: the listener keeps its place, null removes it, non-objects are null', async () => {
+    const run = async (which: 'native' | 'ours', url: string) =>
+      page.evaluate(
+        async ({ which, url }) => {
+          const Source =
+            which === 'native'
+              ? EventSource
+              : ((window as unknown as SsekitWindow).ssekit
+                  .EventSource as never as typeof EventSource);
+          const source = new Source(url);
+          const calls: string[] = [];
+          const getters: string[] = [];
+          source.onmessage = () => calls.push('first handler');
+          source.addEventListener('message', () => calls.push('listener 1'));
+          // A new value keeps the place of the first one.
+          source.onmessage = function (this: unknown, event) {
+            calls.push(`handler ${(event as MessageEvent).data} this=${this === source}`);
+            if ((event as MessageEvent).data === '1') {
+              // null removes it; a new one goes to the end.
+              source.onmessage = null;
+              source.onmessage = () => calls.push('handler again');
+            }
+          };
+          source.addEventListener('message', () => calls.push('listener 2'));
+          source.onopen = () => calls.push('open handler');
+          (source as unknown as { onerror: unknown }).onerror = 'not a function';
+          getters.push(`onerror=${String(source.onerror)}`);
+          const object = { handleEvent: () => calls.push('handleEvent: never') };
+          (source as unknown as { onerror: unknown }).onerror = object;
+          getters.push(`onerror is the object: ${(source.onerror as unknown) === object}`);
+          source.onerror = () => {
+            calls.push(`error handler ${source.readyState}`);
+            if (source.readyState === 2) done();
+          };
+          source.addEventListener('x', (event) => calls.push(`x ${(event as MessageEvent).data}`));
+          let done = () => {};
+          await new Promise<void>((resolve) => {
+            done = resolve;
+            setTimeout(resolve, 5000);
+          });
+          source.close();
+          return { calls, getters };
+        },
+        { which, url },
+      );
+    const [native, ours] = await Promise.all([
+      run('native', `${server.url}/s/handlers-stream?run=handlers-native`),
+      run('ours', `${server.url}/s/handlers-stream?run=handlers-ours`),
+    ]);
+    expect(ours).toEqual(native);
+    expect(native).toEqual({
+      calls: [
+        'open handler',
+        'handler 1 this=true',
+        'listener 1',
+        'listener 2',
+        'listener 1',
+        'listener 2',
+        'handler again',
+        'x 3',
+        'error handler 0',
+        'error handler 2',
+      ],
+      getters: ['onerror=null', 'onerror is the object: true'],
+    });
+  });
+
   for (const scenario of SCENARIOS) {
     test(scenario.name, async () => {
       const id = ++runs;
