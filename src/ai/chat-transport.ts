@@ -172,6 +172,9 @@ export function createChatTransport<Chunk = any>(
       };
       const headers = await headersOf(request.headers);
       headers.set('content-type', 'application/json');
+      // The hub honours it: a message sent again after a failure before any response (the first
+      // one may have arrived) reads the answer the first one started, never a second answer.
+      if (!headers.has('idempotency-key')) headers.set('idempotency-key', randomKey());
       const init = { method: 'POST', headers, body: JSON.stringify(json) };
       const stream = await open(api, init, request.abortSignal);
       if (stream === null)
@@ -184,6 +187,14 @@ export function createChatTransport<Chunk = any>(
       return open(resumeApi(request.chatId), { method: 'GET', headers }, request.abortSignal);
     },
   };
+}
+
+/** 128 random bits in hex (`crypto.randomUUID` needs a secure context; this does not). */
+function randomKey(): string {
+  let key = '';
+  for (const byte of crypto.getRandomValues(new Uint8Array(16)))
+    key += byte.toString(16).padStart(2, '0');
+  return key;
 }
 
 /**

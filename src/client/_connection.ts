@@ -134,7 +134,9 @@ export async function runConnection(
     : undefined;
   let controller: AbortController | undefined; // the current attempt's
   let wake: (() => void) | undefined; // waits for the page to show
+  let closing = false; // the signal aborted: read per event, cheaper than asking the signal
   signal.addEventListener('abort', () => {
+    closing = true;
     controller?.abort();
     wake?.();
   });
@@ -259,7 +261,9 @@ export async function runConnection(
           idle?.chunk();
           phase = FATAL;
           parser.feed(value);
-          for (const event of events) {
+          // An indexed loop: an array iterator held across the await below would be allocated.
+          for (let index = 0; index < events.length; index++) {
+            const event = events[index]!;
             connection.lastEventId = event.id;
             const ending = connection.isTerminal?.(event);
             if (!ending || ending.deliver) {
@@ -270,7 +274,7 @@ export async function runConnection(
               // turn of the microtask queue each.
               const backpressure = connection.onEvent(event);
               if (backpressure) await backpressure;
-              signal.throwIfAborted(); // closed from inside a listener
+              if (closing) throw signal.reason; // closed from inside a listener
             }
             if (ending) {
               connection.terminal = event;

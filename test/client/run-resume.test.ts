@@ -4,7 +4,9 @@
  * `Last-Event-ID: <runId>.0` (the run from its start) instead of sending the request again, which
  * would start a second run. Real sockets: a node:http server with the hub behind ssekit's Node
  * adapter, on the memory, Redis and PostgreSQL engines; the first response's socket is closed
- * right after its head went out.
+ * right after its head went out. A cut before any response (the run started, its head never went
+ * out) of a POST is a typed error, unless the request carries an Idempotency-Key, which the hub
+ * honours: the same request again reads the run the first one started.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -47,22 +49,41 @@ function cutAfterHead(res: ServerResponse): void {
   }) as typeof res.end;
 }
 
+/** Closes the socket of the response before its head goes out (the run has started). */
+function cutBeforeHead(res: ServerResponse): void {
+  const cut = () => {
+    res.socket?.destroy();
+    return res;
+  };
+  res.writeHead = cut as typeof res.writeHead;
+  res.flushHeaders = cut;
+  res.write = (() => cut() && true) as typeof res.write;
+  res.end = cut as typeof res.end;
+}
+
 interface RunServer {
   server: TestServer;
   /** The Last-Event-ID of each request, '' without one. */
   lastEventIds: string[];
+  /** The Idempotency-Key of each request, '' without one. */
+  keys: string[];
   /** Runs started. */
   readonly runs: number;
   /** Releases the producer's events (it waits until then). */
   release(): void;
 }
 
-async function serveRun(engine: HubEngine, gated: boolean): Promise<RunServer> {
+async function serveRun(
+  engine: HubEngine,
+  gated: boolean,
+  cut: (res: ServerResponse) => void = cutAfterHead,
+): Promise<RunServer> {
   const hub: Hub = createHub({ engine });
   const gate = deferred();
   if (!gated) gate.resolve();
   let runs = 0;
   const lastEventIds: string[] = [];
+  const keys: string[] = [];
   const produce = async (run: RunWriter) => {
     runs++;
     await gate.promise;
@@ -72,7 +93,8 @@ async function serveRun(engine: HubEngine, gated: boolean): Promise<RunServer> {
   const handler = toNodeHandler((request) => hub.stream(request, produce));
   const server = await startServer((req: IncomingMessage, res: ServerResponse) => {
     lastEventIds.push((req.headers['last-event-id'] as string | undefined) ?? '');
-    if (lastEventIds.length === 1) cutAfterHead(res);
+    if (lastEventIds.length === 1) cut(res);
+    keys.push((req.headers['idempotency-key'] as string | undefined) ?? '');
     return handler(req, res);
   });
   cleanup.push(
@@ -82,6 +104,7 @@ async function serveRun(engine: HubEngine, gated: boolean): Promise<RunServer> {
   return {
     server,
     lastEventIds,
+    keys,
     get runs() {
       return runs;
     },
@@ -180,5 +203,69 @@ describe.each(Object.entries(engines))('a run cut after its headers, on %s', (_n
     expect(events).toEqual([...expected(runId), doneEvent(runId)]);
     expect(app.runs).toBe(1);
     expect(errors).toBe(1);
+  });
+});
+
+describe.each(Object.entries(engines))('a run cut before any response, on %s', (_name, engine) => {
+  test('a POST with an Idempotency-Key is sent again and reads the run the first one started', async () => {
+    const app = await serveRun(engine(), true, cutBeforeHead);
+    const key = crypto.randomUUID();
+    const runIds: string[] = [];
+    const stream = fetchEventStream(app.server.url, {
+      json: {},
+      headers: { 'idempotency-key': key },
+      retry: fast,
+      onOpen: (response) => runIds.push(response.headers.get('ssekit-run-id') ?? ''),
+    });
+    const events: ServerSentEvent[] = [];
+    const reading = (async () => {
+      for await (const event of stream) events.push(event);
+    })();
+    await app.server.waitForRequests(2);
+    app.release();
+    await reading;
+    expect(runIds).toHaveLength(1);
+    expect(events).toEqual(expected(runIds[0]!));
+    expect(app.keys).toEqual([key, key]);
+    expect(app.lastEventIds).toEqual(['', '']);
+    expect(app.runs).toBe(1);
+  });
+
+  test('the hub: one key, one run, also for requests at once; a key is scoped to its path', async () => {
+    const hub = createHub({ engine: engine() });
+    cleanup.push(() => hub.close());
+    let runs = 0;
+    const handler = (request: Request) =>
+      hub.stream(request, async (run) => {
+        runs++;
+        await run.send({ data: 'only' });
+      });
+    const post = (path: string, key: string) =>
+      handler(
+        new Request(`http://hub.test${path}`, {
+          method: 'POST',
+          headers: { 'idempotency-key': key },
+        }),
+      );
+    const key = crypto.randomUUID();
+    const responses = await Promise.all([post('/a', key), post('/a', key), post('/a', `"${key}"`)]);
+    const bodies = await Promise.all(responses.map((response) => response.text()));
+    const runId = responses[0]!.headers.get('ssekit-run-id');
+    expect(responses.map((response) => response.headers.get('ssekit-run-id'))).toEqual([
+      runId,
+      runId,
+      runId,
+    ]);
+    expect(new Set(bodies).size).toBe(1);
+    expect(bodies[0]).toContain(`id: ${runId}.1\ndata: only\n`);
+    expect(runs).toBe(1);
+    const other = await post('/b', key);
+    expect(other.headers.get('ssekit-run-id')).not.toBe(runId);
+    await other.text();
+    expect(runs).toBe(2);
+    const bad = await post('/a', 'not ascii: \u00e9');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad-request');
+    expect(runs).toBe(2);
   });
 });

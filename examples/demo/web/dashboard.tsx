@@ -4,6 +4,8 @@ import type { BackgroundJob, DemoNotification, LogLine, MetricsSample } from '..
 import { describeError } from './describe-error.ts';
 import { LineChart } from './line-chart.tsx';
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 /** What a panel keeps of its topic: the last `keep` events' data, and how many came. */
 interface TopicState<T> {
   items: T[];
@@ -88,7 +90,7 @@ function ConnectionsPanel({ multiplex }: { multiplex: Multiplex }) {
     <section className="panel compact" data-topic="metrics" data-received={received}>
       <header>
         <h3>Metrics</h3>
-        <span className="count">{received} events</span>
+        <span className="count">{plural(received, 'event')}</span>
       </header>
       <p className="big" data-testid="multiplexed-connections" data-count={latest?.multiplexed}>
         <strong>{latest ? latest.multiplexed : '–'}</strong> multiplexed connection
@@ -96,7 +98,7 @@ function ConnectionsPanel({ multiplex }: { multiplex: Multiplex }) {
       </p>
       <p className="notice">
         {latest
-          ? `${latest.connections} event streams in all · CPU ${latest.cpu.toFixed(1)} % · heap ${latest.memoryMb.toFixed(1)} MiB`
+          ? `${plural(latest.connections, 'event stream')} in all · CPU ${latest.cpu.toFixed(1)} % · heap ${latest.memoryMb.toFixed(1)} MiB`
           : 'waiting for the first sample…'}
       </p>
       <LineChart
@@ -105,7 +107,6 @@ function ConnectionsPanel({ multiplex }: { multiplex: Multiplex }) {
         y={items.map((sample) => sample.cpu)}
         color="#2563eb"
         range={[0, 100]}
-        height={90}
       />
     </section>
   );
@@ -119,7 +120,7 @@ function JobsPanel({ multiplex }: { multiplex: Multiplex }) {
     <section className="panel compact" data-topic="jobs" data-received={received}>
       <header>
         <h3>Background jobs</h3>
-        <span className="count">{received} events</span>
+        <span className="count">{plural(received, 'event')}</span>
       </header>
       {current ? (
         <>
@@ -149,7 +150,7 @@ function DashboardLogs({ multiplex }: { multiplex: Multiplex }) {
     <section className="panel compact" data-topic="logs" data-received={received}>
       <header>
         <h3>Logs</h3>
-        <span className="count">{received} events</span>
+        <span className="count">{plural(received, 'event')}</span>
       </header>
       <ol className="log-lines">
         {items.map((line) => (
@@ -170,7 +171,7 @@ function NotificationsPanel({ multiplex }: { multiplex: Multiplex }) {
     <section className="panel compact" data-topic="notifications" data-received={received}>
       <header>
         <h3>Notifications</h3>
-        <span className="count">{received} events</span>
+        <span className="count">{plural(received, 'event')}</span>
       </header>
       <ul className="notifications">
         {[...items].reverse().map((item) => (
