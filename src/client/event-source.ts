@@ -67,9 +67,10 @@ export class EventSource extends EventTarget {
   static readonly CONNECTING: 0 = CONNECTING;
   static readonly OPEN: 1 = OPEN;
   static readonly CLOSED: 2 = CLOSED;
-  readonly CONNECTING: 0 = CONNECTING;
-  readonly OPEN: 1 = OPEN;
-  readonly CLOSED: 2 = CLOSED;
+  // On the prototype (below), as WebIDL puts constants: not own properties of each instance.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSED: 2;
 
   readonly #url: string;
   readonly #withCredentials: boolean;
@@ -84,8 +85,9 @@ export class EventSource extends EventTarget {
     >
   > = {};
 
-  constructor(url: string | URL, init: EventSourceInit = {}) {
+  constructor(url: string | URL, init: EventSourceInit | null = {}) {
     super();
+    init ??= {}; // WebIDL: a null dictionary is the defaults
     const base = (globalThis as { location?: { href: string } }).location?.href;
     try {
       this.#url = new URL(url, base).href;
@@ -95,7 +97,7 @@ export class EventSource extends EventTarget {
         'SyntaxError',
       );
     }
-    this.#withCredentials = init.withCredentials === true;
+    this.#withCredentials = !!init.withCredentials; // WebIDL boolean
     this.#reconnectionTimeMs = init.reconnectionTimeMs ?? 3000;
     const fetchImpl = init.fetch ?? globalThis.fetch?.bind(globalThis);
     if (typeof fetchImpl !== 'function')
@@ -246,6 +248,14 @@ export class EventSource extends EventTarget {
     this.dispatchEvent(new Event('error'));
   }
 }
+
+// WebIDL: the constants, enumerable and read-only, and the class string `[object EventSource]`.
+for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED', Symbol.toStringTag].entries())
+  Object.defineProperty(EventSource.prototype, name, {
+    value: value > 2 ? 'EventSource' : value,
+    enumerable: value < 3,
+    configurable: value > 2,
+  });
 
 function originOf(url: string): string {
   try {

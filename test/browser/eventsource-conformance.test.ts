@@ -1159,6 +1159,27 @@ describe('native EventSource and ssekit EventSource agree', () => {
             relative.close();
             return relative.readyState;
           })(),
+          ownKeys: Object.keys(source),
+          ownConstant: Object.hasOwn(source, 'CONNECTING'),
+          tag: Object.prototype.toString.call(source),
+          // WebIDL: a dictionary member converts to boolean, a null init is the defaults.
+          truthyCredentials: (() => {
+            const other = new Source('/s/status-204?run=interface', {
+              withCredentials: 1 as unknown as boolean,
+            });
+            other.close();
+            return other.withCredentials;
+          })(),
+          nullInit: (() => {
+            const other = new Source('/s/status-204?run=interface', null as never);
+            other.close();
+            return other.withCredentials;
+          })(),
+          stringified: (() => {
+            const other = new Source({ toString: () => '/s/x' } as never);
+            other.close();
+            return other.url;
+          })(),
         };
         source.close();
         return shape;
@@ -1174,6 +1195,12 @@ describe('native EventSource and ssekit EventSource agree', () => {
       withCredentials: [false, true],
       syntax: 'SyntaxError true',
       closeTwice: 2,
+      ownKeys: [],
+      ownConstant: false,
+      tag: '[object EventSource]',
+      truthyCredentials: true,
+      nullInit: false,
+      stringified: `${server.url}/s/x`,
     });
   });
 

@@ -58,6 +58,11 @@ test('has the standard shape: constants, readyState, url, withCredentials', asyn
   expect(source.url).toBe(`${url}/path?q=1`);
   expect(source.withCredentials).toBe(true);
   expect(source).toBeInstanceOf(EventTarget);
+  // WebIDL: constants on the prototype, the class string, a boolean init member, a null init.
+  expect(Object.keys(source)).toEqual([]);
+  expect(Object.prototype.toString.call(source)).toBe('[object EventSource]');
+  expect(open(url, { withCredentials: 1 as never }).withCredentials).toBe(true);
+  expect(open(url, null).withCredentials).toBe(false);
   expect(() => new EventSource('http://[::1')).toThrow(/invalid URL/);
   await new Promise((resolve) => source.addEventListener('open', resolve));
   expect(source.readyState).toBe(1);
