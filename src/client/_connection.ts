@@ -180,8 +180,11 @@ export async function runConnection(
         method = methodOf(init);
       }
       const headers = new Headers(init.headers);
+      // Spec: the ID "encoded as UTF-8". A header value is a byte string, one character per byte
+      // (Headers refuses any past U+00FF): an ID like `é` goes as its two bytes. A lone surrogate
+      // (no decoded stream has one; a `lastEventId` option might) throws a URIError.
       if (connection.lastEventId !== '' && !headers.has('last-event-id'))
-        headers.set('last-event-id', utf8ByteString(connection.lastEventId));
+        headers.set('last-event-id', unescape(encodeURIComponent(connection.lastEventId)));
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
       // The wait for the response counts.
       idle = connection.watchIdle?.((ms) => {
@@ -322,15 +325,6 @@ export async function runConnection(
     if (delayMs === undefined) return undefined;
     await sleep(delayMs, signal);
   }
-}
-
-/**
- * Spec: `Last-Event-ID` is the ID "encoded as UTF-8"; a header value is a byte string (one
- * character per byte, which `Headers` refuses past U+00FF), so an ID like `é` goes as its bytes.
- * A lone surrogate (no decoded stream has one; a `lastEventId` option might) throws a URIError.
- */
-function utf8ByteString(text: string): string {
-  return unescape(encodeURIComponent(text));
 }
 
 /** The method of a request init, upper-cased as fetch normalizes it. */

@@ -215,7 +215,7 @@ export class EventSource extends EventTarget {
         // The request followed its redirects: reconnections go where it ended (spec: the same
         // request is fetched again, and its URL is the last of its URL list), as in Chromium.
         if (response.redirected) connection.url = response.url;
-        this.#origin = originOf(response.url || this.#url);
+        this.#origin = new URL(response.url || this.#url).origin; // both absolute URLs
         this.#readyState = OPEN;
         this.dispatchEvent(new Event('open'));
       },
@@ -256,14 +256,6 @@ for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED', Symbol.toStringTag]
     enumerable: value < 3,
     configurable: value > 2,
   });
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '';
-  }
-}
 
 function createMessageEvent(event: ServerSentEvent, origin: string): Event {
   if (typeof MessageEvent === 'function') {
