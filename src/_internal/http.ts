@@ -18,11 +18,25 @@ export function mediaType(contentType: string | null | undefined): string {
   return contentType.split(';', 1)[0]!.trim().toLowerCase();
 }
 
-/** True when a `content-type` value announces an event stream (any parameters, any case). */
+/**
+ * True when a `content-type` value announces an event stream (any parameters, any case). As
+ * Fetch's "extract a MIME type" reads it: of several values (repeated headers, joined by commas),
+ * the last one that parses as a MIME type counts; unparsable values and the wildcard type are
+ * skipped.
+ * @see https://fetch.spec.whatwg.org/#concept-header-extract-mime-type
+ */
 export function isEventStreamType(contentType: string | null | undefined): boolean {
-  // `mediaType(contentType) === 'text/event-stream'`, without the split (the client's bundle).
-  return /^\s*text\/event-stream\s*(?:;|$)/i.test(contentType ?? '');
+  let essence: string | undefined;
+  // The values, split at every comma (Fetch skips commas in quoted strings: a piece cut there
+  // starts or ends inside the quotes, and parses as a MIME type only if the quoted text is one
+  // followed by `;`, which no server sends). `*/*` counts as unparsable.
+  for (const value of contentType?.split(',') ?? [])
+    essence = MIME_TYPE.exec(value)?.[1]?.toLowerCase().replace('*/*', '') || essence;
+  return essence === 'text/event-stream';
 }
+
+/** A MIME type's essence: two HTTP tokens around a slash, then whitespace and `;` or the end. */
+const MIME_TYPE = /^[\t ]*([\w!#-'*+.^`|~-]+\/[\w!#-'*+.^`|~-]+)[\t ]*(?:;|$)/;
 
 /** True for `application/json` and every `+json` suffix type (`application/problem+json`). */
 export function isJsonType(contentType: string | null | undefined): boolean {

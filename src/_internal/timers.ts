@@ -44,7 +44,11 @@ export function startTimer(ms: number, onFire: () => void): { restart(): void; s
   };
 }
 
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+/**
+ * Waits `ms`, or rejects with the signal's reason when it aborts first. A wait past the longest a
+ * timer takes (2^31-1 ms, 24.8 days: a server's `retry: 4294967306`) is cut to that, never
+ * wrapped into a short one as `setTimeout` does (modulo 2^32 in browsers, 1 ms in Node).
+ */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
@@ -55,10 +59,13 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(ms, 2_147_483_647),
+    );
     unrefTimer(timer);
     signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -19,7 +19,7 @@ import { sleep } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
+import type { IdleSetting, IdleWatch } from './_idle.ts';
 import { runStartId } from './_run-start.ts';
 import { endsInsideEvent } from './_stream-end.ts';
 import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
@@ -79,6 +79,12 @@ export interface Connection {
   resume?: ResumeBuilder | undefined;
   maxEventSize?: number | undefined;
   idleTimeoutMs?: IdleSetting;
+  /**
+   * Starts an attempt's idle timer (`watchIdle` over `idleTimeoutMs`, with one learner per
+   * connection): passed in, so that a surface without idle timeouts (`EventSource`) does not
+   * carry the code.
+   */
+  watchIdle?: ((onIdle: (timeoutMs: number) => void) => IdleWatch | undefined) | undefined;
   /** Whether comments count as activity for a fixed `idleTimeoutMs`. */
   commentsResetIdle?: boolean | undefined;
   /** Drop the connection while the page is hidden (once it can be resumed), wait until visible. */
@@ -122,7 +128,6 @@ export async function runConnection(
   connection: Connection,
   signal: AbortSignal,
 ): Promise<ServerSentEvent | undefined | null> {
-  const learner = connection.idleTimeoutMs === 'auto' ? createIdleLearner() : undefined;
   // Looked up on globalThis, so the client loads where there is no document (it never pauses).
   const doc = connection.pauseWhenHidden
     ? (globalThis as { document?: VisibilityDocument }).document
@@ -175,14 +180,17 @@ export async function runConnection(
         method = methodOf(init);
       }
       const headers = new Headers(init.headers);
+      // Spec: the ID "encoded as UTF-8". A header value is a byte string, one character per byte
+      // (Headers refuses any past U+00FF): an ID like `é` goes as its two bytes. A lone surrogate
+      // (no decoded stream has one; a `lastEventId` option might) throws a URIError.
       if (connection.lastEventId !== '' && !headers.has('last-event-id'))
-        headers.set('last-event-id', connection.lastEventId);
+        headers.set('last-event-id', unescape(encodeURIComponent(connection.lastEventId)));
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
       // The wait for the response counts.
-      idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
+      idle = connection.watchIdle?.((ms) => {
         idled = new StreamError(
           'idle-timeout',
-          `No event arrived within idleTimeoutMs (${learner ? "'auto', " : ''}${ms} ms): ${method} ${url}`,
+          `No event arrived within idleTimeoutMs (${connection.idleTimeoutMs === 'auto' ? "'auto', " : ''}${ms} ms): ${method} ${url}`,
         );
         attemptController.abort();
       });

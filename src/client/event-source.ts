@@ -1,6 +1,6 @@
 import type { HeadersInput } from '../_internal/http.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
-import { BODY, CONNECT, ENDED, runConnection } from './_connection.ts';
+import { BODY, CONNECT, type Connection, ENDED, runConnection } from './_connection.ts';
 import type { FetchLike } from './types.ts';
 
 /** The init of {@link EventSource}: the standard `withCredentials`, plus request options. */
@@ -34,6 +34,9 @@ export interface EventSourceInit {
 
 type Handler = ((this: EventSource, event: Event) => unknown) | null;
 
+/** What a futile fetch throws: the connection fails instead of being reestablished. */
+const FUTILE = Symbol();
+
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
 const CLOSED = 2 as const;
@@ -64,9 +67,10 @@ export class EventSource extends EventTarget {
   static readonly CONNECTING: 0 = CONNECTING;
   static readonly OPEN: 1 = OPEN;
   static readonly CLOSED: 2 = CLOSED;
-  readonly CONNECTING: 0 = CONNECTING;
-  readonly OPEN: 1 = OPEN;
-  readonly CLOSED: 2 = CLOSED;
+  // On the prototype (below), as WebIDL puts constants: not own properties of each instance.
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSED: 2;
 
   readonly #url: string;
   readonly #withCredentials: boolean;
@@ -74,13 +78,16 @@ export class EventSource extends EventTarget {
   #readyState: 0 | 1 | 2 = CONNECTING;
   #reconnectionTimeMs: number;
   #origin = '';
-  #handlers: Record<
-    'open' | 'message' | 'error',
-    { handler: Handler; listener: (event: Event) => void } | undefined
-  > = { open: undefined, message: undefined, error: undefined };
+  #handlers: Partial<
+    Record<
+      'open' | 'message' | 'error',
+      { handler: Handler; listener: (event: Event) => void } | undefined
+    >
+  > = {};
 
-  constructor(url: string | URL, init: EventSourceInit = {}) {
+  constructor(url: string | URL, init: EventSourceInit | null = {}) {
     super();
+    init ??= {}; // WebIDL: a null dictionary is the defaults
     const base = (globalThis as { location?: { href: string } }).location?.href;
     try {
       this.#url = new URL(url, base).href;
@@ -90,20 +97,45 @@ export class EventSource extends EventTarget {
         'SyntaxError',
       );
     }
-    this.#withCredentials = init.withCredentials === true;
+    this.#withCredentials = !!init.withCredentials; // WebIDL boolean
     this.#reconnectionTimeMs = init.reconnectionTimeMs ?? 3000;
     const fetchImpl = init.fetch ?? globalThis.fetch?.bind(globalThis);
     if (typeof fetchImpl !== 'function')
       throw new TypeError('EventSource: no global fetch here; pass `fetch`.');
+    const credentials = this.#withCredentials ? 'include' : 'same-origin';
     const request: RequestInit = {
       method: init.method ?? 'GET',
       headers: init.headers ?? {},
       body: init.body ?? null,
-      credentials: this.#withCredentials ? 'include' : 'same-origin',
+      credentials,
       cache: 'no-store',
       mode: 'cors',
     };
-    this.#connect(fetchImpl, request, init.maxEventSize);
+    // Spec: a network error reestablishes the connection "unless the user agent knows that to be
+    // futile", and browsers fail it for a scheme fetch cannot load and for a response the CORS
+    // check refused. A fetch rejects alike for a refused CORS check and for the network, so a
+    // no-cors HEAD asks whether the server answers at all: when it does, CORS refused it.
+    const fetchOrFutile: FetchLike = async (input, options) => {
+      const target = new URL(String(input));
+      if (!/^(?:https?|data|blob):$/.test(target.protocol)) throw FUTILE;
+      try {
+        return await fetchImpl(input, options);
+      } catch (error) {
+        const signal = options?.signal ?? null;
+        if (
+          base !== undefined &&
+          target.origin !== new URL(base).origin &&
+          !signal?.aborted &&
+          (await fetchImpl(input, { method: 'HEAD', mode: 'no-cors', credentials, signal }).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw FUTILE;
+        throw error;
+      }
+    };
+    this.#connect(fetchOrFutile, request, init.maxEventSize);
   }
 
   /** The resolved URL. */
@@ -143,54 +175,59 @@ export class EventSource extends EventTarget {
     this.#controller.abort();
   }
 
+  // HTML "event handler" semantics: one listener per handler, added when it is first set (its
+  // place among the listeners), kept while it changes, removed by null. A non-object is null.
   #setHandler(type: 'open' | 'message' | 'error', handler: Handler): void {
     const current = this.#handlers[type];
-    if (current) this.removeEventListener(type, current.listener);
-    if (typeof handler !== 'function') {
+    if (handler === null || (typeof handler !== 'function' && typeof handler !== 'object')) {
+      if (current) this.removeEventListener(type, current.listener);
       this.#handlers[type] = undefined;
-      return;
+    } else if (current) current.handler = handler;
+    else {
+      const entry = { handler, listener: (event: Event) => entry.handler?.call(this, event) };
+      this.#handlers[type] = entry;
+      this.addEventListener(type, entry.listener);
     }
-    const listener = (event: Event) => handler.call(this, event);
-    this.#handlers[type] = { handler, listener };
-    this.addEventListener(type, listener);
   }
 
   #connect(fetch: FetchLike, init: RequestInit, maxEventSize: number | undefined): void {
     const signal = this.#controller.signal;
-    runConnection(
-      {
-        url: this.#url,
-        init,
-        fetch,
-        maxEventSize,
-        strict: true, // spec: anything but a 200 text/event-stream response fails the connection
-        // Spec: reconnect after a network error or the end of the stream, forever, waiting the
-        // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
-        // whose stream ended (the browser's behaviour, applied to the extension).
-        decide: (phase, error) => {
-          if (phase !== ENDED && phase !== CONNECT && phase !== BODY) throw error;
-          if (this.#readyState !== CLOSED) {
-            this.#readyState = CONNECTING;
-            this.dispatchEvent(new Event('error'));
-          }
-          return this.#reconnectionTimeMs;
-        },
-        onOpen: (response) => {
-          if (this.#readyState === CLOSED) return;
-          this.#origin = originOf(response.url || this.#url);
-          this.#readyState = OPEN;
-          this.dispatchEvent(new Event('open'));
-        },
-        onEvent: (event) => this.#dispatchMessage(event),
-        onServerRetry: (retryMs) => {
-          this.#reconnectionTimeMs = retryMs;
-        },
-        lastEventId: '',
-        delivered: 0,
-        readyState: 'connecting',
+    const connection: Connection = {
+      url: this.#url,
+      init,
+      fetch,
+      maxEventSize,
+      strict: true, // spec: anything but a 200 text/event-stream response fails the connection
+      // Spec: reconnect after a network error or the end of the stream, forever, waiting the
+      // reconnection time; fail on anything else. Unlike fetchEventStream, this re-sends a POST
+      // whose stream ended (the browser's behaviour, applied to the extension).
+      decide: (phase, error) => {
+        if ((phase !== ENDED && phase !== CONNECT && phase !== BODY) || error === FUTILE)
+          throw error;
+        if (this.#readyState !== CLOSED) {
+          this.#readyState = CONNECTING;
+          this.dispatchEvent(new Event('error'));
+        }
+        return this.#reconnectionTimeMs;
       },
-      signal,
-    ).then(
+      onOpen: (response) => {
+        if (this.#readyState === CLOSED) return;
+        // The request followed its redirects: reconnections go where it ended (spec: the same
+        // request is fetched again, and its URL is the last of its URL list), as in Chromium.
+        if (response.redirected) connection.url = response.url;
+        this.#origin = new URL(response.url || this.#url).origin; // both absolute URLs
+        this.#readyState = OPEN;
+        this.dispatchEvent(new Event('open'));
+      },
+      onEvent: (event) => this.#dispatchMessage(event),
+      onServerRetry: (retryMs) => {
+        this.#reconnectionTimeMs = retryMs;
+      },
+      lastEventId: '',
+      delivered: 0,
+      readyState: 'connecting',
+    };
+    runConnection(connection, signal).then(
       () => this.#fail(),
       () => {
         if (!signal.aborted) this.#fail();
@@ -212,13 +249,13 @@ export class EventSource extends EventTarget {
   }
 }
 
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '';
-  }
-}
+// WebIDL: the constants, enumerable and read-only, and the class string `[object EventSource]`.
+for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED', Symbol.toStringTag].entries())
+  Object.defineProperty(EventSource.prototype, name, {
+    value: value > 2 ? 'EventSource' : value,
+    enumerable: value < 3,
+    configurable: value > 2,
+  });
 
 function createMessageEvent(event: ServerSentEvent, origin: string): Event {
   if (typeof MessageEvent === 'function') {

@@ -1,6 +1,7 @@
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { type Connection, methodOf, runConnection } from './_connection.ts';
 import { createEventQueue, type EventSink } from './_event-queue.ts';
+import { createIdleLearner, watchIdle } from './_idle.ts';
 import { createResumeRule } from './_resume-rule.ts';
 import { RUN_ID_HEADER } from './_run-start.ts';
 import { sendCancel } from './_stop.ts';
@@ -189,6 +190,8 @@ export function startEventStream(
     throw new TypeError('fetchEventStream: no global fetch here; pass `fetch`.');
   const href = String(url);
   let runId: string | undefined;
+  // One learner for the stream: what 'auto' learns lasts across its attempts.
+  const learner = idleTimeoutMs === 'auto' ? createIdleLearner() : undefined;
   // The options the core reads as they are (resume, maxEventSize, idleTimeoutMs, commentsResetIdle,
   // pauseWhenHidden, onComment) come with the spread.
   const connection: Connection = {
@@ -197,6 +200,7 @@ export function startEventStream(
     init,
     fetch,
     isTerminal: isTerminal ? connectionTerminal(isTerminal) : (defaultTerminal as never),
+    watchIdle: (onIdle) => watchIdle(idleTimeoutMs, learner, onIdle),
     decide: () => undefined, // replaced below: the rule reads this object's state
     onOpen(response) {
       runId = response.headers.get(RUN_ID_HEADER) ?? runId;

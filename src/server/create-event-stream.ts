@@ -135,8 +135,9 @@ export function eventStreamResponse(session: Session): Response {
 
 /**
  * The last event ID a resuming client sent: the `Last-Event-ID` header (what `EventSource` and
- * fetch-based clients send), else the `lastEventId` query parameter (for a GET `EventSource`
- * whose URL the page rebuilds, since it cannot set headers), else `""`.
+ * fetch-based clients send, the ID encoded as UTF-8, which is decoded: an ID like `é` comes back
+ * as it was sent), else the `lastEventId` query parameter (for a GET `EventSource` whose URL the
+ * page rebuilds, since it cannot set headers), else `""`.
  *
  * @example
  * ```ts
@@ -148,7 +149,22 @@ export function eventStreamResponse(session: Session): Response {
  */
 export function readLastEventId(request: Request): string {
   const header = request.headers.get('last-event-id');
-  if (header !== null) return header;
+  if (header !== null) return fromUtf8Bytes(header);
   const url = request.url;
   return url.includes('?') ? (new URL(url).searchParams.get('lastEventId') ?? '') : '';
+}
+
+/**
+ * A header value read as the UTF-8 its bytes are: runtimes give header bytes one character each
+ * (`é` arrives as `Ã©`). A value that is not such bytes (already decoded, or not UTF-8) is kept.
+ */
+function fromUtf8Bytes(value: string): string {
+  if (!/[\x80-\xff]/.test(value) || /[^\0-\xff]/.test(value)) return value;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(
+      Uint8Array.from(value, (character) => character.charCodeAt(0)),
+    );
+  } catch {
+    return value; // not UTF-8: an older client's Latin-1, kept as it came
+  }
 }

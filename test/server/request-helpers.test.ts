@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { EventSource } from '../../src/client/index.ts';
 import { RequestError } from '../../src/errors.ts';
 import {
   corsPreflight,
   eventStreamHandler,
   jsonErrorResponse,
   readJsonBody,
+  readLastEventId,
 } from '../../src/server/index.ts';
 import type { TestServer } from '../helpers/http-server.ts';
 import {
@@ -257,5 +259,40 @@ describe('eventStreamHandler on a real server', () => {
     );
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     expect(response.headers.get('vary')).toBe('origin');
+  });
+});
+
+describe('readLastEventId', () => {
+  const withId = (header: string) =>
+    new Request('http://h/feed', { headers: { 'last-event-id': header } });
+
+  test('decodes the UTF-8 bytes a client sends (one character per byte), keeps anything else', () => {
+    const bytes = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+    expect(readLastEventId(withId(bytes('é€😀')))).toBe('é€😀');
+    expect(readLastEventId(withId('plain-42'))).toBe('plain-42');
+    expect(readLastEventId(withId('caf\u00e9'))).toBe('caf\u00e9'); // Latin-1, not UTF-8: as it is
+    expect(readLastEventId(new Request('http://h/feed?lastEventId=%C3%A9'))).toBe('é');
+  });
+
+  test("round trip: ssekit's client sends a non-ASCII id that the server reads back", async () => {
+    const seen: string[] = [];
+    const server = await serveWeb((request) => {
+      seen.push(readLastEventId(request));
+      return new Response(seen.length === 1 ? 'retry: 5\nid: é€😀\ndata: a\n\n' : 'data: b\n\n', {
+        headers: { 'content-type': 'text/event-stream' },
+      });
+    });
+    try {
+      const source = new EventSource(server.url);
+      await new Promise<void>((resolve) => {
+        source.onmessage = (event) => {
+          if ((event as MessageEvent).data === 'b') resolve();
+        };
+      });
+      source.close();
+      expect(seen.slice(0, 2)).toEqual(['', 'é€😀']);
+    } finally {
+      await server.close();
+    }
   });
 });
