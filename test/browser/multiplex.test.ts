@@ -79,24 +79,29 @@ declare global {
     ssekit: typeof import('../../src/client/multiplex.ts');
     mux: import('../../src/client/multiplex.ts').Multiplex;
     got: Record<string, number[]>;
+    hangs?: Promise<void>;
   }
 }
 
 /** Opens a page that subscribes to `topics` and records every event's number per topic. */
-async function subscriber(page: Page, topics: string[]): Promise<void> {
+async function subscriber(page: Page, topics: string[], tabHeartbeatMs = 1000): Promise<void> {
   await page.goto(server.url);
   await page.waitForFunction(() => 'ssekit' in window);
-  await page.evaluate(async (names) => {
-    window.got = Object.fromEntries(names.map((name) => [name, []]));
-    window.mux = window.ssekit.createMultiplex('/topics', {
-      controlUrl: '/control',
-      retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1000 },
-    });
-    const subscription = window.mux.subscribe(names, (event) =>
-      window.got[event.topic]!.push(Number(event.data)),
-    );
-    await subscription.ready;
-  }, topics);
+  await page.evaluate(
+    async ([names, heartbeatMs]) => {
+      window.got = Object.fromEntries(names.map((name) => [name, []]));
+      window.mux = window.ssekit.createMultiplex('/topics', {
+        controlUrl: '/control',
+        retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1000 },
+        tabHeartbeatMs: heartbeatMs,
+      });
+      const subscription = window.mux.subscribe(names, (event) =>
+        window.got[event.topic]!.push(Number(event.data)),
+      );
+      await subscription.ready;
+    },
+    [topics, tabHeartbeatMs] as const,
+  );
 }
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: () => string) {
@@ -219,6 +224,68 @@ test('a leader that freezes steps down: another page leads, no event lost or rep
   }
   expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('follower');
   expect(opened).toBe(2);
+  await context.close();
+});
+
+test('a leader whose main thread hangs is taken over: the followers get every event during the hang, then it follows', async () => {
+  generation++;
+  opened = 0;
+  const context = await browser.newContext();
+  const pages = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
+  for (const page of pages) await subscriber(page, ['a', 'b'], 100); // the first page leads
+  expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('leader');
+  let next = 0;
+  const publish = async (count: number) => {
+    for (let index = 0; index < count; index++, next++) {
+      await hub.publish(TOPICS[next % 2]!, { data: next });
+    }
+  };
+  const expected = (topic: string) =>
+    Array.from({ length: next }, (_, index) => index).filter(
+      (index) => TOPICS[index % 2] === topic,
+    );
+  const gotAll = (page: Page) =>
+    waitFor(
+      () => page.evaluate((total) => window.got.b!.length >= total, next / 2),
+      () => `every event on page ${pages.indexOf(page) + 1}`,
+    );
+  await publish(20);
+  // A busy loop: no freeze, no pagehide, no timer, no message; its Web Lock stays held.
+  const hangMs = 8_000;
+  const hangStarted = Date.now();
+  await pages[1]!.evaluate(() => {
+    const channel = new BroadcastChannel('test-hang');
+    window.hangs = new Promise((resolve) => {
+      channel.onmessage = () => resolve();
+    });
+  });
+  const hang = pages[0]!.evaluate((ms) => {
+    new BroadcastChannel('test-hang').postMessage('now'); // delivered while this page loops
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+  }, hangMs);
+  await pages[1]!.evaluate(() => window.hangs);
+  await publish(20);
+  for (const page of pages.slice(1)) await gotAll(page);
+  // Taken over during the hang (4 missed beats of 100 ms, one more, jitter: well under 8 s).
+  expect(Date.now() - hangStarted).toBeLessThan(hangMs);
+  const roles = await Promise.all(
+    pages.slice(1).map((page) => page.evaluate(() => window.mux.role)),
+  );
+  expect(roles.sort()).toEqual(['follower', 'leader']);
+  for (const page of pages.slice(1))
+    expect(await page.evaluate(() => window.got)).toEqual({ a: expected('a'), b: expected('b') });
+  await hang;
+  await publish(20);
+  for (const page of pages) {
+    await gotAll(page);
+    expect(await page.evaluate(() => window.got)).toEqual({ a: expected('a'), b: expected('b') });
+  }
+  expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('follower');
+  await waitFor(
+    () => openNow() === 1,
+    () => `${openNow()} connections open`,
+  );
   await context.close();
 });
 
