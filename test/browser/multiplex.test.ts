@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
+import { type CorsOptions, corsPreflight } from '../../src/server/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
 
@@ -34,12 +35,16 @@ beforeAll(async () => {
   });
   const clientJs = bundle.outputFiles[0]!.text;
   hub = createHub({ retention: { maxEvents: 10_000 } });
+  // The page's origin (127.0.0.1) may also use the hub as http://localhost:<port>: another origin.
+  const cors: CorsOptions = { origin: (origin) => origin === server.url };
   const handle = toNodeHandler((request) => {
     const url = new URL(request.url);
     if (url.pathname === '/topics') {
-      return hub.subscribeMany(request, url.searchParams.getAll('topic'), { heartbeatMs: 1000 });
+      if (request.method === 'OPTIONS') return corsPreflight(request, cors);
+      const topics = url.searchParams.getAll('topic');
+      return hub.subscribeMany(request, topics, { heartbeatMs: 1000, cors });
     }
-    return hub.handleTopics(request);
+    return hub.handleTopics(request, { cors });
   });
   server = await startServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/multiplex.js') {
@@ -80,6 +85,7 @@ declare global {
     mux: import('../../src/client/multiplex.ts').Multiplex;
     got: Record<string, number[]>;
     hangs?: Promise<void>;
+    errors: string[];
   }
 }
 
@@ -312,5 +318,42 @@ test('without Web Locks, each page has its own connection', async () => {
     );
     expect(await page.evaluate(() => window.got.a)).toEqual([first]);
   }
+  await context.close();
+});
+
+test('from another origin: topics added and removed on the live connection through CORS control requests', async () => {
+  generation++;
+  opened = 0;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => 'ssekit' in window);
+  const hubOrigin = `http://localhost:${server.port}`;
+  await page.evaluate(async (origin) => {
+    window.got = { a: [], b: [] };
+    window.errors = [];
+    window.mux = window.ssekit.createMultiplex(`${origin}/topics`, {
+      controlUrl: `${origin}/control`,
+      shareAcrossTabs: false,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+      onError: (error) => window.errors.push(String(error)),
+    });
+    const record = (event: { topic: string; data: string }) =>
+      window.got[event.topic]!.push(Number(event.data));
+    await window.mux.subscribe('a', record).ready;
+    // The connection is live: this one is a control request (a preflighted JSON POST).
+    await window.mux.subscribe('b', record).ready;
+  }, hubOrigin);
+  await hub.publish('a', { data: 1 });
+  await hub.publish('b', { data: 2 });
+  await waitFor(
+    () => page.evaluate(() => window.got.a!.length + window.got.b!.length === 2),
+    () => 'both topics',
+  );
+  expect(await page.evaluate(() => window.got)).toEqual({ a: [1], b: [2] });
+  // Refused by the browser, the control request would have failed, and the client would have
+  // opened the connection again with both topics: one connection, no error, is CORS working.
+  expect(await page.evaluate(() => window.errors)).toEqual([]);
+  expect(opened).toBe(1);
   await context.close();
 });
