@@ -106,7 +106,7 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
     const askedAt = Date.now();
     post({ type: 'ping' });
     watchdog = setTimeout(
-      () => (heardAt >= askedAt ? watch() : campaign(true)),
+      () => (heardAt >= askedAt ? watch() : role === 'follower' && campaign(true)),
       heartbeatMs * (1 + Math.random()),
     );
   };
