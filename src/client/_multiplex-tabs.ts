@@ -8,6 +8,15 @@
  * received, whose positions cover every topic of the old connection, so no event is lost; tabs
  * skip what they have seen (each topic's position), so none arrives twice. Without Web Locks or
  * BroadcastChannel, each tab has its own connection.
+ *
+ * A leader whose main thread hangs (a busy loop: no `freeze`, no `pagehide`) would hold the lock
+ * forever, so the leader beats on the channel every `heartbeatMs`; a follower that hears nothing
+ * for `MISSED_BEATS` beats asks (`ping`), and when nothing answers within one more beat (plus
+ * jitter, so that followers do not all do it at once) it steals the lock and leads from its own
+ * last event id. The hung tab, once it runs again, finds its lock stolen and follows. Until then
+ * its connection may still deliver: each tab, leader or not, takes the events of every tab that
+ * forwards them and keeps each topic's next one, so two overlapping leaders (both streams run in
+ * order from the same position) give every event once.
  */
 import type { ServerSentEvent } from '../protocol/types.ts';
 import type { Link } from './_multiplex-link.ts';
@@ -21,9 +30,14 @@ export type TabRole = 'leader' | 'follower' | 'alone';
  */
 const HANDOFF_GRACE_MS = 1_000;
 
+/** Beats a follower misses before it asks whether the leader still runs. */
+const MISSED_BEATS = 4;
+
 export interface TabsOptions {
   name: string;
   share: boolean;
+  /** How often the leader beats (see the module comment). */
+  heartbeatMs: number;
   /** What this tab wants. */
   want(): ReadonlySet<string>;
   /** An event, from the leader tab. */
@@ -50,7 +64,9 @@ type Message =
   | { type: 'event'; event: ServerSentEvent }
   | { type: 'want'; tab: string; topics: string[] }
   | { type: 'bye'; tab: string }
-  | { type: 'who' };
+  | { type: 'who' }
+  | { type: 'beat' }
+  | { type: 'ping' };
 
 export function shareAcrossTabs(options: TabsOptions): Tabs {
   const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks;
@@ -69,9 +85,39 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
   const announce = () => post({ type: 'want', tab, topics: [...options.want()] });
   const bye = () => post({ type: 'bye', tab });
 
+  const { heartbeatMs } = options;
+  let beats: ReturnType<typeof setInterval> | undefined; // the leader's
+  let watchdog: ReturnType<typeof setTimeout> | undefined; // a follower's
+  let heardAt = Date.now(); // when this follower last heard the leader
+  let queued: AbortController | undefined; // this tab's place in the lock's queue
+  const beat = () => post({ type: 'beat' });
+
+  // A follower checks that the leader runs: silent for MISSED_BEATS beats, it asks; silent for
+  // one more beat (and jitter), it takes over. Asking first matters: the silence may be this
+  // tab's own (a busy loop here), with the leader's beats waiting in its queue.
+  const watch = (): void => {
+    clearTimeout(watchdog);
+    if (role !== 'follower') return;
+    const waited = Date.now() - heardAt;
+    if (waited < heartbeatMs * MISSED_BEATS) {
+      watchdog = setTimeout(watch, heartbeatMs * MISSED_BEATS - waited);
+      return;
+    }
+    const askedAt = Date.now();
+    post({ type: 'ping' });
+    watchdog = setTimeout(
+      () => (heardAt >= askedAt ? watch() : role === 'follower' && campaign(true)),
+      heartbeatMs * (1 + Math.random()),
+    );
+  };
+
   channel.onmessage = ({ data }: MessageEvent<Message>) => {
-    if (data.type === 'event') {
-      if (role === 'follower') options.receive(data.event);
+    if (data.type === 'event' || data.type === 'beat') {
+      heardAt = Date.now();
+      // A leader takes them too: another tab leads already (it found this one silent).
+      if (data.type === 'event') options.receive(data.event);
+    } else if (data.type === 'ping') {
+      if (role === 'leader') beat();
     } else if (data.type === 'who') {
       if (role === 'follower') announce();
     } else if (role === 'leader') {
@@ -92,36 +138,57 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
   globalThis.addEventListener?.('pagehide', bye);
 
   // Leads while it holds the lock: until the tab closes, or freezes (a background tab the
-  // browser suspends would hold the connection and starve every other tab), then asks again.
-  const campaign = () => {
-    locks
-      .request(options.name, { signal: abort.signal }, () => {
-        if (abort.signal.aborted) return;
-        role = 'leader';
-        post({ type: 'who' });
-        link = options.lead(topicsOf(options.lastEventId()));
-        grace = setTimeout(() => link?.release(), HANDOFF_GRACE_MS);
-        return new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      })
-      .catch(() => {}); // aborted by close() while waiting: not an error
+  // browser suspends would hold the connection and starve every other tab), then asks again;
+  // or until a follower steals the lock from it (it had hung).
+  const lead = (): Promise<void> | undefined => {
+    if (abort.signal.aborted) return;
+    role = 'leader';
+    clearTimeout(watchdog);
+    beats = setInterval(beat, heartbeatMs);
+    beat();
+    post({ type: 'who' });
+    link = options.lead(topicsOf(options.lastEventId()));
+    grace = setTimeout(() => link?.release(), HANDOFF_GRACE_MS);
+    return new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  };
+  const campaign = (steal = false): void => {
+    queued?.abort();
+    let leading = false;
+    const granted = () => {
+      leading = true;
+      return lead();
+    };
+    // A steal takes no signal (the Web Locks API refuses both): close() releases it.
+    const request = steal
+      ? locks.request(options.name, { steal: true }, granted)
+      : locks.request(options.name, { signal: (queued = new AbortController()).signal }, granted);
+    request.catch(() => {
+      // An abort while queued (close(), or this tab stole the lock) is not an error; a lock
+      // stolen while this tab led means another tab found it silent: it follows now.
+      if (leading && release !== undefined) stepDown();
+    });
   };
   const stepDown = () => {
     if (role !== 'leader') return;
     role = 'follower';
     clearTimeout(grace);
+    clearInterval(beats);
     link?.suspend();
     release?.();
     release = undefined;
     others.clear();
+    heardAt = Date.now();
     announce();
     campaign();
+    watch();
   };
   const document = (globalThis as { document?: EventTarget }).document;
   document?.addEventListener('freeze', stepDown);
   campaign();
   announce();
+  watch();
 
   return {
     get role() {
@@ -139,8 +206,11 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
     forward: (event) => post({ type: 'event', event }),
     close() {
       clearTimeout(grace);
+      clearTimeout(watchdog);
+      clearInterval(beats);
       bye();
       abort.abort();
+      queued?.abort();
       release?.();
       globalThis.removeEventListener?.('pagehide', bye);
       document?.removeEventListener('freeze', stepDown);

@@ -44,6 +44,13 @@ export interface MultiplexOptions
    */
   shareAcrossTabs?: boolean;
   /**
+   * With `shareAcrossTabs`, how often the leader tab says it runs. A leader silent for 4 beats
+   * (its main thread hangs in a busy loop, say) is asked, and one beat (and jitter) later another
+   * tab takes the connection over from it (stealing its Web Lock), resuming every topic.
+   * @default 1000
+   */
+  tabHeartbeatMs?: number;
+  /**
    * Events an iterator holds for a loop that does not keep up; past it, the iterator fails with
    * a `StreamError` `slow-consumer`.
    * @default 1024
@@ -114,12 +121,18 @@ export function createMultiplex(url: string | URL, options: MultiplexOptions): M
     controlUrl,
     topicParam = 'topic',
     shareAcrossTabs: share = true,
+    tabHeartbeatMs = 1000,
     highWaterMark = 1024,
     onError = () => {},
     ...stream
   } = options;
   if (typeof controlUrl !== 'string' && !(controlUrl instanceof URL)) {
     throw new TypeError('createMultiplex: pass `controlUrl`, the endpoint of hub.handleTopics.');
+  }
+  if (!(tabHeartbeatMs >= 10 && tabHeartbeatMs < 2 ** 31)) {
+    throw new TypeError(
+      `createMultiplex: tabHeartbeatMs must be a number of milliseconds from 10, got ${tabHeartbeatMs}.`,
+    );
   }
   const subscriptions = new Set<Subscription>();
   const cursors = new Map<string, string>();
@@ -178,6 +191,7 @@ export function createMultiplex(url: string | URL, options: MultiplexOptions): M
   const tabs = shareAcrossTabs({
     name: `ssekit-multiplex:${new URL(url, globalThis.location?.href).href}`,
     share,
+    heartbeatMs: tabHeartbeatMs,
     want,
     receive,
     lead(topics) {

@@ -6,12 +6,13 @@
  */
 import { isJsonType } from '../_internal/http.ts';
 import { HubError, RequestError } from '../errors.ts';
-import { type CorsOptions, corsHeaders } from '../server/cors.ts';
+import { type CorsOptions, corsHeaders, corsPreflight, validateCors } from '../server/cors.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { readJsonBody } from '../server/read-json-body.ts';
 import { errorAnswer } from './_error-answer.ts';
 import type { RunCanceller } from './_run-cancel.ts';
 import { parseRunEventId, RUN_ID } from './_validate.ts';
+import type { ControlEndpointOptions } from './types.ts';
 
 /** The request header a client sends, with the run id, to cancel a run (CONTRACTS.md). */
 export const CANCEL_HEADER = 'ssekit-cancel';
@@ -53,25 +54,34 @@ export async function cancelAnswer(
 }
 
 /** `hub.handleCancel`: a cancel endpoint for POST or DELETE; see `Hub.handleCancel`. */
-export async function handleCancel(runs: RunCanceller, request: Request): Promise<Response> {
+export async function handleCancel(
+  runs: RunCanceller,
+  request: Request,
+  options: ControlEndpointOptions = {},
+): Promise<Response> {
+  const { cors } = options;
+  if (cors) validateCors(cors);
+  if (request.method === 'OPTIONS' && cors) return corsPreflight(request, cors);
   const named = request.headers.get(CANCEL_HEADER);
-  if (named !== null) return cancelAnswer(runs, request, named.trim(), undefined);
+  if (named !== null) return cancelAnswer(runs, request, named.trim(), cors);
   if (request.method !== 'POST' && request.method !== 'DELETE') {
+    const headers = new Headers(cors ? corsHeaders(request, cors) : undefined);
+    headers.set('allow', cors ? 'POST, DELETE, OPTIONS' : 'POST, DELETE');
     return jsonErrorResponse(
       new RequestError(
         'method-not-allowed',
         `${request.method} is not allowed on a cancel endpoint: use POST or DELETE.`,
       ),
-      { headers: { allow: 'POST, DELETE' } },
+      { headers },
     );
   }
   let runId: string | undefined;
   try {
     runId = await cancelTarget(request);
   } catch (error) {
-    return jsonErrorResponse(error);
+    return errorAnswer(request, error, cors);
   }
-  return cancelAnswer(runs, request, runId, undefined);
+  return cancelAnswer(runs, request, runId, cors);
 }
 
 /** The run a cancel request names, undefined when it names none; a `RequestError` for a bad body. */

@@ -4,25 +4,38 @@
  * authorized here (with this request), and the decision reaches the connection on whichever
  * instance holds it (src/hub/_multiplex.ts). Answers 202 `{ connection, added, removed, denied }`;
  * the connection itself announces the change in its stream (`subscribed`, `unsubscribed`,
- * `topic-error`).
+ * `topic-error`). With `cors`, a preflight is answered and every answer carries the CORS headers,
+ * as the streams' answers do.
  */
 import { RequestError } from '../errors.ts';
+import { corsHeaders, corsPreflight, validateCors } from '../server/cors.ts';
 import { jsonErrorResponse } from '../server/json-error-response.ts';
 import { readJsonBody } from '../server/read-json-body.ts';
+import { errorAnswer } from './_error-answer.ts';
 import type { Multiplex } from './_multiplex.ts';
 import { RUN_ID } from './_validate.ts';
+import type { ControlEndpointOptions } from './types.ts';
 
 /** The request header a client may name its connection with, instead of the body's `connection`. */
 export const CONNECTION_HEADER = 'ssekit-connection';
 
-export async function handleTopics(multiplex: Multiplex, request: Request): Promise<Response> {
+export async function handleTopics(
+  multiplex: Multiplex,
+  request: Request,
+  options: ControlEndpointOptions = {},
+): Promise<Response> {
+  const { cors } = options;
+  if (cors) validateCors(cors);
+  if (request.method === 'OPTIONS' && cors) return corsPreflight(request, cors);
   if (request.method !== 'POST') {
+    const headers = new Headers(cors ? corsHeaders(request, cors) : undefined);
+    headers.set('allow', cors ? 'POST, OPTIONS' : 'POST');
     return jsonErrorResponse(
       new RequestError(
         'method-not-allowed',
         `${request.method} is not allowed on a topics endpoint: use POST.`,
       ),
-      { headers: { allow: 'POST' } },
+      { headers },
     );
   }
   let connection: string;
@@ -31,18 +44,21 @@ export async function handleTopics(multiplex: Multiplex, request: Request): Prom
   try {
     ({ connection, add, remove } = await readControl(multiplex, request));
   } catch (error) {
-    return jsonErrorResponse(error);
+    return errorAnswer(request, error, cors);
   }
   const { allowed, denied } = await multiplex.authorize(add, request);
   try {
     await multiplex.control(connection, allowed, remove, denied);
   } catch (error) {
     multiplex.settings.onError(error);
-    return jsonErrorResponse(error);
+    return errorAnswer(request, error, cors);
   }
+  const headers = new Headers(cors ? corsHeaders(request, cors) : undefined);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('cache-control', 'no-store');
   return new Response(JSON.stringify({ connection, added: allowed, removed: remove, denied }), {
     status: 202,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    headers,
   });
 }
 

@@ -27,6 +27,7 @@ import { type HubOptions, resolveHubOptions } from './options.ts';
 import type {
   ContractRunProducer,
   ContractTopicEvent,
+  ControlEndpointOptions,
   HistoryOptions,
   HubStreamOptions,
   RunProducer,
@@ -58,8 +59,9 @@ export interface Hub {
   /**
    * A handler for a cancel endpoint (POST or DELETE): the run id from the `runId` query
    * parameter, a JSON body `{ "runId" }` or `{ "lastEventId" }`, or the `Last-Event-ID` header.
+   * With `cors`, preflights are answered and every answer carries the CORS headers.
    */
-  handleCancel(request: Request): Promise<Response>;
+  handleCancel(request: Request, options?: ControlEndpointOptions): Promise<Response>;
   /** The run id inside an event id of a run, or undefined. */
   runIdOf(eventId: string): string | undefined;
   /**
@@ -88,9 +90,11 @@ export interface Hub {
   /**
    * A handler for the control endpoint of multiplexed connections (POST, JSON
    * `{ "connection", "add"?: [...], "remove"?: [...] }`): topics added and removed on the live
-   * connection, on any instance; answers 202 with what was added, removed and denied.
+   * connection, on any instance; answers 202 with what was added, removed and denied. With
+   * `cors` (the settings of the `subscribeMany` endpoint), a page of another origin can call it:
+   * preflights are answered and every answer carries the CORS headers.
    */
-  handleTopics(request: Request): Promise<Response>;
+  handleTopics(request: Request, options?: ControlEndpointOptions): Promise<Response>;
   /** The retained events of a topic: the last `limit`, or the first `limit` after `after`. */
   history(topic: string, options?: HistoryOptions): Promise<TopicHistoryEvent[]>;
   /** How many connections follow a topic, and who, on every instance (`presence: true`). */
@@ -168,7 +172,7 @@ export function createHub(options: HubOptions = {}): Hub {
 
     cancel: async (runId) => RUN_ID.test(runId) && (await canceller.cancel(runId)) === 'running',
 
-    handleCancel: (request) => handleCancel(canceller, request),
+    handleCancel: (request, controlOptions) => handleCancel(canceller, request, controlOptions),
 
     runIdOf: (eventId) => parseRunEventId(eventId)?.runId,
 
@@ -251,7 +255,7 @@ export function createHub(options: HubOptions = {}): Hub {
       });
     },
 
-    handleTopics: (request) => handleTopics(multiplex, request),
+    handleTopics: (request, controlOptions) => handleTopics(multiplex, request, controlOptions),
 
     async history(topic, historyOptions = {}) {
       checkTopic('hub.history', topic);

@@ -21,6 +21,7 @@ export type { HubOptions, RetentionOptions } from './options.ts';
 export type {
   ContractRunProducer,
   ContractTopicEvent,
+  ControlEndpointOptions,
   HistoryOptions,
   HubObserver,
   HubStreamOptions,

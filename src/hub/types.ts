@@ -6,6 +6,7 @@
  */
 
 import type { AnyContract, ContractEventInput } from '../contract/define-contract.ts';
+import type { CorsOptions } from '../server/cors.ts';
 import type { ObserveStream } from '../server/observe.ts';
 import type { EventStreamOptions } from '../server/options.ts';
 import type {
@@ -67,6 +68,16 @@ export interface SubscribeManyOptions extends Omit<EventStreamOptions, 'terminal
   coalesce?: (topic: string, event: EventStreamEvent) => string | undefined;
   /** Who subscribes (a user id, say), for `hub.presence`; anonymous when absent. */
   member?: string;
+}
+
+/**
+ * Options of the hub's control endpoints, `Hub.handleTopics` and `Hub.handleCancel`: CORS as the
+ * streams have it. With `cors`, a preflight (`OPTIONS`) is answered with `corsPreflight`, and
+ * every answer (refusals included, so that a page can read why) carries the CORS headers.
+ */
+export interface ControlEndpointOptions {
+  /** The same settings as the endpoint's streams (`subscribeMany`'s, `stream`'s). */
+  cors?: CorsOptions | undefined;
 }
 
 /** Options of `Hub.history`. */

@@ -5,13 +5,26 @@
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { toNodeHandler } from '../../src/adapters/node.ts';
+import { createHub } from '../../src/hub/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { cutAfterHead } from '../helpers/cut-response.ts';
 import { readBody, startServer, type TestServer } from '../helpers/http-server.ts';
 
 let browser: Browser;
 let server: TestServer;
 const requests: string[] = [];
 const plainRequests: string[] = [];
+/** A hub run endpoint whose first response is cut after its headers. */
+const hub = createHub();
+let runs = 0;
+const runRequests: string[] = [];
+const runHandler = toNodeHandler((request) =>
+  hub.stream(request, async (run) => {
+    runs++;
+    for (const data of ['one', 'two', 'three']) await run.send({ data });
+  }),
+);
 
 beforeAll(async () => {
   const bundle = await build({
@@ -39,6 +52,11 @@ beforeAll(async () => {
           '<!doctype html><title>ssekit</title><script type="module">import * as client from "/client.js"; window.ssekit = client;</script>',
         );
       return;
+    }
+    if (req.url === '/run') {
+      runRequests.push((req.headers['last-event-id'] as string | undefined) ?? '');
+      if (runRequests.length === 1) cutAfterHead(res);
+      return runHandler(req, res);
     }
     const body = await readBody(req);
     if (req.url === '/plain' || req.url === '/cut-no-id') {
@@ -69,6 +87,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await hub.close();
 });
 
 test('fetchEventStream in Chromium: POST, stream, resume after a cut', async () => {
@@ -123,6 +142,29 @@ test('in Chromium too: a clean end is completion, a POST cut without ids is stre
   });
   expect(result).toEqual({ plain: ['one', 'two'], cut: ['one'], code: 'stream-cut' });
   expect(plainRequests).toEqual(['POST /plain', 'POST /cut-no-id']);
+  await page.close();
+});
+
+test('in Chromium: a hub run cut after its headers resumes from its start, never a second run', async () => {
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => 'ssekit' in window);
+  const result = await page.evaluate(async () => {
+    const { fetchEventStream } = (
+      window as unknown as { ssekit: typeof import('../../src/client/index.ts') }
+    ).ssekit;
+    const events: string[] = [];
+    const stream = fetchEventStream('/run', {
+      json: { prompt: 'hi' },
+      retry: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    for await (const event of stream) events.push(`${event.id} ${event.data}`);
+    return { events, lastEventId: stream.lastEventId };
+  });
+  const runId = result.lastEventId.split('.')[0]!;
+  expect(result.events).toEqual([`${runId}.1 one`, `${runId}.2 two`, `${runId}.3 three`]);
+  expect(runRequests).toEqual(['', `${runId}.0`]);
+  expect(runs).toBe(1);
   await page.close();
 });
 

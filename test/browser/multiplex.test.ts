@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
+import { type CorsOptions, corsPreflight } from '../../src/server/index.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
 
@@ -34,12 +35,16 @@ beforeAll(async () => {
   });
   const clientJs = bundle.outputFiles[0]!.text;
   hub = createHub({ retention: { maxEvents: 10_000 } });
+  // The page's origin (127.0.0.1) may also use the hub as http://localhost:<port>: another origin.
+  const cors: CorsOptions = { origin: (origin) => origin === server.url };
   const handle = toNodeHandler((request) => {
     const url = new URL(request.url);
     if (url.pathname === '/topics') {
-      return hub.subscribeMany(request, url.searchParams.getAll('topic'), { heartbeatMs: 1000 });
+      if (request.method === 'OPTIONS') return corsPreflight(request, cors);
+      const topics = url.searchParams.getAll('topic');
+      return hub.subscribeMany(request, topics, { heartbeatMs: 1000, cors });
     }
-    return hub.handleTopics(request);
+    return hub.handleTopics(request, { cors });
   });
   server = await startServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/multiplex.js') {
@@ -79,24 +84,30 @@ declare global {
     ssekit: typeof import('../../src/client/multiplex.ts');
     mux: import('../../src/client/multiplex.ts').Multiplex;
     got: Record<string, number[]>;
+    hangs?: Promise<void>;
+    errors: string[];
   }
 }
 
 /** Opens a page that subscribes to `topics` and records every event's number per topic. */
-async function subscriber(page: Page, topics: string[]): Promise<void> {
+async function subscriber(page: Page, topics: string[], tabHeartbeatMs = 1000): Promise<void> {
   await page.goto(server.url);
   await page.waitForFunction(() => 'ssekit' in window);
-  await page.evaluate(async (names) => {
-    window.got = Object.fromEntries(names.map((name) => [name, []]));
-    window.mux = window.ssekit.createMultiplex('/topics', {
-      controlUrl: '/control',
-      retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1000 },
-    });
-    const subscription = window.mux.subscribe(names, (event) =>
-      window.got[event.topic]!.push(Number(event.data)),
-    );
-    await subscription.ready;
-  }, topics);
+  await page.evaluate(
+    async ([names, heartbeatMs]) => {
+      window.got = Object.fromEntries(names.map((name) => [name, []]));
+      window.mux = window.ssekit.createMultiplex('/topics', {
+        controlUrl: '/control',
+        retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1000 },
+        tabHeartbeatMs: heartbeatMs,
+      });
+      const subscription = window.mux.subscribe(names, (event) =>
+        window.got[event.topic]!.push(Number(event.data)),
+      );
+      await subscription.ready;
+    },
+    [topics, tabHeartbeatMs] as const,
+  );
 }
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: () => string) {
@@ -222,6 +233,68 @@ test('a leader that freezes steps down: another page leads, no event lost or rep
   await context.close();
 });
 
+test('a leader whose main thread hangs is taken over: the followers get every event during the hang, then it follows', async () => {
+  generation++;
+  opened = 0;
+  const context = await browser.newContext();
+  const pages = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
+  for (const page of pages) await subscriber(page, ['a', 'b'], 100); // the first page leads
+  expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('leader');
+  let next = 0;
+  const publish = async (count: number) => {
+    for (let index = 0; index < count; index++, next++) {
+      await hub.publish(TOPICS[next % 2]!, { data: next });
+    }
+  };
+  const expected = (topic: string) =>
+    Array.from({ length: next }, (_, index) => index).filter(
+      (index) => TOPICS[index % 2] === topic,
+    );
+  const gotAll = (page: Page) =>
+    waitFor(
+      () => page.evaluate((total) => window.got.b!.length >= total, next / 2),
+      () => `every event on page ${pages.indexOf(page) + 1}`,
+    );
+  await publish(20);
+  // A busy loop: no freeze, no pagehide, no timer, no message; its Web Lock stays held.
+  const hangMs = 8_000;
+  const hangStarted = Date.now();
+  await pages[1]!.evaluate(() => {
+    const channel = new BroadcastChannel('test-hang');
+    window.hangs = new Promise((resolve) => {
+      channel.onmessage = () => resolve();
+    });
+  });
+  const hang = pages[0]!.evaluate((ms) => {
+    new BroadcastChannel('test-hang').postMessage('now'); // delivered while this page loops
+    const end = Date.now() + ms;
+    while (Date.now() < end) {}
+  }, hangMs);
+  await pages[1]!.evaluate(() => window.hangs);
+  await publish(20);
+  for (const page of pages.slice(1)) await gotAll(page);
+  // Taken over during the hang (4 missed beats of 100 ms, one more, jitter: well under 8 s).
+  expect(Date.now() - hangStarted).toBeLessThan(hangMs);
+  const roles = await Promise.all(
+    pages.slice(1).map((page) => page.evaluate(() => window.mux.role)),
+  );
+  expect(roles.sort()).toEqual(['follower', 'leader']);
+  for (const page of pages.slice(1))
+    expect(await page.evaluate(() => window.got)).toEqual({ a: expected('a'), b: expected('b') });
+  await hang;
+  await publish(20);
+  for (const page of pages) {
+    await gotAll(page);
+    expect(await page.evaluate(() => window.got)).toEqual({ a: expected('a'), b: expected('b') });
+  }
+  expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('follower');
+  await waitFor(
+    () => openNow() === 1,
+    () => `${openNow()} connections open`,
+  );
+  await context.close();
+});
+
 test('without Web Locks, each page has its own connection', async () => {
   generation++;
   opened = 0;
@@ -245,5 +318,42 @@ test('without Web Locks, each page has its own connection', async () => {
     );
     expect(await page.evaluate(() => window.got.a)).toEqual([first]);
   }
+  await context.close();
+});
+
+test('from another origin: topics added and removed on the live connection through CORS control requests', async () => {
+  generation++;
+  opened = 0;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => 'ssekit' in window);
+  const hubOrigin = `http://localhost:${server.port}`;
+  await page.evaluate(async (origin) => {
+    window.got = { a: [], b: [] };
+    window.errors = [];
+    window.mux = window.ssekit.createMultiplex(`${origin}/topics`, {
+      controlUrl: `${origin}/control`,
+      shareAcrossTabs: false,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+      onError: (error) => window.errors.push(String(error)),
+    });
+    const record = (event: { topic: string; data: string }) =>
+      window.got[event.topic]!.push(Number(event.data));
+    await window.mux.subscribe('a', record).ready;
+    // The connection is live: this one is a control request (a preflighted JSON POST).
+    await window.mux.subscribe('b', record).ready;
+  }, hubOrigin);
+  await hub.publish('a', { data: 1 });
+  await hub.publish('b', { data: 2 });
+  await waitFor(
+    () => page.evaluate(() => window.got.a!.length + window.got.b!.length === 2),
+    () => 'both topics',
+  );
+  expect(await page.evaluate(() => window.got)).toEqual({ a: [1], b: [2] });
+  // Refused by the browser, the control request would have failed, and the client would have
+  // opened the connection again with both topics: one connection, no error, is CORS working.
+  expect(await page.evaluate(() => window.errors)).toEqual([]);
+  expect(opened).toBe(1);
   await context.close();
 });

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { EventSource, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
 import { createHub, type Hub, type HubEngine, type RunWriter } from '../../src/hub/index.ts';
+import { cutAfterHead } from '../helpers/cut-response.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
 import { hubEngines } from '../helpers/hub-engines.ts';
 import { deferred } from '../helpers/server-stream.ts';
@@ -23,31 +24,6 @@ const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-/**
- * Sends the response head of the first request, then closes its socket: no byte of the body goes
- * out (the body's writes and end are dropped), so the client has the run's id and no event.
- */
-function cutAfterHead(res: ServerResponse): void {
-  const flushHeaders = res.flushHeaders.bind(res);
-  let cut = false;
-  const cutNow = () => {
-    if (cut) return;
-    cut = true;
-    flushHeaders();
-    const socket = res.socket!;
-    socket.write('', () => socket.destroy()); // once the head is out
-  };
-  res.flushHeaders = cutNow;
-  res.write = (() => {
-    cutNow();
-    return true;
-  }) as typeof res.write;
-  res.end = (() => {
-    cutNow();
-    return res;
-  }) as typeof res.end;
-}
 
 /** Closes the socket of the response before its head goes out (the run has started). */
 function cutBeforeHead(res: ServerResponse): void {
