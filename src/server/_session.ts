@@ -85,12 +85,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
     if (options.deadlineMs !== undefined) {
-      this.#more().deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
+      Session.#more(this).deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
     }
     const shutdown = options.signal;
     if (shutdown) {
       const onShutdown = () => this.finish({ kind: 'deadline' });
-      this.#more().onShutdown = onShutdown;
+      Session.#more(this).onShutdown = onShutdown;
       shutdown.addEventListener('abort', onShutdown, { once: true });
     }
     if (request && isWatchedRequest(request)) {
@@ -98,7 +98,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     } else if (request) {
       const clientSignal = request.signal;
       const onClientAbort = () => this.clientLeft(clientSignal.reason);
-      const extra = this.#more();
+      const extra = Session.#more(this);
       extra.clientSignal = clientSignal;
       extra.onClientAbort = onClientAbort;
       clientSignal.addEventListener('abort', onClientAbort, { once: true });
@@ -120,12 +120,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   releaseRequest(): void {
     const request = this.request;
     if (!request) return;
-    this.#request = isWatchedRequest(request) ? request[kRequestName]() : this.#describe();
+    this.#request = isWatchedRequest(request) ? request[kRequestName]() : Session.#describe(this);
   }
 
   /** Aborts when the stream is over; made at the first call. */
   get signal(): AbortSignal {
-    const extra = this.#more();
+    const extra = Session.#more(this);
     if (!extra.abort) {
       extra.abort = new AbortController();
       // Set by #abortWith, which aborts a controller made before it (as during finish()).
@@ -241,12 +241,13 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   finish(outcome: Outcome): void {
     if (this.#phase !== PRODUCING) return;
     this.#phase = FLUSHING;
-    this.#stopTimers();
+    Session.#stopTimers(this);
     if (outcome.kind === 'error') this.report(outcome.error);
     const text = terminalText(outcome, this.options, (error) => this.report(error));
     if (text !== undefined) this.#outbox.push(text, undefined, true);
-    const where = this.#describe();
-    this.#abortWith(
+    const where = Session.#describe(this);
+    Session.#abortWith(
+      this,
       outcome.kind === 'deadline'
         ? new DOMException(`The event stream of ${where} reached its deadline.`, 'TimeoutError')
         : new DOMException(`The event stream of ${where} ended.`, 'AbortError'),
@@ -261,10 +262,10 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   terminate(reason: unknown, gone = false): void {
     const phase = this.#phase;
     if (phase === FINISHED) return;
-    this.#cleanup();
+    Session.#cleanup(this);
     if (gone) this.#outbox.cancel(reason);
     else this.#outbox.fail(reason);
-    if (phase === PRODUCING) this.#abortWith(reason);
+    if (phase === PRODUCING) Session.#abortWith(this, reason);
   }
 
   /** Hands an error to `onError`, which must not throw into the stream. */
@@ -284,7 +285,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   /** OutboxOwner: the consumer read nothing for `writeTimeoutMs`. */
   stalled(): void {
     const waiting = this.bufferedBytes + this.#outbox.unsentBytes;
-    this.#dropSlowConsumer(
+    Session.#dropSlowConsumer(
+      this,
       `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${waiting} bytes waiting`,
     );
   }
@@ -293,18 +295,19 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   overflowed(): void {
     const unsent = this.#outbox.unsentBytes;
     const held = unsent > 0 ? ` and ${unsent} unsent in the socket` : '';
-    this.#dropSlowConsumer(
+    Session.#dropSlowConsumer(
+      this,
       `${this.bufferedBytes} bytes queued${held}, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
     );
   }
 
   /** OutboxOwner: everything went out after the end, and the body is closed. */
   closed(): void {
-    this.#cleanup();
+    Session.#cleanup(this);
   }
 
-  #more(): Extra {
-    this.#extra ??= {
+  static #more(session: Session): Extra {
+    session.#extra ??= {
       abort: undefined,
       abortReason: undefined,
       deadline: undefined,
@@ -312,20 +315,20 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       onClientAbort: undefined,
       onShutdown: undefined,
     };
-    return this.#extra;
+    return session.#extra;
   }
 
-  #dropSlowConsumer(why: string): void {
+  static #dropSlowConsumer(session: Session, why: string): void {
     const error = new StreamError(
       'slow-consumer',
-      `Dropped the client of ${this.#describe()}: ${why}.`,
+      `Dropped the client of ${Session.#describe(session)}: ${why}.`,
     );
-    this.report(error);
-    this.terminate(error);
+    session.report(error);
+    session.terminate(error);
   }
 
-  #describe(): string {
-    const request = this.#request;
+  static #describe(session: Session): string {
+    const request = session.#request;
     if (request === undefined) return 'a relayed stream';
     if (typeof request === 'string') return request;
     if (request instanceof Request) return `${request.method} ${request.url}`;
@@ -333,27 +336,27 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   // Once, when the producing phase ends (finish, or terminate while producing).
-  #abortWith(reason: unknown): void {
-    const extra = this.#more();
+  static #abortWith(session: Session, reason: unknown): void {
+    const extra = Session.#more(session);
     extra.abortReason = reason;
     extra.abort?.abort(reason);
-    this.owner?.sessionEnded(this);
+    session.owner?.sessionEnded(session);
   }
 
-  #cleanup(): void {
-    this.#phase = FINISHED;
-    this.#stopTimers();
-    const extra = this.#extra;
+  static #cleanup(session: Session): void {
+    session.#phase = FINISHED;
+    Session.#stopTimers(session);
+    const extra = session.#extra;
     if (!extra) return;
     if (extra.onClientAbort) extra.clientSignal?.removeEventListener('abort', extra.onClientAbort);
-    if (extra.onShutdown) this.options.signal?.removeEventListener('abort', extra.onShutdown);
+    if (extra.onShutdown) session.options.signal?.removeEventListener('abort', extra.onShutdown);
   }
 
-  #stopTimers(): void {
-    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
-    this.#heartbeat = undefined;
-    removeHeartbeat(this);
-    const extra = this.#extra;
+  static #stopTimers(session: Session): void {
+    if (session.#heartbeat !== undefined) clearTimeout(session.#heartbeat);
+    session.#heartbeat = undefined;
+    removeHeartbeat(session);
+    const extra = session.#extra;
     if (extra?.deadline !== undefined) clearTimeout(extra.deadline);
     if (extra) extra.deadline = undefined;
   }
@@ -374,7 +377,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   static #deadlineReached(session: Session): void {
-    session.#more().deadline = undefined;
+    Session.#more(session).deadline = undefined;
     session.finish({ kind: 'deadline' });
   }
 }
