@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  *
  * - browser: headless Debian Chromium through playwright-core (the client, the demo, consumers);
  * - runtimes: Deno, Bun and workerd from their npm packages (server and client inside each);
- * - frameworks: the examples as real projects (Next.js build and start, Netlify, Azure Functions);
+ * - frameworks: the examples as real projects (Next.js build and start, Netlify, Azure Functions),
+ *   and real Python servers (Flask, FastAPI) the client reads;
  * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input;
  * - engines: the hub's engines on servers that take seconds to set up (a 6-node Redis Cluster);
  * - documents: OpenAPI and AsyncAPI documents of contracts, through their real validators.

@@ -154,6 +154,12 @@ const CASES: Case[] = [
     includes: ['dist/hub/hub.js', 'dist/hub/memory-engine.js'],
     excludes: ['dist/client/', 'dist/react/', 'dist/adapters/', 'dist/hub/redis.js'],
   },
+  {
+    name: 'ssekit/hub/durable-object: the engine and its object',
+    code: `export { createDurableObjectEngine, HubObject } from 'ssekit/hub/durable-object';`,
+    includes: ['dist/hub/durable-object.js', 'dist/hub/_durable-object-log.js'],
+    excludes: ['dist/hub/hub.js', 'dist/server/', 'dist/client/', 'dist/protocol/'],
+  },
 ];
 
 export interface Measured {

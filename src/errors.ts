@@ -28,6 +28,7 @@
  * | `bad-request`, `payload-too-large`, `unsupported-media-type`, `method-not-allowed` | {@link RequestError} | server: request helpers |
  * | `engine-error` | {@link EngineError} | hub: the storage engine failed (Redis down, say) |
  * | `append-conflict` | {@link EngineError} | hub engine: an explicit id is taken by a different entry |
+ * | `history-lost` | {@link EngineError} | hub engine: a tail fell behind and retention trimmed entries before it read them (its `onError` hears it, before the entry after the gap) |
  * | `run-expired` | {@link HubError} | hub: no such run (unknown, or its TTL passed) |
  * | `run-finished` | {@link HubError} | hub: the run already ended (nothing to cancel) |
  * | `run-cancelled` | {@link HubError} | hub: the run was cancelled (its producer's `signal.reason`) |
@@ -53,6 +54,7 @@ export type SsekitErrorCode =
   | 'method-not-allowed'
   | 'engine-error'
   | 'append-conflict'
+  | 'history-lost'
   | 'run-expired'
   | 'run-finished'
   | 'run-cancelled'
@@ -266,16 +268,34 @@ export interface EngineErrorOptions extends SsekitErrorOptions {
    * (another writer got there first). A re-sent append of the same entry is not a conflict.
    * @default 'engine-error'
    */
-  code?: 'engine-error' | 'append-conflict';
+  code?: 'engine-error' | 'append-conflict' | 'history-lost';
+  /** `history-lost`: where the tail's gap is. */
+  gap?: TailGap;
 }
 
 /**
- * The hub's storage engine failed (a Redis connection lost, say; `cause` has the details), or an
- * append with an explicit id found it taken by another entry (`append-conflict`).
+ * A gap in what a tail delivered (`history-lost`): the entries after `after` and before `next`
+ * were trimmed from the log (by retention) before the tail read them.
+ */
+export interface TailGap {
+  /** The last entry the tail delivered before the gap. */
+  after: string;
+  /** The first entry it delivers after the gap (delivered right after the report). */
+  next: string;
+}
+
+/**
+ * The hub's storage engine failed (a Redis connection lost, say; `cause` has the details), an
+ * append with an explicit id found it taken by another entry (`append-conflict`), or a tail fell
+ * behind the log's retention (`history-lost`, with the `gap`).
  */
 export class EngineError extends SsekitError {
+  /** `history-lost`: the entries the tail could not deliver; `undefined` for other codes. */
+  declare readonly gap: TailGap | undefined;
+
   constructor(message: string, options?: EngineErrorOptions) {
     super(options?.code ?? 'engine-error', message, options);
+    this.gap = options?.gap;
     mark(this, 'EngineError', '.engine');
   }
 

@@ -22,6 +22,7 @@ export {
   type SsekitErrorCode,
   type SsekitErrorOptions,
   StreamError,
+  type TailGap,
 } from './errors.ts';
 export { EventStreamDecoder, type EventStreamDecoderOptions } from './protocol/decoder-stream.ts';
 export { encodeComment, encodeEvent } from './protocol/encode.ts';

@@ -16,6 +16,8 @@ const SOURCES = [
   join(here, 'shared.ts'),
   join(repo, 'src/react'),
   join(repo, 'src/client'),
+  join(repo, 'src/ai'),
+  join(repo, 'src/_internal'),
   join(repo, 'src/protocol'),
   join(repo, 'src/errors.ts'),
 ];

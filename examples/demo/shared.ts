@@ -62,6 +62,36 @@ export interface MetricsSample {
   memoryMb: number;
   /** Event streams open on this server right now. */
   connections: number;
+  /** Of those, the dashboard's multiplexed connections (`GET /api/topics`). */
+  multiplexed: number;
+}
+
+/** The topics of the dashboard, all on one connection (`GET /api/topics?topic=...`). */
+export const DASHBOARD_TOPICS = ['logs', 'metrics', 'jobs', 'notifications'] as const;
+
+/** The data of a `job` event of the `jobs` topic: a background job's progress. */
+export interface BackgroundJob {
+  jobId: string;
+  name: string;
+  /** 0 to 100. */
+  percent: number;
+  state: 'running' | 'done';
+}
+
+/** The data of a `notification` event of the `notifications` topic. */
+export interface DemoNotification {
+  seq: number;
+  time: number;
+  level: 'info' | 'success' | 'warning';
+  text: string;
+}
+
+/** `GET /api/debug/connections`: the event streams open on the server right now. */
+export interface ConnectionStats {
+  /** Every event stream. */
+  streams: number;
+  /** The dashboard's multiplexed connections (`GET /api/topics`), every tab included. */
+  multiplexed: number;
 }
 
 /** `GET /api/config`: what the page shows in its header. */
@@ -71,13 +101,20 @@ export interface DemoConfig {
   resumable: boolean;
   engine: 'memory' | 'redis';
   chatMaxDurationMs: number;
+  /** The AI chat's model (`createChatStreams` of ssekit/ai). */
+  aiModel: string;
 }
 
 /** One entry of `GET /api/debug/runs`. */
 export interface RunRecord {
   runId: string;
-  kind: 'chat' | 'job';
+  /** `ai-chat`: one call of the AI chat's model (one per answer, never one per resume). */
+  kind: 'chat' | 'job' | 'ai-chat';
   state: 'running' | 'finished' | 'cancelled' | 'failed';
   startedAt: number;
   endedAt?: number;
+  /** `ai-chat`: the chat the answer belongs to. */
+  chatId?: string;
+  /** `ai-chat`: the tokens the model has produced so far. */
+  tokens?: number;
 }

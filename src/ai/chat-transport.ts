@@ -139,7 +139,6 @@ export function createChatTransport<Chunk = any>(
     init: { method: string; headers: Headers; body?: string },
     abortSignal: AbortSignal | undefined,
   ) {
-    let runId: string | null = null;
     return openChunks<Chunk>(
       (onOpen) =>
         fetchEventStream(url, {
@@ -149,18 +148,9 @@ export function createChatTransport<Chunk = any>(
           retry,
           idleTimeoutMs,
           isTerminal: uiMessageTerminal,
-          onOpen(response) {
-            runId = response.headers.get('ssekit-run-id') ?? runId;
-            onOpen();
-          },
-          // A cut before the first chunk arrived: the answer runs already (its response named
-          // it), so the next request reads it from its start instead of starting another one.
-          resume: ({ init: previous, lastEventId }) => {
-            if (lastEventId !== '' || runId === null) return {};
-            const headers = new Headers(previous.headers);
-            headers.set('last-event-id', `${runId}.0`);
-            return { init: { ...previous, headers } };
-          },
+          // A cut before the first chunk arrived resumes the answer from its start: the client
+          // reads the run its response named (ssekit-run-id), never starting another one.
+          onOpen,
         }),
       abortSignal,
       stopOnAbort,
@@ -182,6 +172,9 @@ export function createChatTransport<Chunk = any>(
       };
       const headers = await headersOf(request.headers);
       headers.set('content-type', 'application/json');
+      // The hub honours it: a message sent again after a failure before any response (the first
+      // one may have arrived) reads the answer the first one started, never a second answer.
+      if (!headers.has('idempotency-key')) headers.set('idempotency-key', randomKey());
       const init = { method: 'POST', headers, body: JSON.stringify(json) };
       const stream = await open(api, init, request.abortSignal);
       if (stream === null)
@@ -194,6 +187,14 @@ export function createChatTransport<Chunk = any>(
       return open(resumeApi(request.chatId), { method: 'GET', headers }, request.abortSignal);
     },
   };
+}
+
+/** 128 random bits in hex (`crypto.randomUUID` needs a secure context; this does not). */
+function randomKey(): string {
+  let key = '';
+  for (const byte of crypto.getRandomValues(new Uint8Array(16)))
+    key += byte.toString(16).padStart(2, '0');
+  return key;
 }
 
 /**

@@ -20,6 +20,28 @@ export type DataSource =
  */
 export type OutputMode = 'pretty' | 'json' | 'raw' | 'text';
 
+/** What `--contract` names: a module, and optionally one of its exports. */
+export interface ContractSpec {
+  /** The module's path as given (relative to the working directory). */
+  path: string;
+  /** The export after `#`; undefined: the default export, or the module's only contract. */
+  exportName: string | undefined;
+}
+
+/** Splits `./contract.ts#chat` into the path and the export name. Throws a {@link UsageError}. */
+export function parseContractSpec(text: string): ContractSpec {
+  const hash = text.lastIndexOf('#');
+  const path = hash === -1 ? text : text.slice(0, hash);
+  const exportName = hash === -1 ? undefined : text.slice(hash + 1);
+  if (path === '') throw new UsageError(`--contract ${text}: the module's path is missing.`);
+  if (exportName !== undefined && !/^[A-Za-z_$][\w$]*$/.test(exportName)) {
+    throw new UsageError(
+      `--contract ${text}: "${exportName}" is not an export name (write --contract ./contract.ts#chat).`,
+    );
+  }
+  return { path, exportName };
+}
+
 /** A command line, validated. */
 export interface CliOptions {
   /** An absolute http(s) URL (`http://` is added when the scheme is missing, as curl does). */
@@ -36,6 +58,8 @@ export interface CliOptions {
   /** Milliseconds, or `'auto'` (learn the stream's cadence). */
   idleTimeoutMs: number | 'auto' | undefined;
   timeoutMs: number | undefined;
+  /** `--contract ./contract.ts#name`: check every event against this contract. */
+  contract: ContractSpec | undefined;
 }
 
 /** What the command line asks for. */
@@ -55,6 +79,7 @@ const OPTIONS = {
   retry: { type: 'string' },
   'idle-timeout': { type: 'string' },
   timeout: { type: 'string' },
+  contract: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -98,6 +123,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
           ? 'auto'
           : parseInteger('--idle-timeout', values['idle-timeout'], 1, 'milliseconds', " or 'auto'"),
       timeoutMs: parseInteger('--timeout', values.timeout, 1, 'milliseconds'),
+      contract: values.contract === undefined ? undefined : parseContractSpec(values.contract),
     },
   };
 }

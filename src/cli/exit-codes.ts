@@ -15,6 +15,11 @@ export const exitCodes = {
   /** Reconnection gave up: `--retry N` reconnections in a row failed. */
   retryLimit: 4,
   /**
+   * `--contract`: the stream ended, and at least one event did not match the contract (each
+   * violation is on stderr). A failure of the stream itself keeps its own code.
+   */
+  contractViolation: 5,
+  /**
    * The stream was cut after events and cannot be resumed (no event id, not a GET: the request is
    * never sent twice). 18 is curl's code for a partial transfer.
    */

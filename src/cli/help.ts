@@ -26,6 +26,14 @@ Output (stdout):
                                Anthropic, Gemini, AI SDK, {"text"}, or plain data)
 Reconnection notices and errors go to stderr.
 
+Checking:
+      --contract FILE[#NAME]   check every event against a contract (defineContract of
+                               ssekit/contract), the module's export NAME (default: its
+                               default export or its only contract); each violation goes
+                               to stderr with the event's name and the issue. FILE may be
+                               .js/.mjs; .ts under tsx, Node's type stripping, or with tsx
+                               installed in FILE's project
+
 Connection:
       --retry N                reconnections in a row before giving up (default: 9);
                                0: never reconnect
@@ -39,6 +47,7 @@ Connection:
 Exit codes:
   0 done (terminal event, end of the response, or HTTP 204)   1 other failure
   2 usage error   3 the server sent an error event   4 retry limit reached
+  5 an event did not match --contract
   18 cut after events and cannot be resumed   22 HTTP error or not an event stream
   28 timeout   130 interrupted (Ctrl-C)
 `;

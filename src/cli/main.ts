@@ -8,9 +8,11 @@
 import { textDelta } from '../_internal/text-delta.ts';
 import { fetchEventStream } from '../client/fetch-event-stream.ts';
 import type { FetchLike } from '../client/types.ts';
+import type { AnyContract } from '../contract/define-contract.ts';
 import { ResponseError, ServerError, StreamError } from '../errors.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { type CliOptions, parseCliArgs, UsageError } from './args.ts';
+import { checkEvent, loadContract } from './contract.ts';
 import { type ExitCode, exitCodes } from './exit-codes.ts';
 import {
   type CliEnv,
@@ -44,6 +46,8 @@ export interface CliIo extends RequestIo {
   fetch?: FetchLike | undefined;
   /** Aborting it interrupts the run (SIGINT): the stream closes and the exit code is 130. */
   signal?: AbortSignal | undefined;
+  /** What `--contract` paths are relative to. @default process.cwd() */
+  cwd?: string | undefined;
 }
 
 /** The client's default `maxAttempts` (10) is 9 reconnections after the first failure. */
@@ -65,8 +69,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const command = parseCliArgs(argv);
     if (command.kind === 'help') return await done(io.stdout, HELP);
     if (command.kind === 'version') return await done(io.stdout, `${readVersion()}\n`);
-    const request = await buildRequest(command.options, io);
-    return await stream(command.options, request, io, report);
+    const { options } = command;
+    const contract = options.contract
+      ? await loadContract(options.contract, io.cwd ?? process.cwd())
+      : undefined;
+    const request = await buildRequest(options, io);
+    return await stream(options, request, io, report, contract);
   } catch (error) {
     if (error instanceof UsageError) {
       await report('red', `${error.message}\nRun 'ssekit --help' for usage.`);
@@ -91,9 +99,11 @@ async function stream(
   request: RequestParts,
   io: CliIo,
   report: Reporter,
+  contract: AnyContract | undefined,
 ): Promise<ExitCode> {
   const run = startRun(io.signal, options.timeoutMs);
   const print = createPrinter(options, io);
+  const check = contract ? createChecker(contract, report) : undefined;
   const fetchImpl = io.fetch ?? globalThis.fetch.bind(globalThis);
   let terminal: ServerSentEvent | undefined;
   let printed: ServerSentEvent | undefined;
@@ -129,16 +139,19 @@ async function stream(
     for await (const event of events) {
       printed = event;
       await print(event);
+      await check?.(event, false);
     }
     // A terminal event that was not delivered (`done`, `[DONE]`) is printed last, but for --text.
     const marker = terminal !== printed && options.output !== 'text' ? terminal : undefined;
     if (marker) await print(marker);
+    if (terminal && terminal !== printed) await check?.(terminal, true);
     await print.end?.();
-    return exitCodes.ok;
+    return (await check?.end()) ?? exitCodes.ok;
   } catch (error) {
     // the `error` event
     if (terminal && terminal !== printed && options.output !== 'text') await print(terminal);
     await print.end?.();
+    await check?.end();
     return await fail(error, options, report);
   } finally {
     run.end();
@@ -257,6 +270,32 @@ function createTextPrinter(stdout: CliWritable): Printer {
   };
   print.end = () => (stdout.isTTY && !last.endsWith('\n') ? writeTo(stdout, '\n') : undefined);
   return print;
+}
+
+interface Checker {
+  (event: ServerSentEvent, terminal: boolean): Promise<void>;
+  /** Reports the count of violations: resolves with exit code 5 when there were any. */
+  end(): Promise<ExitCode | undefined>;
+}
+
+/** `--contract`: each violation on stderr as it happens, with its code, event name and issues. */
+function createChecker(contract: AnyContract, report: Reporter): Checker {
+  let checked = 0;
+  let violations = 0;
+  const check: Checker = async (event, terminal) => {
+    checked++;
+    const violation = await checkEvent(contract, event, terminal);
+    if (!violation) return;
+    violations++;
+    await report('red', `${violation.code}: ${violation.message}`);
+  };
+  check.end = async () => {
+    if (violations === 0) return undefined;
+    const of = `${violations} of ${checked} event${checked === 1 ? '' : 's'}`;
+    await report('red', `${of} did not match the contract (--contract)`);
+    return exitCodes.contractViolation;
+  };
+  return check;
 }
 
 /** Writes `ssekit: message` lines to stderr, coloured like the rest when colour is on. */

@@ -20,6 +20,7 @@ import { StreamError } from '../errors.ts';
 import { createParser } from '../protocol/parser.ts';
 import type { ServerSentEvent } from '../protocol/types.ts';
 import { createIdleLearner, type IdleSetting, type IdleWatch, watchIdle } from './_idle.ts';
+import { runStartId } from './_run-start.ts';
 import { endsInsideEvent } from './_stream-end.ts';
 import type { FetchLike, ReadyState, ResumeBuilder } from './types.ts';
 
@@ -211,6 +212,8 @@ export async function runConnection(
         );
       phase = FATAL;
       connection.readyState = 'open';
+      // A hub run's response: until an event id arrives, resuming reads the run from its start.
+      if (connection.lastEventId === '') connection.lastEventId = runStartId(response);
       connection.onOpen(response);
       signal.throwIfAborted(); // closed from inside onOpen
       idle?.opened();

@@ -10,9 +10,6 @@ import { discard, responseError } from '../_internal/http.ts';
 import { methodOf } from './_connection.ts';
 import type { FetchLike, StopResult } from './types.ts';
 
-/** The response header that names a hub run. */
-export const RUN_ID_HEADER = 'ssekit-run-id';
-
 /** Sends the cancel request; never rejects (a failure is the result's `error`). */
 export async function sendCancel(
   fetch: FetchLike,

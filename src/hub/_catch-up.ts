@@ -16,13 +16,21 @@
  *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
  *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
- *    replay that no longer finds one of them reports the loss. A reported loss is always real.
- * 5. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
+ *    replay that no longer finds one of them reports the loss. A reported loss is real.
+ * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
+ *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
+ *    entries in it, and hears so ({@link CatchUpReader.lost}) before the entry after the gap:
+ *    when that entry is handed over from the pending queue, or when a replay finds nothing left
+ *    before the gap's end. A reader whose replay read into the gap (before the trim) hears it
+ *    too, unless its replay saw that the entry after its cursor is the gap's end: the tail
+ *    cannot tell which of the gap's entries it read, and a loss reported in doubt beats one that
+ *    is silent. That is the one case where a reported loss may not be real.
+ * 6. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
  *    subscriber goes live, and the tail's entries at or below the cursor, which a tail that
  *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
  * @internal
  */
-import { compareIds, type HubEngine, type LogEntry, type LogTail } from './engine.ts';
+import { compareIds, type HubEngine, isTailGap, type LogEntry, type LogTail } from './engine.ts';
 
 /** Entries read from the log per `range` call while replaying. */
 export const REPLAY_BATCH = 256;
@@ -62,6 +70,11 @@ export class CatchUp {
    */
   #known: string | undefined;
   #lastDropped: string | undefined;
+  /**
+   * The tail's gaps (in order): the log lost the entries after `after`, before `next`, before the
+   * tail read them. Settled by the hand-over of `next` or by a replay (see `#settleGaps`).
+   */
+  #gaps: Array<{ after: string; next: string }> = [];
   /** Nothing was pending when last looked: the live path takes over (see `offer`). */
   #caughtUp = false;
   #wake: (() => void) | undefined;
@@ -77,10 +90,23 @@ export class CatchUp {
     } else {
       this.#remember((this.#firstNew(this.#pending) ?? entry).id);
       this.#lastDropped = entry.id;
-      this.#pending = [];
-      this.#replay = true;
+      this.#dropPending();
     }
     this.interrupt();
+  }
+
+  /**
+   * The tail fell behind: the log lost the entries after `after` (up to the tail's next entry)
+   * before the tail read them. Reported to the reader if it had not read past `after`.
+   */
+  gap(after: string, next: string): void {
+    this.#gaps.push({ after, next });
+  }
+
+  /** Drops the pending entries for a replay from the log. */
+  #dropPending(): void {
+    this.#pending = [];
+    this.#replay = true;
   }
 
   /**
@@ -115,6 +141,7 @@ export class CatchUp {
         for (const entry of pending) {
           if (reader.done) return false;
           if (!this.#isNew(entry)) continue;
+          if (this.#gaps.length > 0) this.#settleGaps(reader, entry.id, undefined);
           this.cursor = entry.id;
           const wait = reader.take(entry);
           if (wait !== undefined) await wait;
@@ -127,6 +154,11 @@ export class CatchUp {
         return true;
       }
     }
+  }
+
+  /** True once caught up: the tail's entries go to the reader live (see `offer`). */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
   }
 
   /** Resolves once the tail delivered more (at once if it has), or at `interrupt()`. */
@@ -142,6 +174,51 @@ export class CatchUp {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+  }
+
+  /**
+   * Settles the tail's gaps before the entry `next` that the reader is about to take (handed
+   * over from the pending queue), or, with `read`, before what a replay just read after the
+   * cursor (`next`: its first entry, `undefined` for none): a reader before a gap's end that
+   * gets an entry after the gap lost entries of it, and hears so (once). Returns true when it
+   * reported a loss.
+   */
+  #settleGaps(reader: CatchUpReader, next: string | undefined, read: 'read' | undefined): boolean {
+    const cursor = this.cursor;
+    let reported = false;
+    const open: Array<{ after: string; next: string }> = [];
+    for (const gap of this.#gaps) {
+      const behind = cursor !== undefined && this.#behind(cursor, gap);
+      // Handed over: an entry after the gap's start. Replayed: nothing before the gap's end is
+      // left (it was trimmed), else the replay reads through it.
+      const passed =
+        read === undefined
+          ? next !== undefined && compareIds(next, gap.after) > 0
+          : next === undefined || compareIds(next, gap.next) >= 0;
+      if (behind && !passed) {
+        open.push(gap);
+        continue;
+      }
+      if (behind && !reported && reader.lost !== undefined) {
+        reader.lost({ requested: cursor, from: next ?? null });
+        reported = true;
+      }
+    }
+    this.#gaps = open;
+    return reported;
+  }
+
+  /**
+   * True when the reader at `cursor` misses entries of the gap. At or before its start, surely.
+   * Inside it (its replay read some of the gap's entries before they were trimmed), unless the
+   * replay saw that the entry after the cursor is the gap's end; when it cannot tell, it says
+   * lost: a loss reported in doubt beats one that is silent.
+   */
+  #behind(cursor: string, gap: { after: string; next: string }): boolean {
+    if (compareIds(cursor, gap.after) <= 0) return true;
+    if (compareIds(cursor, gap.next) >= 0) return false;
+    const known = this.#known;
+    return known === undefined || compareIds(known, cursor) <= 0 || compareIds(known, gap.next) < 0;
   }
 
   #isNew(entry: LogEntry): boolean {
@@ -200,7 +277,8 @@ export class CatchUp {
       this.#known = undefined;
       this.#lastDropped = undefined;
       const batch = await engine.range(key, requested, REPLAY_BATCH + 1);
-      this.#checkLoss(reader, requested, batch[0]?.id, known);
+      const reported = this.#gaps.length > 0 && this.#settleGaps(reader, batch[0]?.id, 'read');
+      if (!reported) this.#checkLoss(reader, requested, batch[0]?.id, known);
       const count = Math.min(batch.length, REPLAY_BATCH);
       for (let index = 0; index < count; index++) {
         if (reader.done) return false;
@@ -245,7 +323,14 @@ export async function followLog(options: FollowOptions): Promise<void> {
       stopped = await options.take(entry);
     },
   };
-  const tail: LogTail = engine.tail(key, (entry) => catchUp.hold(entry), options.onError);
+  const tail: LogTail = engine.tail(
+    key,
+    (entry) => catchUp.hold(entry),
+    (error) => {
+      if (isTailGap(error)) catchUp.gap(error.gap.after, error.gap.next);
+      options.onError?.(error);
+    },
+  );
   const interrupt = () => catchUp.interrupt();
   signal.addEventListener('abort', interrupt, { once: true });
   try {

@@ -5,7 +5,7 @@
  */
 import { unrefTimer } from '../_internal/timers.ts';
 import { EngineError } from '../errors.ts';
-import { compareIds, type LogEntry, type LogTail } from './engine.ts';
+import { compareIds, type LogEntry, type LogTail, tailGapError } from './engine.ts';
 
 /** A notification as `pg` delivers it. */
 export interface PgNotification {
@@ -148,10 +148,20 @@ export interface SharedTailOptions {
   retryDelayMs: number;
   /** Resolves once notifications flow. */
   listening(): Promise<void>;
-  /** The last id handed out in the log (where a new tail starts), if any. */
-  cursor(key: string): Promise<string | undefined>;
-  fetch(key: string, after: string, count: number): Promise<LogEntry[]>;
+  /**
+   * The last id handed out in the log (where a new tail starts) and its ordinal (the count of
+   * entries ever appended), if any.
+   */
+  cursor(key: string): Promise<{ id: string; n: number } | undefined>;
+  /** The entries after `after`, each with its ordinal in the log. */
+  fetch(key: string, after: string, count: number): Promise<OrdinalEntry[]>;
   onIdle(): void;
+}
+
+/** An entry as a tail reads it: with its ordinal in the log (1, 2, ...; trimming leaves holes). */
+export interface OrdinalEntry {
+  entry: LogEntry;
+  n: number;
 }
 
 /**
@@ -166,6 +176,8 @@ export class SharedTail {
   >();
   #ready: Promise<void> | undefined;
   #cursor: string | undefined;
+  /** The ordinal of the entry at the cursor (0: the log had none). */
+  #n = 0;
   #fetching = false;
   #again = false;
   #stopped = false;
@@ -210,6 +222,10 @@ export class SharedTail {
     void this.#drain();
   }
 
+  #gap(after: string, next: string): void {
+    this.report(tailGapError('PostgreSQL', this.#options.key, after, next));
+  }
+
   report(error: unknown): void {
     for (const onError of this.#listeners.values()) onError?.(error);
   }
@@ -218,7 +234,9 @@ export class SharedTail {
   // after the LISTEN, so its notification arrives.
   async #start(): Promise<void> {
     await this.#options.listening();
-    this.#cursor = (await this.#options.cursor(this.#options.key)) ?? '0-0';
+    const cursor = await this.#options.cursor(this.#options.key);
+    this.#cursor = cursor?.id ?? '0-0';
+    this.#n = cursor?.n ?? 0;
     if (this.#again) this.wake();
   }
 
@@ -227,13 +245,18 @@ export class SharedTail {
     try {
       do {
         this.#again = false;
-        let batch: LogEntry[];
+        let batch: OrdinalEntry[];
         do {
           batch = await this.#options.fetch(this.#options.key, this.#cursor!, FETCH_BATCH);
-          for (const entry of batch) {
+          for (const { entry, n } of batch) {
             if (this.#stopped) return;
             if (compareIds(entry.id, this.#cursor!) <= 0) continue;
+            // Ordinals go up by one per append: a jump means retention trimmed the entries in
+            // between before this fetch read them. (A smaller one is a new log, the old one
+            // having expired.) Reported before the entry, never skipped silently.
+            if (n > this.#n + 1) this.#gap(this.#cursor!, entry.id);
             this.#cursor = entry.id;
+            this.#n = n;
             for (const listener of this.#listeners.keys()) listener(entry);
           }
         } while (batch.length === FETCH_BATCH && !this.#stopped);

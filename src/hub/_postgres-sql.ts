@@ -128,6 +128,7 @@ function appendFunction(schema: string): string {
 export interface Queries {
   append: string;
   range: string;
+  follow: string;
   rangeAll: string;
   bounds: string;
   cursor: string;
@@ -147,6 +148,11 @@ export function queries(schema: string): Queries {
     range: `SELECT ${columns} FROM ${s}.entries e JOIN ${s}.logs l ON l.id = e.log_id
       WHERE ${live} AND (e.ms, e.seq) > ($2::bigint, $3::bigint)
       ORDER BY e.ms, e.seq LIMIT $4`,
+    // A tail's read: `n` (the entry's ordinal in its log) tells it whether retention trimmed
+    // entries between its cursor and the first row it gets.
+    follow: `SELECT ${columns}, e.n::text AS n FROM ${s}.entries e JOIN ${s}.logs l ON l.id = e.log_id
+      WHERE ${live} AND (e.ms, e.seq) > ($2::bigint, $3::bigint)
+      ORDER BY e.ms, e.seq LIMIT $4`,
     rangeAll: `SELECT ${columns} FROM ${s}.entries e JOIN ${s}.logs l ON l.id = e.log_id
       WHERE ${live} ORDER BY e.ms, e.seq LIMIT $2`,
     bounds: `SELECT
@@ -156,7 +162,8 @@ export function queries(schema: string): Queries {
         ORDER BY ms DESC, seq DESC LIMIT 1) AS last
       FROM ${s}.logs l WHERE ${live}`,
     // Where a new tail starts: the last id handed out (trimmed or not); none for a missing log.
-    cursor: `SELECT l.last_ms::text || '-' || l.last_seq::text AS id FROM ${s}.logs l
+    cursor: `SELECT l.last_ms::text || '-' || l.last_seq::text AS id, l.appended::text AS n
+      FROM ${s}.logs l
       WHERE ${live} AND l.appended > 0`,
     setValue: `INSERT INTO ${s}.kv (key, value, expires_at) VALUES ($1, $2, ${s}.now_ms() + $3)
       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,

@@ -10,6 +10,8 @@
 export const logKey = (runId: string): string => `run:${runId}:log`;
 /** The engine's key of a run's state: `running`, then `finished`; absent once it expired. */
 export const stateKey = (runId: string): string => `run:${runId}`;
+/** The engine's key of what a run's observer keeps with it (its trace context). */
+export const contextKey = (runId: string): string => `run:${runId}:context`;
 /** The engine's key of a run's producer lease, renewed while the producer runs. */
 export const leaseKey = (runId: string): string => `lease:${runId}`;
 /** The engine's key of a run's cancel flag. */

@@ -13,18 +13,30 @@ import {
   createEventStream,
   readLastEventId,
 } from '../server/create-event-stream.ts';
+import type { ObserveStream, StreamObserver } from '../server/observe.ts';
 import type { WithContract } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { RUN_ID_HEADER } from './_cancel-endpoint.ts';
 import { followLog } from './_catch-up.ts';
 import { errorAnswer } from './_error-answer.ts';
+import { claimRun, idempotencyKeyOf } from './_idempotency.ts';
 import { createLeases } from './_lease.ts';
 import type { RunCanceller } from './_run-cancel.ts';
-import { eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
+import { contextKey, eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
 import { clientEventOf, isTerminal, parseRunEventId, storedEventOf } from './_validate.ts';
 import type { StoredEvent } from './engine.ts';
 import type { ResolvedHubOptions } from './options.ts';
-import type { HubStreamOptions, RunProducer, RunWriter } from './types.ts';
+import type {
+  HubStreamOptions,
+  ObservedRunStart,
+  RunEndReason,
+  RunObserver,
+  RunProducer,
+  RunWriter,
+} from './types.ts';
+
+/** The data of the `done` event of a cancelled run. */
+const CANCELLED = '{"cancelled":true}';
 
 /** The runs of one hub. */
 export interface Runs {
@@ -46,7 +58,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
    * reader declared the producer lost: its lease lapsed, say in a long pause), the run has ended
    * without it: the producer is fenced off, its signal aborts, and it writes nothing more.
    */
-  function openLog(runId: string) {
+  function openLog(runId: string, context: string | undefined) {
     let seq = 0;
     let fenced: HubError | undefined;
     let chain: Promise<unknown> = Promise.resolve();
@@ -74,7 +86,10 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
         }
         if (!isTerminal(stored) && Date.now() - stateSetAt > runTtlMs / 2) {
           stateSetAt = Date.now();
-          await engine.setValue(stateKey(runId), 'running', runTtlMs);
+          await Promise.all([
+            engine.setValue(stateKey(runId), 'running', runTtlMs),
+            keepContext(runId, context),
+          ]);
         }
       });
       chain = next.catch(() => {});
@@ -93,23 +108,38 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     };
   }
 
+  /** What the run's observer keeps with it, for as long as the run (renewed with its state). */
+  function keepContext(runId: string, context: string | undefined): Promise<void> | undefined {
+    return context === undefined
+      ? undefined
+      : engine.setValue(contextKey(runId), context, runTtlMs);
+  }
+
+  /** Starts a run: its id, and what its observer keeps with it. */
   async function start(
     request: Request,
     producer: RunProducer,
     waitUntil: HubStreamOptions['waitUntil'],
     checks: WriterChecks | undefined,
-  ): Promise<string> {
-    const runId = randomRunId();
-    // The lease first: a reader that finds the run running finds its lease too.
-    const lease = await leases.hold(runId);
+    runId: string,
+  ): Promise<{ context: string | undefined }> {
+    const observer = hub.observe?.run?.({ id: runId, request } satisfies ObservedRunStart);
+    const context = observer?.context;
+    let lease: { release(): void } | undefined;
     try {
-      await engine.setValue(stateKey(runId), 'running', runTtlMs);
+      // The lease first: a reader that finds the run running finds its lease too.
+      lease = await leases.hold(runId);
+      await Promise.all([
+        engine.setValue(stateKey(runId), 'running', runTtlMs),
+        keepContext(runId, context),
+      ]);
     } catch (error) {
-      lease.release();
+      lease?.release();
+      observer?.end('error', error);
       throw error;
     }
     const signal = canceller.register(runId);
-    const log = openLog(runId);
+    const log = openLog(runId, context);
     // Checked at the door, synchronously (as createEventStream's send): nothing is stored that a
     // reader could not send. The limit applies to the producer's events only: the terminal event
     // must always fit, or the run's readers would wait for an end that never comes.
@@ -120,6 +150,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
           new HubError('run-too-long', `A run may log at most ${maxRunEvents} events.`),
         );
       }
+      observer?.event();
       return log.append(stored);
     };
     const plain: RunWriter = {
@@ -130,11 +161,11 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       request,
     };
     const writer = checks ? checkedWriter(plain, checks) : plain;
-    const done = settle(producer, writer, log, lease, checks).catch((error: unknown) => {
+    const done = settle(producer, writer, log, lease, checks, observer).catch((error: unknown) => {
       if (!HubError.isInstance(error) || error.code !== 'producer-lost') onError(error);
     });
     waitUntil?.(done);
-    return runId;
+    return { context };
   }
 
   /**
@@ -148,29 +179,54 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     log: ReturnType<typeof openLog>,
     lease: { release(): void },
     checks: WriterChecks | undefined,
+    observer: RunObserver | undefined,
   ): Promise<void> {
     const { runId, signal } = writer;
     let terminal: StoredEvent;
+    let reason: RunEndReason = 'completed';
+    let failure: unknown;
     try {
-      let result = await runProducer(producer, writer, onError);
+      const go = () => runProducer(producer, writer, onError);
+      const within = observer?.within;
+      let result = await (within ? within.call(observer, go) : go());
       if (checks) result = await checks.result(result);
       terminal = { event: 'done', data: serializeEventData(result ?? {}) ?? '{}' };
+      // A producer that returns once cancelled still ran a cancelled run (for its observer).
+      if (signal.aborted) reason = 'cancelled';
     } catch (error) {
       if (signal.aborted && !log.fenced) {
-        terminal = { event: 'done', data: '{"cancelled":true}' };
+        reason = 'cancelled';
+        terminal = { event: 'done', data: CANCELLED };
       } else {
         if (!log.fenced) onError(error);
+        reason = 'error';
+        failure = error;
         terminal = { event: 'error', data: JSON.stringify(hub.publicError(error)) };
       }
     } finally {
       lease.release();
     }
-    // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
-    canceller.unregister(runId);
-    await log.drained(); // no renewal of the running state may land after `finished`
-    if (log.fenced) return;
-    await engine.setValue(stateKey(runId), 'finished', runTtlMs);
-    await log.append(terminal);
+    try {
+      // Finished before the terminal event is logged: whoever sees `done` can no longer cancel.
+      canceller.unregister(runId);
+      await log.drained(); // no renewal of the running state may land after `finished`
+      if (log.fenced) {
+        reason = 'error';
+        failure = log.fenced;
+        return;
+      }
+      await Promise.all([
+        engine.setValue(stateKey(runId), 'finished', runTtlMs),
+        keepContext(runId, observer?.context),
+      ]);
+      await log.append(terminal);
+    } catch (error) {
+      reason = 'error';
+      failure ??= error;
+      throw error;
+    } finally {
+      observer?.end(reason, failure);
+    }
   }
 
   /** A response of the run: its log after `after` (all of it without), up to its terminal event. */
@@ -179,9 +235,13 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
     runId: string,
     after: string | undefined,
     options: Omit<HubStreamOptions, 'waitUntil'>,
+    context: string | undefined,
   ): Response {
     const headers = new Headers(options.headers);
     headers.set(RUN_ID_HEADER, runId);
+    let cancelled = false;
+    const observe = options.observe ?? hub.observe?.stream;
+    const run = { id: runId, resumed: after !== undefined, context };
     return createEventStream(
       request,
       async (stream) => {
@@ -201,14 +261,21 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
                 return false;
               }
               await stream.send(event);
-              return isTerminal(entry.event);
+              if (!isTerminal(entry.event)) return false;
+              cancelled = entry.event.event === 'done' && entry.event.data === CANCELLED;
+              return true;
             },
           });
         } finally {
           lease.stop();
         }
       },
-      { ...options, headers, terminalEvents: false },
+      {
+        ...options,
+        headers,
+        terminalEvents: false,
+        observe: observe && observeRun(observe, run, () => cancelled),
+      },
     );
   }
 
@@ -218,9 +285,25 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
         Partial<WithContract>;
       const lastEventId = readLastEventId(request);
       if (lastEventId === '') {
+        const runId = randomRunId();
+        let claim: string | undefined;
+        try {
+          claim = await idempotencyKeyOf(request);
+        } catch (error) {
+          return errorAnswer(request, error, options.cors);
+        }
+        // The same request again (its key claimed already): the run it started, from its start.
+        if (claim !== undefined) {
+          const claimed = await claimRun(engine, claim, runId, runTtlMs);
+          if (claimed !== runId) {
+            const observed = (options.observe ?? hub.observe?.stream) !== undefined;
+            const context = observed ? await engine.getValue(contextKey(claimed)) : undefined;
+            return read(request, claimed, logId(0), options, context);
+          }
+        }
         const checks = contract && contractChecksOf({ contract, validate }, 'hub.stream');
-        const runId = await start(request, producer, waitUntil, checks);
-        return read(request, runId, undefined, options);
+        const { context } = await start(request, producer, waitUntil, checks, runId);
+        return read(request, runId, undefined, options, context);
       }
       const resume = parseRunEventId(lastEventId);
       if (!resume) {
@@ -235,7 +318,13 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       }
       // A 404 (not a 200 with an error event) ends every kind of client: a native EventSource
       // stops at a status other than 200, where an error event would make it reconnect forever.
-      if (!(await engine.getValue(stateKey(resume.runId)))) {
+      // What the run's observer kept is read only when someone observes this response.
+      const observed = (options.observe ?? hub.observe?.stream) !== undefined;
+      const [state, context] = await Promise.all([
+        engine.getValue(stateKey(resume.runId)),
+        observed ? engine.getValue(contextKey(resume.runId)) : undefined,
+      ]);
+      if (!state) {
         return errorAnswer(
           request,
           new HubError(
@@ -245,7 +334,30 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
           options.cors,
         );
       }
-      return read(request, resume.runId, logId(resume.seq), options);
+      return read(request, resume.runId, logId(resume.seq), options, context);
     },
+  };
+}
+
+/**
+ * The observer of a run's response: the stream's, told which run it streams, and `cancelled`
+ * (not `completed`) when what it delivered was the end of a cancelled run.
+ */
+function observeRun(
+  observe: ObserveStream,
+  run: { id: string; resumed: boolean; context: string | undefined },
+  cancelled: () => boolean,
+): ObserveStream {
+  return (stream) => {
+    const observer = observe({ request: stream.request, run });
+    if (observer === undefined) return undefined;
+    const wrapped: StreamObserver = {
+      event: () => observer.event(),
+      sent: (bytes) => observer.sent(bytes),
+      end: (reason, error) =>
+        observer.end(reason === 'completed' && cancelled() ? 'cancelled' : reason, error),
+    };
+    if (observer.within) wrapped.within = (go) => observer.within!(go);
+    return wrapped;
   };
 }

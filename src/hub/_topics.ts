@@ -18,7 +18,14 @@ import type { ResolvedEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CatchUp, type CatchUpReader, type HistoryLost } from './_catch-up.ts';
 import { clientEventOf } from './_validate.ts';
-import { compareIds, type HubEngine, isLogId, type LogEntry, type LogTail } from './engine.ts';
+import {
+  compareIds,
+  type HubEngine,
+  isLogId,
+  isTailGap,
+  type LogEntry,
+  type LogTail,
+} from './engine.ts';
 
 /**
  * Per-subscription options of `hub.subscribe`: filter and coalesce (on the event as sent), and who
@@ -207,7 +214,14 @@ class Topic {
     this.#onIdle = onIdle;
     this.#onError = onError;
     this.#changed = changed;
-    this.#tail = engine.tail(key, (entry) => this.#deliver(entry), onError);
+    this.#tail = engine.tail(
+      key,
+      (entry) => this.#deliver(entry),
+      (error) => {
+        if (isTailGap(error)) this.#gap(error.gap.after, error.gap.next);
+        onError(error);
+      },
+    );
     this.#tail.ready.then(
       () => {
         this.ready = true;
@@ -278,6 +292,26 @@ class Topic {
       } catch (error) {
         subscriber.session.finish({ kind: 'error', error }); // a filter threw, or the entry
       }
+    }
+  }
+
+  /**
+   * The tail fell behind the log's retention: the entries after `after`, before `next` (which it
+   * delivers next), are gone. A live subscriber has every entry up to `after` (one that joined
+   * live since starts at the tail's position), so it lost them: it hears `history-lost` now,
+   * right before `next`, and stays live. One catching up settles it on its way (src/hub/_catch-up.ts).
+   */
+  #gap(after: string, next: string): void {
+    for (const subscriber of this.#subscribers) {
+      const catchUp = subscriber.catchUp;
+      if (catchUp !== undefined && !catchUp.caughtUp) {
+        catchUp.gap(after, next);
+        continue;
+      }
+      // Caught up: it has every entry the tail delivered, and maybe more (from its replay).
+      const cursor = catchUp === undefined ? after : catchUp.cursor;
+      if (cursor !== undefined && compareIds(cursor, after) <= 0)
+        subscriber.lost?.({ requested: cursor, from: next });
     }
   }
 

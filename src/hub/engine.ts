@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { EngineError, type TailGap } from '../errors.ts';
 
 /** What a log stores of an event: its type and data (ids are the log's own). */
 export interface StoredEvent {
@@ -51,7 +52,12 @@ export interface HubEngine {
   range(key: string, after: string | undefined, count: number): Promise<LogEntry[]>;
   /** The oldest and newest retained ids, or undefined for an empty or missing log. */
   bounds(key: string): Promise<{ first: string; last: string } | undefined>;
-  /** Follows a log. `onError` hears about failures the tail is recovering from. */
+  /**
+   * Follows a log. `onError` hears about failures the tail is recovering from, and about a gap:
+   * a tail that fell behind while retention trimmed entries it had not read yet reports an
+   * `EngineError` of code `history-lost` (its `gap` says where) right before the entry after the
+   * gap, never skipping them silently.
+   */
   tail(
     key: string,
     listener: (entry: LogEntry) => void,
@@ -66,6 +72,24 @@ export interface HubEngine {
   onCancel(listener: (runId: string) => void): () => void;
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** The report of a tail's gap (see {@link HubEngine.tail}). @internal */
+export function tailGapError(
+  engine: string,
+  key: string,
+  after: string,
+  next: string,
+): EngineError {
+  return new EngineError(
+    `${engine} tail of ${key} fell behind: entries after ${after} were trimmed before it read them; it goes on at ${next}.`,
+    { code: 'history-lost', gap: { after, next } },
+  );
+}
+
+/** True for a tail's gap report: an `EngineError` of code `history-lost`. @internal */
+export function isTailGap(error: unknown): error is EngineError & { gap: TailGap } {
+  return EngineError.isInstance(error) && error.code === 'history-lost' && error.gap !== undefined;
 }
 
 /** Compares two `<ms>-<seq>` ids. @internal */

@@ -5,7 +5,12 @@
 import type { AnyContract } from '../contract/define-contract.ts';
 import { HubError, RequestError } from '../errors.ts';
 import { contractChecksOf, readLastEventId } from '../server/create-event-stream.ts';
-import { resolveEventStreamOptions, type WithContract } from '../server/options.ts';
+import type { ObserveStream } from '../server/observe.ts';
+import {
+  type ResolvedEventStreamOptions,
+  resolveEventStreamOptions,
+  type WithContract,
+} from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CANCEL_HEADER, cancelAnswer, handleCancel } from './_cancel-endpoint.ts';
 import { errorAnswer } from './_error-answer.ts';
@@ -133,6 +138,17 @@ export function createHub(options: HubOptions = {}): Hub {
   });
   // Subscriptions without options share one resolved set (one per connection adds up).
   const defaultSubscribeOptions = resolveEventStreamOptions({ terminalEvents: false });
+  const observeStream = resolved.observe?.stream;
+  /** A subscription's options, its observer told which topics it follows. */
+  const observed = (
+    options: ResolvedEventStreamOptions,
+    names: readonly string[],
+  ): ResolvedEventStreamOptions => {
+    const observe: ObserveStream | undefined = options.observe ?? observeStream;
+    if (observe === undefined) return options;
+    const topicNames = [...names];
+    return { ...options, observe: ({ request }) => observe({ request, topics: topicNames }) };
+  };
 
   return {
     engine,
@@ -212,6 +228,7 @@ export function createHub(options: HubOptions = {}): Hub {
           streamOptions.cors,
         );
       }
+      streamOptions = observed(streamOptions, [topic]);
       return topics.subscribe(request, `topic:${topic}`, streamOptions, logic);
     },
 
@@ -226,7 +243,7 @@ export function createHub(options: HubOptions = {}): Hub {
         const { filter: _filter, coalesce: _coalesce, member: _member, ...rest } = manyOptions;
         streamOptions = resolveEventStreamOptions({ ...rest, terminalEvents: false });
       }
-      return multiplex.open(request, names, streamOptions, {
+      return multiplex.open(request, names, observed(streamOptions, names), {
         filter: manyOptions?.filter,
         coalesce: manyOptions?.coalesce,
         member: manyOptions?.member,

@@ -7,6 +7,7 @@ import { defaultPublicError, type PublicError } from '../server/public-error.ts'
 import type { AuthorizeTopic } from './_multiplex.ts';
 import type { HubEngine } from './engine.ts';
 import { createMemoryEngine } from './memory-engine.ts';
+import type { HubObserver } from './types.ts';
 
 /** Retention of topic logs: by count and by age. */
 export interface RetentionOptions {
@@ -70,6 +71,11 @@ export interface HubOptions {
   onError?: (error: unknown) => void;
   /** Maps a producer's error to the payload of its `error` event. @default defaultPublicError */
   publicError?: (error: unknown) => PublicError | undefined;
+  /**
+   * Observes runs and streams (tracing, metrics): `ssekit/otel`'s `telemetry.hub`, or your own
+   * `HubObserver`.
+   */
+  observe?: HubObserver | undefined;
 }
 
 /** {@link HubOptions} with every default applied. @internal */
@@ -90,6 +96,7 @@ export interface ResolvedHubOptions {
   onError: (error: unknown) => void;
   /** Never undefined: the option, else a `HubError`'s code and message, else the default mapping. */
   publicError: (error: unknown) => PublicError;
+  observe: HubObserver | undefined;
 }
 
 /**
@@ -160,6 +167,14 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
       throw new TypeError(`${name} must be a function, got ${typeof options[name]}.`);
     }
   }
+  const observe = options.observe;
+  if (observe !== undefined) {
+    for (const name of ['run', 'stream'] as const) {
+      if (observe[name] !== undefined && typeof observe[name] !== 'function') {
+        throw new TypeError(`observe.${name} must be a function, got ${typeof observe[name]}.`);
+      }
+    }
+  }
   const mapError = options.publicError;
   return {
     engine: options.engine ?? createMemoryEngine(),
@@ -179,6 +194,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
       (HubError.isInstance(error)
         ? { message: error.message, code: error.code }
         : defaultPublicError(error)),
+    observe,
   };
 }
 

@@ -12,7 +12,12 @@
  */
 import { unrefTimer } from '../_internal/timers.ts';
 import { EngineError } from '../errors.ts';
-import { Listener, type PgPoolClientLike, SharedTail } from './_postgres-listen.ts';
+import {
+  Listener,
+  type OrdinalEntry,
+  type PgPoolClientLike,
+  SharedTail,
+} from './_postgres-listen.ts';
 import { type Queries, queries, SCHEMA_NAME, setupStatements } from './_postgres-sql.ts';
 import type { AppendOptions, HubEngine, LogEntry, LogTail, StoredEvent } from './engine.ts';
 
@@ -175,6 +180,12 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
     const [ms, seq] = after.split('-');
     return toEntries(await query('SELECT', sql.range, [key, ms, seq, count]));
   };
+  const follow = async (key: string, after: string, count: number): Promise<OrdinalEntry[]> => {
+    const [ms, seq] = after.split('-');
+    const rows = await query('SELECT', sql.follow, [key, ms, seq, count]);
+    const entries = toEntries(rows);
+    return entries.map((entry, index) => ({ entry, n: Number(rows[index]!.n) }));
+  };
 
   // Appends of this instance to one log go one at a time, in call order: concurrent publishes on
   // a pool of connections would otherwise race for the log's row lock. The lock serializes them
@@ -254,9 +265,9 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
           listening: () => listener.ready(),
           cursor: async (log) => {
             const [row] = await query('SELECT', sql.cursor, [log]);
-            return typeof row?.id === 'string' ? row.id : undefined;
+            return typeof row?.id === 'string' ? { id: row.id, n: Number(row.n) } : undefined;
           },
-          fetch,
+          fetch: follow,
           onIdle: () => tails.delete(key),
         });
         tails.set(key, shared);

@@ -19,6 +19,7 @@ import {
   type LogEntry,
   type LogTail,
   type StoredEvent,
+  tailGapError,
 } from './engine.ts';
 
 /** The Redis client surface the engine uses (ioredis has it as is). */
@@ -323,18 +324,21 @@ class SharedTail {
 
   // The starting point is read before `ready` resolves, so nothing appended after it is missed.
   async #start(): Promise<void> {
-    const last = parseEntries(
+    const last = parseOrdinalEntries(
       await this.#redis.call('XREVRANGE', this.#key, '+', '-', 'COUNT', 1),
     )[0];
     this.#connection = this.#redis.duplicate();
     this.#connection.on('error', () => {
       // Reported through the failed XREAD below, with the retry.
     });
-    void this.#loop(last?.id ?? '0-0');
+    void this.#loop(last?.entry.id ?? '0-0', last ? last.n : 0);
   }
 
-  async #loop(from: string): Promise<void> {
+  async #loop(from: string, fromN: number | undefined): Promise<void> {
     let cursor = from;
+    // The ordinal of the entry at the cursor (see APPEND_SCRIPT); undefined when unknown (an
+    // entry with an explicit id, or stored by an earlier version, has none).
+    let n = fromN;
     let delay = this.#retryDelayMs;
     while (!this.#stopped) {
       const connection = this.#connection;
@@ -351,9 +355,17 @@ class SharedTail {
           cursor,
         );
         delay = this.#retryDelayMs;
-        for (const entry of parseXRead(reply)) {
+        for (const { entry, n: next } of parseXRead(reply)) {
           if (compareIds(entry.id, cursor) <= 0) continue;
+          // Ordinals go up by one per append: a jump means retention trimmed the entries in
+          // between before this read (the tail fell behind). A smaller one is a new log (the
+          // old one expired). Reported before the entry, never skipped silently.
+          if (n !== undefined && next !== undefined && next > n + 1) {
+            const gap = tailGapError('Redis', this.#key, cursor, entry.id);
+            for (const onError of this.#listeners.values()) onError?.(gap);
+          }
           cursor = entry.id;
+          n = next;
           for (const listener of this.#listeners.keys()) listener(entry);
         }
       } catch (cause) {
@@ -381,18 +393,35 @@ const APPEND_TOKEN_TTL_MS = 120_000;
 
 // KEYS: the stream, the token. ARGV: token TTL, MAXLEN ('' for none), MINID (''), PEXPIRE (''),
 // then the entry's field/value pairs. MINID is exact, not `~`: approximate trimming only drops
-// whole stream nodes (100 entries), so a quiet topic would keep entries far past their age.
+// whole stream nodes (100 entries), so a quiet topic would keep entries far past their age; it
+// never trims the new entry (a client clock ahead of Redis' could ask for that).
+// Each entry gets field `n`, its ordinal (the last entry's plus one; the stream is never trimmed
+// empty, so the count goes on): a tail that reads `n + 2` after `n` knows retention trimmed an
+// entry before it read it, and reports the gap.
 const APPEND_SCRIPT = `
 local seen = redis.call('GET', KEYS[2])
 if seen then return seen end
+local n = 1
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if last then
+  local fields = last[2]
+  for index = 1, #fields, 2 do
+    if fields[index] == 'n' then n = tonumber(fields[index + 1]) + 1 end
+  end
+end
 local args = {KEYS[1]}
 if ARGV[2] ~= '' then
   table.insert(args, 'MAXLEN'); table.insert(args, '~'); table.insert(args, ARGV[2])
 end
 table.insert(args, '*')
 for index = 5, #ARGV do table.insert(args, ARGV[index]) end
+table.insert(args, 'n'); table.insert(args, n)
 local id = redis.call('XADD', unpack(args))
-if ARGV[3] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3]) end
+if ARGV[3] ~= '' then
+  local minid = ARGV[3]
+  if tonumber(minid) > tonumber(string.match(id, '^%d+')) then minid = id end
+  redis.call('XTRIM', KEYS[1], 'MINID', minid)
+end
 if ARGV[4] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
 return id
@@ -433,13 +462,29 @@ function parseEntries(reply: unknown): LogEntry[] {
   }));
 }
 
-function parseXRead(reply: unknown): LogEntry[] {
+/** Entries with their ordinal (field `n`, see APPEND_SCRIPT), as a tail reads them. */
+interface OrdinalEntry {
+  entry: LogEntry;
+  n: number | undefined;
+}
+
+function parseOrdinalEntries(reply: unknown): OrdinalEntry[] {
+  if (!Array.isArray(reply)) return [];
+  return (reply as RawEntry[]).map(([id, fields]) => {
+    let n: number | undefined;
+    for (let index = 0; index + 1 < fields.length; index += 2)
+      if (String(fields[index]) === 'n') n = Number(fields[index + 1]);
+    return { entry: { id: String(id), event: parseFields(fields) }, n };
+  });
+}
+
+function parseXRead(reply: unknown): OrdinalEntry[] {
   if (!Array.isArray(reply) || reply.length === 0) return []; // null: the block timed out
   // RESP: [[key, entries]] for the one stream read; some clients unwrap it to [key, entries].
   const stream = (typeof reply[0] === 'string' ? reply : reply[0]) as
     | [string, RawEntry[]]
     | undefined;
-  return stream ? parseEntries(stream[1]) : [];
+  return stream ? parseOrdinalEntries(stream[1]) : [];
 }
 
 function parseFields(fields: string[]): StoredEvent {

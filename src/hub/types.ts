@@ -6,6 +6,7 @@
  */
 
 import type { AnyContract, ContractEventInput } from '../contract/define-contract.ts';
+import type { ObserveStream } from '../server/observe.ts';
 import type { EventStreamOptions } from '../server/options.ts';
 import type {
   ContractProducer,
@@ -81,3 +82,47 @@ export type ContractRunProducer<C extends AnyContract> = ContractProducer<C, Run
 
 /** An event of a topic under a contract (what `publish` takes). */
 export type ContractTopicEvent<C extends AnyContract> = ContractEventInput<C>;
+
+/**
+ * What a hub tells an observer (`createHub({ observe })`; `ssekit/otel`'s `telemetry.hub` is
+ * one): each run from its start to its end, and each stream it answers.
+ */
+export interface HubObserver {
+  /** A run starts (before its producer does): returns the run's observer, or `undefined`. */
+  run?: ((run: ObservedRunStart) => RunObserver | undefined) | undefined;
+  /**
+   * Each stream the hub answers, as the server's `observe` option: a run's responses (with
+   * `run`: its id, whether it resumes, its kept context) and subscriptions (with `topics`). A
+   * stream's own `observe` option takes its place.
+   */
+  stream?: ObserveStream | undefined;
+}
+
+/** A run as its observer first sees it. */
+export interface ObservedRunStart {
+  readonly id: string;
+  /** The request that started it. */
+  readonly request: Request;
+}
+
+/**
+ * Why a run ended: its producer returned (`completed`), it was cancelled (`hub.cancel`, a
+ * client's `stop()`, `hub.close()`), or it failed (`error`: the producer threw, an event broke the
+ * contract or `maxRunEvents`, or the run was ended without it: `HubError` `producer-lost`).
+ */
+export type RunEndReason = 'completed' | 'cancelled' | 'error';
+
+/** What the hub tells about one run. */
+export interface RunObserver {
+  /**
+   * A small string to keep with the run (a W3C `traceparent`, say), stored in the engine for as
+   * long as the run: every response of the run, on any instance, gets it as `run.context`.
+   */
+  readonly context?: string | undefined;
+  /** The producer sent an event (accepted: it is being logged). */
+  event(): void;
+  /** The run is over and its terminal event logged (or the run failed to start): once, last. */
+  end(reason: RunEndReason, error: unknown): void;
+  /** Runs the producer: to make the run's context the producer's. */
+  within?<T>(run: () => T): T;
+}

@@ -43,6 +43,8 @@ export interface OutboxOwner {
   overflowed(): void;
   /** Everything was handed to the consumer after `end()`, and the body is closed. */
   closed(): void;
+  /** Bytes were handed to the consumer (for the stream's observer). */
+  sent(bytes: number): void;
 }
 
 interface Waiter {
@@ -299,6 +301,7 @@ export class Outbox {
   }
 
   static #hand(outbox: Outbox, chunk: Uint8Array): void {
+    outbox.#owner.sent(chunk.byteLength);
     if (outbox.#sink) {
       outbox.#wanting = outbox.#sink.write(chunk);
       // The socket holds bytes it cannot send: the client has writeTimeoutMs to take them, even

@@ -28,6 +28,7 @@ import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
 import { Outbox, type OutboxOwner } from './_outbox.ts';
 import { type Outcome, terminalText } from './_outcome.ts';
 import { createStreamObject } from './_stream-object.ts';
+import type { StreamEndReason, StreamObserver } from './observe.ts';
 import type { ResolvedEventStreamOptions } from './options.ts';
 import type { EventStreamProducer } from './types.ts';
 
@@ -46,6 +47,9 @@ interface Extra {
   clientSignal: AbortSignal | undefined;
   onClientAbort: (() => void) | undefined;
   onShutdown: (() => void) | undefined;
+  /** Why the stream ended, for its observer (the first reason, unless the consumer cut it). */
+  endReason: StreamEndReason | undefined;
+  endError: unknown;
 }
 
 const HEARTBEAT = encodeEvent({ comment: '' });
@@ -75,12 +79,16 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   /** The request answered; once released, what error messages call the stream. */
   #request: Request | RequestName | string | undefined;
   #extra: Extra | undefined;
+  /** What `options.observe` returned for this stream (src/server/observe.ts). */
+  #observer: StreamObserver | undefined;
 
   constructor(init: SessionInit) {
     const { options, request } = init;
     this.options = options;
     this.#outbox = new Outbox(this);
     this.#request = request;
+    // First: everything below may end the stream at once, and the observer hears every end.
+    this.#observer = options.observe?.({ request });
     if (options.heartbeatMs > 0) {
       this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
@@ -89,7 +97,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     }
     const shutdown = options.signal;
     if (shutdown) {
-      const onShutdown = () => this.finish({ kind: 'deadline' });
+      const onShutdown = () => Session.#shutDown(this);
       Session.#more(this).onShutdown = onShutdown;
       shutdown.addEventListener('abort', onShutdown, { once: true });
     }
@@ -104,7 +112,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       clientSignal.addEventListener('abort', onClientAbort, { once: true });
       if (clientSignal.aborted) onClientAbort();
     }
-    if (!this.aborted && shutdown?.aborted) this.finish({ kind: 'deadline' });
+    if (!this.aborted && shutdown?.aborted) Session.#shutDown(this);
   }
 
   /** The request answered (none for a relay without one, or once released). */
@@ -159,11 +167,10 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     const report = (error: unknown) => this.report(error);
     try {
       const writer = createStreamObject(this, lastEventId);
-      let value = await runProducer(
-        producer,
-        checks ? checkedWriter(writer, checks) : writer,
-        report,
-      );
+      const go = () =>
+        runProducer(producer, checks ? checkedWriter(writer, checks) : writer, report);
+      const within = this.#observer?.within;
+      let value = await (within ? within.call(this.#observer, go) : go());
       if (checks) value = await checks.result(value);
       this.finish({ kind: 'done', value });
     } catch (error) {
@@ -176,6 +183,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   write(text: string, key?: string): Promise<void> {
     if (this.aborted) return rejected(this.#extra?.abortReason);
     if (this.options.heartbeatMs !== 0) this.#lastTraffic = now();
+    // A comment (`:`) is not an event.
+    if (this.#observer !== undefined && text.charCodeAt(0) !== 58) this.#observer.event();
     const wait = this.#outbox.push(text, key);
     if (this.aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
     if (wait === undefined) return RESOLVED;
@@ -191,6 +200,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   deliver(bytes: Uint8Array, key?: string, time: number = now()): boolean {
     if (this.aborted) return false;
     this.#lastTraffic = time;
+    this.#observer?.event();
     return this.#outbox.pushBytes(bytes, key);
   }
 
@@ -244,6 +254,15 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     Session.#stopTimers(this);
     if (outcome.kind === 'error') this.report(outcome.error);
     const text = terminalText(outcome, this.options, (error) => this.report(error));
+    const observer = this.#observer;
+    if (observer !== undefined) {
+      Session.#ending(
+        this,
+        OUTCOME_REASONS[outcome.kind],
+        outcome.kind === 'error' ? outcome.error : undefined,
+      );
+      if (text !== undefined && outcome.kind !== 'deadline') observer.event(); // done or error
+    }
     if (text !== undefined) this.#outbox.push(text, undefined, true);
     const where = Session.#describe(this);
     Session.#abortWith(
@@ -262,6 +281,11 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   terminate(reason: unknown, gone = false): void {
     const phase = this.#phase;
     if (phase === FINISHED) return;
+    // Over what finish() said: the end did not go out (or not all of it).
+    if (this.#observer !== undefined) {
+      Session.#more(this).endReason = undefined;
+      Session.#ending(this, gone ? 'client-left' : 'slow-consumer', gone ? undefined : reason);
+    }
     Session.#cleanup(this);
     if (gone) this.#outbox.cancel(reason);
     else this.#outbox.fail(reason);
@@ -306,6 +330,26 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     Session.#cleanup(this);
   }
 
+  /** OutboxOwner: bytes were handed to the consumer. */
+  sent(bytes: number): void {
+    this.#observer?.sent(bytes);
+  }
+
+  // The server's signal aborted (a shutdown): ends like the deadline, observed as cancelled.
+  static #shutDown(session: Session): void {
+    Session.#ending(session, 'cancelled', undefined);
+    session.finish({ kind: 'deadline' });
+  }
+
+  /** Keeps the first reason the stream ends for (only when observed). */
+  static #ending(session: Session, reason: StreamEndReason, error: unknown): void {
+    if (session.#observer === undefined) return;
+    const extra = Session.#more(session);
+    if (extra.endReason !== undefined) return;
+    extra.endReason = reason;
+    extra.endError = error;
+  }
+
   static #more(session: Session): Extra {
     session.#extra ??= {
       abort: undefined,
@@ -314,6 +358,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       clientSignal: undefined,
       onClientAbort: undefined,
       onShutdown: undefined,
+      endReason: undefined,
+      endError: undefined,
     };
     return session.#extra;
   }
@@ -350,6 +396,10 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     if (!extra) return;
     if (extra.onClientAbort) extra.clientSignal?.removeEventListener('abort', extra.onClientAbort);
     if (extra.onShutdown) session.options.signal?.removeEventListener('abort', extra.onShutdown);
+    const observer = session.#observer;
+    if (observer === undefined) return;
+    session.#observer = undefined;
+    observer.end(extra.endReason ?? 'completed', extra.endError);
   }
 
   static #stopTimers(session: Session): void {
@@ -381,6 +431,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     session.finish({ kind: 'deadline' });
   }
 }
+
+const OUTCOME_REASONS = {
+  done: 'completed',
+  error: 'error',
+  deadline: 'deadline',
+} as const satisfies Record<Outcome['kind'], StreamEndReason>;
 
 function clientGone(): DOMException {
   return new DOMException('The client closed the event stream.', 'AbortError');

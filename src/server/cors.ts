@@ -14,8 +14,9 @@ export interface CorsOptions {
   credentials?: boolean;
   /**
    * Request headers a preflight allows. `Last-Event-ID` must be among them for a `fetch` client to
-   * resume across origins, `ssekit-cancel` for its `stop()` to cancel a hub run.
-   * @default ['content-type', 'authorization', 'last-event-id', 'ssekit-cancel']
+   * resume across origins, `ssekit-cancel` for its `stop()` to cancel a hub run, `idempotency-key`
+   * for a POST to a hub to be sent again after a failure before any response.
+   * @default ['content-type', 'authorization', 'last-event-id', 'ssekit-cancel', 'idempotency-key']
    */
   allowHeaders?: readonly string[];
   /**
@@ -36,7 +37,13 @@ export interface CorsOptions {
   maxAgeMs?: number;
 }
 
-const DEFAULT_ALLOW_HEADERS = ['content-type', 'authorization', 'last-event-id', 'ssekit-cancel'];
+const DEFAULT_ALLOW_HEADERS = [
+  'content-type',
+  'authorization',
+  'last-event-id',
+  'ssekit-cancel',
+  'idempotency-key',
+];
 const DEFAULT_METHODS = ['GET', 'POST'];
 const DEFAULT_EXPOSE_HEADERS = ['last-event-id', 'ssekit-run-id'];
 

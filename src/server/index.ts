@@ -13,6 +13,13 @@ export {
   eventStreamHandler,
 } from './event-stream-handler.ts';
 export { type JsonErrorResponseOptions, jsonErrorResponse } from './json-error-response.ts';
+export type {
+  ObservedRun,
+  ObservedStream,
+  ObserveStream,
+  StreamEndReason,
+  StreamObserver,
+} from './observe.ts';
 export type { EventStreamOptions, WithContract } from './options.ts';
 export type { PublicError } from './public-error.ts';
 export { type ReadJsonBodyOptions, readJsonBody } from './read-json-body.ts';

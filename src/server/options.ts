@@ -1,6 +1,7 @@
 import type { HeadersInput } from '../_internal/http.ts';
 import type { AnyContract, ValidateMode } from '../contract/define-contract.ts';
 import { type CorsOptions, validateCors } from './cors.ts';
+import type { ObserveStream } from './observe.ts';
 import type { PublicError } from './public-error.ts';
 
 /**
@@ -88,6 +89,11 @@ export interface EventStreamOptions {
    * server-wide signal that aborts on shutdown, and clients reconnect to another instance.
    */
   signal?: AbortSignal;
+  /**
+   * Observes each stream (tracing, metrics): called when it opens, its observer hears the events,
+   * the bytes and the end. `ssekit/otel`'s `telemetry.server` is one.
+   */
+  observe?: ObserveStream | undefined;
 }
 
 /**
@@ -127,6 +133,7 @@ export interface ResolvedEventStreamOptions {
   cors: CorsOptions | undefined;
   headers: HeadersInput | undefined;
   signal: AbortSignal | undefined;
+  observe: ObserveStream | undefined;
 }
 
 /** The default hard cap on queued bytes (1 MiB; a limit of its own, not the body limit). */
@@ -164,7 +171,7 @@ export function resolveEventStreamOptions(
     );
   }
   const deadlineMs = resolveDeadline(options.maxDurationMs, marginMs);
-  for (const name of ['onError', 'publicError'] as const) {
+  for (const name of ['onError', 'publicError', 'observe'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new TypeError(`${name} must be a function, got ${typeof options[name]}.`);
     }
@@ -184,6 +191,7 @@ export function resolveEventStreamOptions(
     cors: options.cors,
     headers: options.headers,
     signal: options.signal,
+    observe: options.observe,
   };
 }
 

@@ -1,20 +1,24 @@
 /**
  * The demo page end to end in real headless Chromium (Debian's, via playwright-core): chat with
- * resumption and Stop, the long job, live logs with filter, pause and replay, and the charts.
+ * resumption and Stop, the AI SDK chat (a reload mid-answer resumes it with one model call; Stop
+ * stops the model), the long job, live logs with filter, pause and replay, the charts, and the
+ * dashboard (four topics on one connection, shared by two tabs).
  * Screenshots go to test-results/; `UPDATE_SCREENSHOT=1` also rewrites docs/demo.png, the README's
- * picture.
+ * picture, and docs/demo-dashboard.png.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ensureBuilt } from '../../examples/demo/build.ts';
+import { aiAnswer } from '../../examples/demo/server/ai-chat.ts';
 import { type Demo, startDemo } from '../../examples/demo/server/demo.ts';
-import { fakeAnswer } from '../../examples/demo/server/fake-model.ts';
+import { fakeAnswer, tokenize } from '../../examples/demo/server/fake-model.ts';
 import type { RunRecord } from '../../examples/demo/shared.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 
 const RESULTS = new URL('../../test-results/', import.meta.url).pathname;
 const README_SCREENSHOT = new URL('../../docs/demo.png', import.meta.url).pathname;
+const DASHBOARD_SCREENSHOT = new URL('../../docs/demo-dashboard.png', import.meta.url).pathname;
 const VIEWPORT = { width: 1280, height: 1000 };
 
 let demo: Demo;
@@ -30,9 +34,13 @@ beforeAll(async () => {
     retryMs: 150,
     retryJitterMs: 150,
     tokenDelayMs: 6,
+    // The AI answer (239 tokens) lasts about 6 s: a reload fits in it on a loaded machine.
+    aiTokenDelayMs: 25,
     jobStepMs: 15,
     logIntervalMs: 120,
     metricsIntervalMs: 250,
+    jobFeedIntervalMs: 50,
+    notificationIntervalMs: 300,
     onError: (error) => errors.push(error),
   });
   browser = await launchBrowser();
@@ -61,8 +69,9 @@ const answerText = (answer: string) =>
     .then((parts) => parts.join(''));
 
 async function ask(question: string): Promise<void> {
-  await page.getByLabel('Message').fill(question);
-  await page.getByRole('button', { name: 'Send' }).click();
+  const chat = page.locator('section.chat');
+  await chat.getByLabel('Message').fill(question);
+  await chat.getByRole('button', { name: 'Send' }).click();
 }
 
 test('live logs and chart points arrive', async () => {
@@ -77,7 +86,7 @@ test('Stop aborts the answer and cancels the run on the server', async () => {
   await ask('Please stop me');
   const current = '[data-testid=current-answer]';
   await poll(() => answerText(current)).toMatch(/^You asked: "Please stop me"/);
-  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('section.chat').getByRole('button', { name: 'Stop' }).click();
   await expect
     .poll(() => page.getByTestId('chat-notice').textContent())
     .toBe('Stopped: the run was cancelled on the server.');
@@ -153,6 +162,133 @@ test('logs: the level filter, pause with buffering, and replay after a dropped c
   await page.screenshot({ path: `${RESULTS}demo-logs-replay.png` });
 });
 
+/** The AI chat's model calls of a chat, as the server records them. */
+async function modelCalls(chatId: string): Promise<RunRecord[]> {
+  const { runs } = (await (await fetch(`${demo.url}/api/debug/runs`)).json()) as {
+    runs: RunRecord[];
+  };
+  return runs.filter((run) => run.kind === 'ai-chat' && run.chatId === chatId);
+}
+
+const aiText = (current: Page) =>
+  current
+    .locator('.ai-chat [data-testid=ai-assistant]')
+    .allTextContents()
+    .then((texts) => texts.join('|'));
+
+async function askAi(current: Page, question: string): Promise<string> {
+  const panel = current.locator('section.ai-chat[data-chat-id]');
+  await panel.getByLabel('Prompt').fill(question);
+  await panel.getByRole('button', { name: 'Ask' }).click();
+  const chatId = await panel.getAttribute('data-chat-id');
+  expect(chatId).toMatch(/^[\w-]+$/);
+  return chatId!;
+}
+
+test('AI SDK chat: a reload mid-answer continues the answer, whole and once, from one model call', async () => {
+  const own = await openPage(demo.url);
+  const question = 'What happens if I reload now?';
+  const expected = aiAnswer(question);
+  const chatId = await askAi(own, question);
+  // Part of the answer, not all of it: the page is reloaded in the middle.
+  await expect
+    .poll(async () => {
+      const text = await aiText(own);
+      return text.length > 20 && text.length < expected.length / 2 && expected.startsWith(text);
+    })
+    .toBe(true);
+  expect((await modelCalls(chatId)).map((run) => run.state)).toEqual(['running']);
+
+  await own.reload();
+  const panel = own.locator('section.ai-chat[data-chat-id]'); // loaded (the panel is lazy)
+  expect(await panel.getAttribute('data-chat-id')).toBe(chatId);
+  // The answer streams again without a send: reconnected to the run in progress.
+  await panel.getByTestId('ai-resumed').waitFor({ timeout: 10_000 });
+  await panel.locator('.status[data-status=ready]').waitFor({ timeout: 15_000 });
+  expect(await panel.getByTestId('ai-user').allTextContents()).toEqual([question]);
+  expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
+  const calls = await modelCalls(chatId);
+  expect(calls).toHaveLength(1);
+  expect(calls[0]).toMatchObject({ state: 'finished', tokens: tokenize(expected).length });
+  await poll(() => panel.getByTestId('ai-model-calls').getAttribute('data-calls')).toBe('1');
+  await own.screenshot({ path: `${RESULTS}demo-ai-chat-reloaded.png` });
+
+  // Reloaded after the end: the chat comes from the app's store, and nothing runs.
+  await own.reload();
+  await panel.getByTestId('ai-assistant').waitFor();
+  expect(await panel.getByTestId('ai-assistant').allTextContents()).toEqual([expected]);
+  expect(await panel.getByTestId('ai-resumed').count()).toBe(0);
+  expect(await modelCalls(chatId)).toHaveLength(1);
+  await own.close();
+});
+
+test('AI SDK chat: Stop cancels the run on the server and the model stops producing', async () => {
+  const own = await openPage(demo.url);
+  const question = 'Stop me halfway';
+  const chatId = await askAi(own, question);
+  await poll(() => aiText(own)).toMatch(/^About "Stop me halfway":/);
+  const panel = own.locator('section.ai-chat[data-chat-id]');
+  await panel.getByRole('button', { name: 'Stop' }).click();
+  await poll(() => panel.getByTestId('ai-notice').textContent()).toMatch(
+    /^Stopped: the model call was cancelled on the server after \d+ tokens\.$/,
+  );
+  const [call] = await modelCalls(chatId);
+  expect(call).toMatchObject({ state: 'cancelled' });
+  expect(call!.tokens).toBeLessThan(tokenize(aiAnswer(question)).length);
+  const shown = await aiText(own);
+  expect(aiAnswer(question).startsWith(shown)).toBe(true);
+  // The producer stopped: no token is produced, and none shown, afterwards.
+  await own.waitForTimeout(300);
+  expect((await modelCalls(chatId))[0]!.tokens).toBe(call!.tokens);
+  expect(await aiText(own)).toBe(shown);
+  expect(await panel.locator('.status').getAttribute('data-status')).toBe('ready');
+  await own.close();
+});
+
+test('dashboard: four topics on one connection, shared by two tabs', async () => {
+  const context: BrowserContext = await browser.newContext({ viewport: VIEWPORT });
+  const streams: string[] = [];
+  context.on('request', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/api/') && request.method() === 'GET') {
+      const path = new URL(request.url()).pathname;
+      if (path !== '/api/config' && path !== '/api/debug/runs') streams.push(request.url());
+    }
+  });
+  const tabs = [await context.newPage(), await context.newPage()];
+  for (const tab of tabs) {
+    tab.on('pageerror', (error) => errors.push(error));
+    await tab.goto(`${demo.url}/#/dashboard`);
+  }
+  const topics = ['metrics', 'jobs', 'logs', 'notifications'];
+  for (const tab of tabs) {
+    for (const topic of topics) {
+      await poll(() =>
+        tab.locator(`[data-topic=${topic}]`).getAttribute('data-received').then(Number),
+      ).toBeGreaterThanOrEqual(2);
+    }
+  }
+  const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
+  expect(roles.sort()).toEqual(['follower', 'leader']);
+  // One event stream for both tabs and all four panels, and the page says so.
+  expect(demo.connections().multiplexed).toBe(1);
+  // The first panel's subscription opened it; the others' topics joined it by control requests.
+  expect(streams).toHaveLength(1);
+  expect(new URL(streams[0]!).pathname).toBe('/api/topics');
+  for (const tab of tabs) {
+    await poll(() => tab.getByTestId('multiplexed-connections').getAttribute('data-count')).toBe(
+      '1',
+    );
+  }
+  // The job panel moves; the log lines are the topic's, in order.
+  const seqs = (await tabs[1]!
+    .getByTestId('dash-log')
+    .evaluateAll((lines) => lines.map((line) => line.textContent))) as string[];
+  expect(seqs.length).toBeGreaterThanOrEqual(2);
+  await tabs[0]!.screenshot({ path: `${RESULTS}demo-dashboard.png` });
+  await context.close();
+  await poll(async () => demo.connections().multiplexed).toBe(0);
+});
+
 const updateScreenshot = process.env.UPDATE_SCREENSHOT === '1';
 
 test(
@@ -167,21 +303,43 @@ test(
       await page.close();
       page = await openPage(own.url);
       await ask('How do resumable streams work?');
+      await askAi(page, 'What happens if I reload now?');
       await page.getByRole('button', { name: 'Start job' }).click();
       const answer = page.locator('[data-testid=current-answer][data-streaming=false]');
       await answer.waitFor({ timeout: 30_000 });
+      await page.locator('[data-testid=ai-assistant][data-streaming=false]').waitFor();
       await page.getByTestId('job-result').waitFor({ timeout: 30_000 });
       await expect
         .poll(() => page.locator('.metrics .chart').first().getAttribute('data-points'))
         .toMatch(/^(1\d|[2-9]\d|\d{3})$/);
       await page.screenshot({ path: `${RESULTS}demo-page.png`, fullPage: true });
       if (updateScreenshot) await copyFile(`${RESULTS}demo-page.png`, README_SCREENSHOT);
+
+      await page.evaluate(() => {
+        location.hash = '#/dashboard';
+      });
+      // Notifications come every 5 s on the default timings: one is enough.
+      for (const [topic, least] of [
+        ['metrics', 3],
+        ['jobs', 3],
+        ['logs', 3],
+        ['notifications', 1],
+      ] as const) {
+        await poll(() =>
+          page.locator(`[data-topic=${topic}]`).getAttribute('data-received').then(Number),
+        ).toBeGreaterThanOrEqual(least);
+      }
+      await poll(() => page.getByTestId('dash-log').count()).toBeGreaterThanOrEqual(8);
+      await page.screenshot({ path: `${RESULTS}demo-dashboard-page.png`, fullPage: true });
+      if (updateScreenshot) {
+        await copyFile(`${RESULTS}demo-dashboard-page.png`, DASHBOARD_SCREENSHOT);
+      }
       expect(errors).toEqual([]);
     } finally {
       if (own !== demo) await own.close();
     }
   },
-  updateScreenshot ? 60_000 : 20_000,
+  updateScreenshot ? 90_000 : 30_000,
 );
 
 async function linesAfterReconnect(current: Page): Promise<number> {

@@ -376,14 +376,23 @@ describe('transport failures are classified by where they are thrown, not by the
     ],
     ['workerd', new Error('Network connection lost.')],
     ['a browser', new TypeError('Failed to fetch')],
-  ])('a connection %s refuses is retried', async (_runtime, error) => {
-    const server = await serve(numbered);
-    const events = await collect(
-      fetchEventStream(server.url, { json: {}, retry: fast, fetch: failingFetch(error) }),
-    );
-    expect(events.map((event) => event.data)).toEqual(['1', '2', '3']);
-    expect(server.requests).toBe(1);
-  });
+  ])(
+    'a connection %s refuses is retried (a GET, a POST, a POST with an Idempotency-Key)',
+    async (_runtime, error) => {
+      const server = await serve(numbered);
+      for (const init of [
+        {},
+        { json: {} },
+        { json: {}, headers: { 'idempotency-key': crypto.randomUUID() } },
+      ]) {
+        const events = await collect(
+          fetchEventStream(server.url, { ...init, retry: fast, fetch: failingFetch(error) }),
+        );
+        expect(events.map((event) => event.data)).toEqual(['1', '2', '3']);
+      }
+      expect(server.requests).toBe(3);
+    },
+  );
 
   test.each([
     ['Deno', new TypeError('error reading a body from connection')],

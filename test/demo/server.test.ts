@@ -2,10 +2,21 @@
  * The demo's API over real sockets, read with ssekit's own client: resumption, cancellation,
  * progress, topic filters and replay, clean shutdown. The browser suite covers the page.
  */
+
+import type { UIMessage, UIMessageChunk } from 'ai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { aiAnswer } from '../../examples/demo/server/ai-chat.ts';
 import { type Demo, startDemo } from '../../examples/demo/server/demo.ts';
 import { fakeAnswer, tokenize } from '../../examples/demo/server/fake-model.ts';
-import type { ChatMessage, JobProgress, LogLine } from '../../examples/demo/shared.ts';
+import type {
+  BackgroundJob,
+  ChatMessage,
+  DemoNotification,
+  JobProgress,
+  LogLine,
+  RunRecord,
+} from '../../examples/demo/shared.ts';
+import { createChatTransport } from '../../src/ai/client.ts';
 import { fetchEventStream } from '../../src/client/index.ts';
 import type { ServerSentEvent } from '../../src/index.ts';
 
@@ -20,7 +31,10 @@ beforeAll(async () => {
     retryMs: 50,
     retryJitterMs: 50,
     tokenDelayMs: 3,
+    aiTokenDelayMs: 3,
     jobStepMs: 2,
+    jobFeedIntervalMs: 10,
+    notificationIntervalMs: 50,
     logIntervalMs: 10,
     metricsIntervalMs: 50,
     onError: (error) => errors.push(error),
@@ -164,6 +178,154 @@ describe('topics', () => {
     }
     expect(samples[1]!.connections).toBeGreaterThanOrEqual(1);
     expect(samples[1]!.cpu).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('AI chat (ssekit/ai)', () => {
+  const question = 'Does it resume?';
+  const user: UIMessage = { id: 'u1', role: 'user', parts: [{ type: 'text', text: question }] };
+  const modelCalls = async (chatId: string) => {
+    const { runs } = (await (await fetch(`${demo.url}/api/debug/runs`)).json()) as {
+      runs: RunRecord[];
+    };
+    return runs.filter((run) => run.kind === 'ai-chat' && run.chatId === chatId);
+  };
+  async function textOf(stream: ReadableStream<UIMessageChunk>): Promise<string> {
+    let text = '';
+    const reader = stream.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (read.value.type === 'text-delta') text += read.value.delta;
+    }
+    return text;
+  }
+
+  test('the answer arrives whole, from one model call, and is stored', async () => {
+    const chatId = 'server-test-1';
+    const send = createChatTransport<UIMessageChunk>({ api: `${demo.url}/api/ai/chat` });
+    const stream = await send.sendMessages({
+      trigger: 'submit-message',
+      chatId,
+      messageId: undefined,
+      messages: [user],
+      abortSignal: undefined,
+    });
+    expect(await textOf(stream)).toBe(aiAnswer(question));
+    expect(await modelCalls(chatId)).toMatchObject([
+      { state: 'finished', tokens: tokenize(aiAnswer(question)).length },
+    ]);
+    const stored = (await (
+      await fetch(`${demo.url}/api/ai/chat/${chatId}/messages`)
+    ).json()) as UIMessage[];
+    expect(stored.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(stored[1]!.parts.find((part) => part.type === 'text')).toMatchObject({
+      text: aiAnswer(question),
+    });
+    // Ended: nothing to resume.
+    const resume = await fetch(`${demo.url}/api/ai/chat/${chatId}/stream`);
+    expect(resume.status).toBe(204);
+  });
+
+  test('a reload (GET .../stream) mid-answer replays it from its start; the model runs once', async () => {
+    const chatId = 'server-test-2';
+    const send = createChatTransport<UIMessageChunk>({ api: `${demo.url}/api/ai/chat` });
+    const controller = new AbortController();
+    const first = await send.sendMessages({
+      trigger: 'submit-message',
+      chatId,
+      messageId: undefined,
+      messages: [user],
+      abortSignal: controller.signal,
+    });
+    const reader = first.getReader();
+    let seen = '';
+    while (seen.length < 20) {
+      const { value } = await reader.read();
+      if (value?.type === 'text-delta') seen += value.delta;
+    }
+    // The page goes away without stopping (a reload): the connection closes, the answer goes on.
+    await reader.cancel();
+    const resumed = await send.reconnectToStream({ chatId });
+    expect(resumed).not.toBeNull();
+    expect(await textOf(resumed!)).toBe(aiAnswer(question));
+    expect(await modelCalls(chatId)).toMatchObject([{ state: 'finished' }]);
+  });
+
+  test('a bad body is a 400 that says what is wrong', async () => {
+    const response = await fetch(`${demo.url}/api/ai/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'x y', messages: [user] }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'bad-request',
+        message: 'id must be a chat id: 1 to 64 letters, digits, _ or -.',
+      },
+    });
+  });
+});
+
+describe('dashboard: many topics on one connection', () => {
+  test('one GET carries logs, metrics, jobs and notifications; the server counts it', async () => {
+    const stream = fetchEventStream(
+      `${demo.url}/api/topics?topic=logs&topic=metrics&topic=jobs&topic=notifications`,
+    );
+    const seen = new Map<string, number>();
+    let stats: unknown;
+    for await (const event of stream) {
+      seen.set(event.type, (seen.get(event.type) ?? 0) + 1);
+      if (event.type === 'job') {
+        expect((JSON.parse(event.data) as BackgroundJob).percent).toBeLessThanOrEqual(100);
+      }
+      if (event.type === 'notification') {
+        expect((JSON.parse(event.data) as DemoNotification).text).not.toBe('');
+      }
+      if (['log', 'metrics', 'job', 'notification'].every((type) => (seen.get(type) ?? 0) >= 2)) {
+        stats = await (await fetch(`${demo.url}/api/debug/connections`)).json();
+        break;
+      }
+    }
+    expect(seen.get('subscribed')).toBe(1);
+    expect(stats).toMatchObject({ multiplexed: 1 });
+  });
+
+  test('a topic that is not the dashboard’s is refused: 400 on the GET', async () => {
+    const response = await fetch(`${demo.url}/api/topics?topic=logs&topic=secrets`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'bad-request',
+        message: 'topic must be one or more of logs, metrics, jobs, notifications.',
+      },
+    });
+  });
+
+  test('a run that ends is announced on the notifications topic', async () => {
+    const notifications: DemoNotification[] = [];
+    const controller = new AbortController();
+    const listening = (async () => {
+      const stream = fetchEventStream(`${demo.url}/api/topics?topic=notifications`, {
+        signal: controller.signal,
+      });
+      try {
+        for await (const event of stream) {
+          if (event.type !== 'notification') continue;
+          notifications.push(JSON.parse(event.data) as DemoNotification);
+          if (notifications.some((item) => item.text === 'Long job finished')) return;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) throw error;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for await (const _ of fetchEventStream(`${demo.url}/api/jobs`, { json: { items: 10 } })) {
+      // the job runs to its end
+    }
+    await listening;
+    expect(notifications.find((item) => item.text === 'Long job finished')).toMatchObject({
+      level: 'success',
+    });
   });
 });
 

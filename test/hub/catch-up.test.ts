@@ -263,3 +263,100 @@ test('CatchUp: history lost behind a replay batch that passed the first entry it
   expect(received).toEqual([...numbers(1, 100), 'history-lost', ...numbers(1901, 2000)]);
   expect(reports).toEqual([{ requested: '0-100', from: '0-1901' }]);
 });
+
+/**
+ * The engine's tail fell behind: it reports a gap (`after`, `next`: what it delivered last, and
+ * delivers next) because retention trimmed what was in between before it read it. Driven by hand:
+ * the log is the memory engine's (trimmed for real by `maxLen`); `gap` and `hold` play the tail.
+ */
+function gapReader() {
+  const received: unknown[] = [];
+  let gate: Promise<void> | undefined;
+  const reader = {
+    done: false,
+    take(entry: LogEntry) {
+      received.push(entry.event.data);
+      const wait = gate;
+      gate = undefined;
+      return wait;
+    },
+    lost(report: unknown) {
+      received.push(report);
+    },
+  };
+  return {
+    reader,
+    received,
+    /** The next `take` waits until `release()`. */
+    pauseNext() {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => release();
+    },
+  };
+}
+
+async function appendTrimmed(engine: HubEngine, from: number, to: number, maxLen: number) {
+  for (let index = from; index <= to; index++)
+    await engine.append('log', { data: String(index) }, { id: `0-${index}`, maxLen });
+}
+
+const entry = (index: number): LogEntry => ({ id: `0-${index}`, event: { data: String(index) } });
+
+test('a gap in the tail: a reader at its start hears history-lost right before the entry after it', async () => {
+  const { engine } = steppedEngine();
+  await appendTrimmed(engine, 1, 3, 100);
+  const catchUp = new CatchUp('0-1');
+  const { reader, received } = gapReader();
+  expect(await catchUp.run(engine, 'log', reader)).toBe(true);
+  // The tail misses 4..8 (its process was busy) while retention trims them: the log keeps 9, 10.
+  await appendTrimmed(engine, 4, 10, 2);
+  catchUp.gap('0-3', '0-9');
+  catchUp.hold(entry(9));
+  catchUp.hold(entry(10));
+  expect(await catchUp.run(engine, 'log', reader)).toBe(true);
+  expect(received).toEqual(['2', '3', { requested: '0-3', from: '0-9' }, '9', '10']);
+});
+
+test('a gap in the tail, then an overflow: the replay finds the gap trimmed and reports it once', async () => {
+  const { engine } = steppedEngine();
+  await appendTrimmed(engine, 1, 3, 100);
+  const catchUp = new CatchUp('0-1');
+  const { reader, received, pauseNext } = gapReader();
+  const release = pauseNext();
+  const running = catchUp.run(engine, 'log', reader); // read 2, 3; waits after taking 2
+  await expect.poll(() => received.length).toBe(1);
+  await appendTrimmed(engine, 4, 10, 2);
+  catchUp.gap('0-3', '0-9');
+  catchUp.hold(entry(9));
+  catchUp.hold(entry(10));
+  for (let index = 11; index <= 1100; index++) {
+    await engine.append('log', { data: String(index) }, { id: `0-${index}`, maxLen: 2 });
+    catchUp.hold(entry(index)); // past MAX_PENDING: dropped, replayed from the log
+  }
+  release();
+  expect(await running).toBe(true);
+  expect(received).toEqual(['2', '3', { requested: '0-3', from: '0-1099' }, '1099', '1100']);
+});
+
+test('a gap in the tail: a reader whose replay read into it hears it; one that read past it does not', async () => {
+  const { engine } = steppedEngine();
+  await appendTrimmed(engine, 1, 5, 100);
+  const inside = new CatchUp('0-3');
+  const past = new CatchUp('0-3');
+  const one = gapReader();
+  const two = gapReader();
+  expect(await inside.run(engine, 'log', one.reader)).toBe(true); // 4, 5: the tail is at 3
+  await appendTrimmed(engine, 6, 15, 100);
+  expect(await past.run(engine, 'log', two.reader)).toBe(true); // 4..15
+  await appendTrimmed(engine, 16, 16, 2); // the log keeps 15, 16
+  for (const catchUp of [inside, past]) {
+    catchUp.gap('0-3', '0-15');
+    catchUp.hold(entry(15));
+    catchUp.hold(entry(16));
+  }
+  expect(await inside.run(engine, 'log', one.reader)).toBe(true);
+  expect(await past.run(engine, 'log', two.reader)).toBe(true);
+  expect(one.received).toEqual(['4', '5', { requested: '0-5', from: '0-15' }, '15', '16']);
+  expect(two.received).toEqual([...numbers(4, 15), '16']);
+});

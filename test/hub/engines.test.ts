@@ -11,6 +11,7 @@ import { engineConformance } from './engine-conformance.ts';
 const memory = createMemoryEngine();
 engineConformance('memory', {
   create: async () => ({ ...memory, close: async () => {} }),
+  synchronousTails: true,
 });
 
 let redis: TestRedis;

@@ -154,6 +154,84 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
     expect(after[0]).toBeGreaterThan(before.at(-1)! + 1); // events were lost in between
   }, 60_000);
 
+  test("live subscribers whose instance's tail falls behind the retention get history-lost, never a silent hole", async () => {
+    engine = engines[engineName]!();
+    hub = createHub({ engine, retention: { maxEvents: 1 }, onError: vi.fn() });
+    // The process is busy (the first event of each burst holds the event loop for 100 ms) while
+    // the burst's appends, all sent at once, are stored and trimmed to the last one: the topic's
+    // tail reads on past entries it never read. The memory engine's tail cannot fall behind.
+    let stall = false;
+    const response = await hub.subscribe(new Request('http://hub.test/t'), 'fast');
+    const live = { events: [] as ServerSentEvent[], reader: response.body!.getReader() };
+    const many = subscriber(await hub.subscribeMany(new Request('http://hub.test/m'), ['fast']));
+    many.start();
+    await many.until(() => many.events.some((event) => event.type === 'subscribed'));
+    const parser = createParser({
+      onEvent(event) {
+        live.events.push(event);
+        if (!stall || event.type !== 'message') return;
+        stall = false;
+        const until = Date.now() + 100;
+        while (Date.now() < until) live.events.length;
+      },
+    });
+    void (async () => {
+      for (;;) {
+        const { value, done } = await live.reader.read();
+        if (done) return;
+        parser.feed(value);
+      }
+    })().catch(() => {});
+    let next = 1;
+    const lost = (events: ServerSentEvent[]) =>
+      events.filter((event) => event.type === 'history-lost');
+    const bursts = engineName === 'memory' ? 1 : 20;
+    for (let burst = 0; burst < bursts && lost(live.events).length === 0; burst++) {
+      stall = true;
+      const data = numbers(next, next + 399);
+      next += 400;
+      await Promise.all(data.map((item) => hub.publish('fast', { data: item })));
+      const last = String(next - 1);
+      await waitFor(() => live.events.some((event) => event.data === last));
+      await many.until(() => many.events.some((event) => event.data === last));
+    }
+    // Each event follows the one before it, or a history-lost that names both (and events were
+    // really lost in between).
+    const check = (events: ServerSentEvent[], exactIds: boolean) => {
+      let previous: ServerSentEvent | undefined;
+      let report: ServerSentEvent | undefined;
+      for (const event of events) {
+        if (event.type === 'history-lost') {
+          expect(report).toBeUndefined();
+          report = event;
+          continue;
+        }
+        if (event.type !== 'message') continue;
+        if (previous !== undefined && report === undefined) {
+          expect(Number(event.data)).toBe(Number(previous.data) + 1);
+        } else if (previous !== undefined && report !== undefined) {
+          expect(Number(event.data)).toBeGreaterThan(Number(previous.data) + 1);
+          const data = JSON.parse(report.data) as { topic?: string; requested: string };
+          if (exactIds) expect(data).toEqual({ requested: previous.id, from: event.id });
+          else expect(data.topic).toBe('fast');
+        }
+        previous = event;
+        report = undefined;
+      }
+    };
+    check(live.events, true);
+    check(many.events, false);
+    if (engineName === 'memory') {
+      expect(lost(live.events)).toEqual([]);
+      expect(lost(many.events)).toEqual([]);
+    } else {
+      expect(lost(live.events).length).toBeGreaterThan(0);
+      expect(lost(many.events).length).toBeGreaterThan(0); // one tail: the same gap
+    }
+    await live.reader.cancel();
+    await many.cancel();
+  }, 60_000);
+
   test('coalesce: a subscriber that is behind gets the latest value per key', async () => {
     engine = engines[engineName]!();
     hub = createHub({ engine, onError: vi.fn() });

@@ -36,6 +36,7 @@ beforeEach(() => {
     stalled: () => heard.push('stalled'),
     overflowed: () => heard.push('overflowed'),
     closed: () => heard.push('closed'),
+    sent: () => {},
   };
   outbox = new Outbox(owner);
   sink = new FrozenSink();

@@ -243,7 +243,8 @@ describe('eventStreamHandler on a real server', () => {
       'access-control-allow-origin': 'https://app.example',
       'access-control-allow-credentials': 'true',
       'access-control-allow-methods': 'GET, POST',
-      'access-control-allow-headers': 'content-type, authorization, last-event-id, ssekit-cancel',
+      'access-control-allow-headers':
+        'content-type, authorization, last-event-id, ssekit-cancel, idempotency-key',
       'access-control-max-age': '600',
       vary: 'origin',
     });

@@ -1,6 +1,7 @@
 /**
- * The demo server: ssekit's server and hub behind node:http, the API of the four panels, and the
- * built page, on one port. `startDemo()` is what `npm start` runs and what the tests start on a
+ * The demo server: ssekit's server and hub behind node:http, the API of the panels (chat, AI chat,
+ * job, logs, metrics) and of the dashboard (every topic on one connection), and the built page, on
+ * one port. `startDemo()` is what `npm start` runs and what the tests start on a
  * free port.
  */
 import { createServer } from 'node:http';
@@ -9,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { toNodeHandler } from '../../../src/adapters/node.ts';
 import { createHub, type Hub, type HubEngine } from '../../../src/hub/index.ts';
 import type { EventStreamOptions } from '../../../src/server/index.ts';
-import type { RunRecord } from '../shared.ts';
+import { type ConnectionStats, DASHBOARD_TOPICS, type RunRecord } from '../shared.ts';
+import { createAiChat } from './ai-chat.ts';
 import { createChatHandler, type OpenAiOptions } from './chat.ts';
-import { startFeeds } from './feeds.ts';
+import { createNotifier, startFeeds } from './feeds.ts';
 import { createJobHandler } from './job.ts';
 import { createRoutes } from './routes.ts';
 import { createRunRegistry } from './runs.ts';
@@ -35,12 +37,18 @@ export interface DemoOptions {
   retryJitterMs?: number;
   /** The fake model's pause per token. @default 35 */
   tokenDelayMs?: number;
+  /** The AI chat's scripted model's pause per token. @default 35 */
+  aiTokenDelayMs?: number;
   /** The long job's pause per step (75 steps). @default 80 */
   jobStepMs?: number;
   /** @default 600 */
   logIntervalMs?: number;
   /** @default 1000 */
   metricsIntervalMs?: number;
+  /** The dashboard's background jobs: one step (2 %) per interval. @default 200 */
+  jobFeedIntervalMs?: number;
+  /** The dashboard's notifications. @default 5000 */
+  notificationIntervalMs?: number;
   /** Use Redis for the hub (several instances share runs and topics). */
   redisUrl?: string;
   /** Relay a real OpenAI-compatible model instead of the fake one. */
@@ -59,6 +67,8 @@ export interface Demo {
   readonly hub: Hub;
   /** The runs started by this process (what `GET /api/debug/runs` lists). */
   runs(): RunRecord[];
+  /** The event streams open right now (what `GET /api/debug/connections` says). */
+  connections(): ConnectionStats;
   /**
    * Shuts down cleanly: stops accepting connections, ends every event stream with a `retry:`
    * hint (with jitter, so that clients do not all come back at once), then closes.
@@ -73,10 +83,20 @@ export const DEFAULT_STATIC_DIR: string = fileURLToPath(new URL('../dist', impor
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const onError = options.onError ?? ((error: unknown) => console.error('demo:', error));
   const { engine, closeEngine } = await openEngine(options.redisUrl, onError);
-  const hub = createHub({ ...(engine ? { engine } : {}), onError });
-  const runs = createRunRegistry();
+  const hub = createHub({
+    ...(engine ? { engine } : {}),
+    onError,
+    // Clients name topics (the dashboard adds them to a live connection): only the demo's.
+    authorizeTopic: (topic) => (DASHBOARD_TOPICS as readonly string[]).includes(topic),
+  });
+  const notify = createNotifier(hub, onError);
+  const runs = createRunRegistry(100, (record) => {
+    const what = { chat: 'Chat answer', job: 'Long job', 'ai-chat': 'AI chat answer' }[record.kind];
+    notify(record.state === 'finished' ? 'success' : 'warning', `${what} ${record.state}`);
+  });
   const shutdown = new AbortController();
   let openStreams = 0;
+  let openMultiplexed = 0;
 
   const base: EventStreamOptions = {
     signal: shutdown.signal,
@@ -97,6 +117,20 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     ...(options.tokenDelayMs === undefined ? {} : { tokenDelayMs: options.tokenDelayMs }),
     ...(options.openai ? { openai: options.openai } : {}),
   });
+  const aiChat = createAiChat({
+    hub,
+    runs,
+    stream: {
+      ...base,
+      maxDurationMs,
+      deadlineMarginMs: Math.min(1000, Math.floor(maxDurationMs / 3)),
+    },
+    ...(options.aiTokenDelayMs === undefined ? {} : { tokenDelayMs: options.aiTokenDelayMs }),
+  });
+  const connections = (): ConnectionStats => ({
+    streams: openStreams,
+    multiplexed: openMultiplexed,
+  });
   const job = createJobHandler({
     hub,
     runs,
@@ -106,7 +140,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const route = createRoutes({
     hub,
     chat,
+    aiChat,
     job,
+    connections,
     files: createStaticHandler(options.staticDir ?? DEFAULT_STATIC_DIR),
     topicStream: base,
     shutdown: shutdown.signal,
@@ -118,6 +154,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       resumable: !options.openai,
       engine: engine ? 'redis' : 'memory',
       chatMaxDurationMs: maxDurationMs,
+      aiModel: 'scripted (AI SDK provider v4)',
     },
   });
 
@@ -126,8 +163,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       async (request, { res }) => {
         const response = await route(request);
         if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+          const multiplexed = new URL(request.url).pathname === '/api/topics';
           openStreams++;
-          res.once('close', () => openStreams--);
+          if (multiplexed) openMultiplexed++;
+          res.once('close', () => {
+            openStreams--;
+            if (multiplexed) openMultiplexed--;
+          });
         }
         return response;
       },
@@ -137,11 +179,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const stopFeeds = startFeeds({
     hub,
     connections: () => openStreams,
+    multiplexed: () => openMultiplexed,
+    notify,
     onError,
     ...(options.logIntervalMs === undefined ? {} : { logIntervalMs: options.logIntervalMs }),
     ...(options.metricsIntervalMs === undefined
       ? {}
       : { metricsIntervalMs: options.metricsIntervalMs }),
+    ...(options.jobFeedIntervalMs === undefined
+      ? {}
+      : { jobFeedIntervalMs: options.jobFeedIntervalMs }),
+    ...(options.notificationIntervalMs === undefined
+      ? {}
+      : { notificationIntervalMs: options.notificationIntervalMs }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -173,6 +223,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     port,
     hub,
     runs: () => runs.list(),
+    connections,
     close: () => {
       closing ??= close();
       return closing;

@@ -1,19 +1,34 @@
 /**
- * The two topics of the demo: `logs`, fed by a generator of plausible server logs, and `metrics`,
- * one sample per interval. Both publish through the hub, so on Redis every instance sees them.
+ * The topics of the demo: `logs`, fed by a generator of plausible server logs; `metrics`, one
+ * sample per interval; `jobs`, the progress of background jobs that follow one another; and
+ * `notifications`, now and then (and when a run ends, see demo.ts). All publish through the hub,
+ * so on Redis every instance sees them.
  */
 import type { Hub } from '../../../src/hub/index.ts';
-import type { LogLevel, LogLine, MetricsSample } from '../shared.ts';
+import type {
+  BackgroundJob,
+  DemoNotification,
+  LogLevel,
+  LogLine,
+  MetricsSample,
+} from '../shared.ts';
 
 /** Options of {@link startFeeds}. */
 export interface FeedOptions {
   hub: Hub;
   /** Event streams open right now, for the connections series. */
   connections: () => number;
+  notify: Notify;
+  /** The dashboard's multiplexed connections open right now. */
+  multiplexed: () => number;
   /** @default 600 */
   logIntervalMs?: number;
   /** @default 1000 */
   metricsIntervalMs?: number;
+  /** A background job's step (2 % each). @default 200 */
+  jobFeedIntervalMs?: number;
+  /** @default 5000 */
+  notificationIntervalMs?: number;
   onError: (error: unknown) => void;
 }
 
@@ -63,14 +78,56 @@ export function startFeeds(options: FeedOptions): () => void {
       cpu: Math.round(Math.min(100, Math.max(0, cpu)) * 10) / 10,
       memoryMb: Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10,
       connections: options.connections(),
+      multiplexed: options.multiplexed(),
     };
     options.hub.publish('metrics', { event: 'metrics', data: sample }).catch(options.onError);
   };
-  const logs = setInterval(publishLog, options.logIntervalMs ?? 600);
-  const metrics = setInterval(publishMetrics, options.metricsIntervalMs ?? 1000);
+  let jobs = 0;
+  let job: BackgroundJob | undefined;
+  const publishJob = () => {
+    if (job === undefined || job.state === 'done') {
+      jobs++;
+      const name = JOB_NAMES[(jobs - 1) % JOB_NAMES.length]!;
+      job = { jobId: `job-${jobs}`, name, percent: 0, state: 'running' };
+    } else {
+      const percent = Math.min(100, job.percent + 2);
+      job = { ...job, percent, state: percent === 100 ? 'done' : 'running' };
+    }
+    options.hub.publish('jobs', { event: 'job', data: job }).catch(options.onError);
+  };
+  const publishNotification = () => {
+    const text = NOTICES[Math.floor(random() * NOTICES.length)]!;
+    options.notify(random() < 0.2 ? 'warning' : 'info', text);
+  };
+  const timers = [
+    setInterval(publishLog, options.logIntervalMs ?? 600),
+    setInterval(publishMetrics, options.metricsIntervalMs ?? 1000),
+    setInterval(publishJob, options.jobFeedIntervalMs ?? 200),
+    setInterval(publishNotification, options.notificationIntervalMs ?? 5000),
+  ];
   return () => {
-    clearInterval(logs);
-    clearInterval(metrics);
+    for (const timer of timers) clearInterval(timer);
+  };
+}
+
+const JOB_NAMES = ['nightly export', 'reindex search', 'resize images', 'send digests'];
+const NOTICES = [
+  'Deploy 2f1c finished on 3 instances',
+  'New sign-up from the pricing page',
+  'Backup verified',
+  'Certificate renews in 12 days',
+  'Disk usage on db-2 above 80 %',
+];
+
+/** Publishes a notification to the `notifications` topic. */
+export type Notify = (level: DemoNotification['level'], text: string) => void;
+
+/** The notifier of a hub: numbered notifications, in order. */
+export function createNotifier(hub: Hub, onError: (error: unknown) => void): Notify {
+  let seq = 0;
+  return (level, text) => {
+    const data: DemoNotification = { seq: ++seq, time: Date.now(), level, text };
+    hub.publish('notifications', { event: 'notification', data }).catch(onError);
   };
 }
 
