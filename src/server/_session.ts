@@ -50,6 +50,11 @@ interface Extra {
   /** Why the stream ended, for its observer (the first reason, unless the consumer cut it). */
   endReason: StreamEndReason | undefined;
   endError: unknown;
+  /**
+   * What `options.observe` returned for this stream (src/server/observe.ts). Here rather than a
+   * field of the session: an idle connection of a stream nobody observes pays nothing for it.
+   */
+  observer: StreamObserver | undefined;
 }
 
 const HEARTBEAT = encodeEvent({ comment: '' });
@@ -79,8 +84,6 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   /** The request answered; once released, what error messages call the stream. */
   #request: Request | RequestName | string | undefined;
   #extra: Extra | undefined;
-  /** What `options.observe` returned for this stream (src/server/observe.ts). */
-  #observer: StreamObserver | undefined;
 
   constructor(init: SessionInit) {
     const { options, request } = init;
@@ -88,7 +91,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     this.#outbox = new Outbox(this);
     this.#request = request;
     // First: everything below may end the stream at once, and the observer hears every end.
-    this.#observer = options.observe?.({ request });
+    const observer = options.observe?.({ request });
+    if (observer !== undefined) Session.#more(this).observer = observer;
     if (options.heartbeatMs > 0) {
       this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
@@ -169,8 +173,9 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       const writer = createStreamObject(this, lastEventId);
       const go = () =>
         runProducer(producer, checks ? checkedWriter(writer, checks) : writer, report);
-      const within = this.#observer?.within;
-      let value = await (within ? within.call(this.#observer, go) : go());
+      const observer = this.#extra?.observer;
+      const within = observer?.within;
+      let value = await (within ? within.call(observer, go) : go());
       if (checks) value = await checks.result(value);
       this.finish({ kind: 'done', value });
     } catch (error) {
@@ -184,7 +189,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     if (this.aborted) return rejected(this.#extra?.abortReason);
     if (this.options.heartbeatMs !== 0) this.#lastTraffic = now();
     // A comment (`:`) is not an event.
-    if (this.#observer !== undefined && text.charCodeAt(0) !== 58) this.#observer.event();
+    const observer = this.#extra?.observer;
+    if (observer !== undefined && text.charCodeAt(0) !== 58) observer.event();
     const wait = this.#outbox.push(text, key);
     if (this.aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
     if (wait === undefined) return RESOLVED;
@@ -200,7 +206,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   deliver(bytes: Uint8Array, key?: string, time: number = now()): boolean {
     if (this.aborted) return false;
     this.#lastTraffic = time;
-    this.#observer?.event();
+    this.#extra?.observer?.event();
     return this.#outbox.pushBytes(bytes, key);
   }
 
@@ -254,7 +260,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     Session.#stopTimers(this);
     if (outcome.kind === 'error') this.report(outcome.error);
     const text = terminalText(outcome, this.options, (error) => this.report(error));
-    const observer = this.#observer;
+    const observer = this.#extra?.observer;
     if (observer !== undefined) {
       Session.#ending(
         this,
@@ -282,7 +288,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     const phase = this.#phase;
     if (phase === FINISHED) return;
     // Over what finish() said: the end did not go out (or not all of it).
-    if (this.#observer !== undefined) {
+    if (this.#extra?.observer !== undefined) {
       Session.#more(this).endReason = undefined;
       Session.#ending(this, gone ? 'client-left' : 'slow-consumer', gone ? undefined : reason);
     }
@@ -332,7 +338,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
 
   /** OutboxOwner: bytes were handed to the consumer. */
   sent(bytes: number): void {
-    this.#observer?.sent(bytes);
+    this.#extra?.observer?.sent(bytes);
   }
 
   // The server's signal aborted (a shutdown): ends like the deadline, observed as cancelled.
@@ -343,7 +349,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
 
   /** Keeps the first reason the stream ends for (only when observed). */
   static #ending(session: Session, reason: StreamEndReason, error: unknown): void {
-    if (session.#observer === undefined) return;
+    if (session.#extra?.observer === undefined) return;
     const extra = Session.#more(session);
     if (extra.endReason !== undefined) return;
     extra.endReason = reason;
@@ -360,6 +366,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       onShutdown: undefined,
       endReason: undefined,
       endError: undefined,
+      observer: undefined,
     };
     return session.#extra;
   }
@@ -396,9 +403,9 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     if (!extra) return;
     if (extra.onClientAbort) extra.clientSignal?.removeEventListener('abort', extra.onClientAbort);
     if (extra.onShutdown) session.options.signal?.removeEventListener('abort', extra.onShutdown);
-    const observer = session.#observer;
+    const observer = extra.observer;
     if (observer === undefined) return;
-    session.#observer = undefined;
+    extra.observer = undefined;
     observer.end(extra.endReason ?? 'completed', extra.endError);
   }
 
