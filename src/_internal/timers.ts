@@ -77,10 +77,13 @@ let epoch: number | undefined;
 
 /**
  * Milliseconds since the first call: small integers (for 24 days), which an object holds inline,
- * where a `Date.now()` value needs a boxed double per stream.
+ * where a `Date.now()` value needs a boxed double per stream. `Math.trunc` is what makes them
+ * small integers: a difference of two doubles is a boxed double itself until the function is
+ * optimised, and one such value stored in a field makes V8 box that field in every object of
+ * the class (16 bytes more per idle connection).
  */
 export function now(): number {
   const time = Date.now();
   epoch ??= time;
-  return time - epoch;
+  return Math.trunc(time - epoch);
 }

@@ -57,14 +57,14 @@ export class NodeConnection implements Client, ByteSink {
   send(req: IncomingMessage, response: Response): void {
     const body = takeDirectBody(response);
     if (body) {
-      this.#sendDirect(req, response.headers, body);
+      NodeConnection.#sendDirect(this, req, response.headers, body);
       return;
     }
     // A response before the end of the body (a 413 answered early) goes with `connection: close`
     // (see writeHead): close in stages then, or the close resets the connection under it.
     if (req.httpVersionMajor === 1 && !req.complete) closeInStages(req);
     sendWebResponse(req, this.#res, response).then(this.#done, (error: unknown) => {
-      this.#failed(error);
+      NodeConnection.#failed(this, error);
       this.#done();
     });
   }
@@ -85,30 +85,36 @@ export class NodeConnection implements Client, ByteSink {
   }
 
   end(): void {
-    this.#stop();
+    NodeConnection.#stop(this);
     if (!this.#res.destroyed) this.#res.end();
     this.#done();
   }
 
   fail(reason: unknown): void {
-    this.#stop();
+    NodeConnection.#stop(this);
     this.#res.destroy(); // no argument: an error argument would be emitted as 'error' with no listener
-    this.#failed(reason);
+    NodeConnection.#failed(this, reason);
     this.#done();
   }
 
-  #sendDirect(req: IncomingMessage, headers: Headers, body: DirectBody): void {
-    const res = this.#res;
+  static #sendDirect(
+    connection: NodeConnection,
+    req: IncomingMessage,
+    headers: Headers,
+    body: DirectBody,
+  ): void {
+    const res = connection.#res;
     if (res.headersSent || res.destroyed) {
       body.clientLeft(undefined);
       if (!res.destroyed) {
-        this.#failed(
+        NodeConnection.#failed(
+          connection,
           new TypeError(
             `sendWebResponse: the headers of ${req.method} ${req.url} were sent already.`,
           ),
         );
       }
-      this.#done();
+      connection.#done();
       return;
     }
     if (req.httpVersionMajor === 1) {
@@ -125,18 +131,19 @@ export class NodeConnection implements Client, ByteSink {
     }
     res.flushHeaders();
     req.socket?.setNoDelay(true);
-    this.#body = body;
-    body.attach(this);
+    connection.#body = body;
+    body.attach(connection);
   }
 
   // A slow-consumer drop was reported by the stream that made it; a client leaving is no error.
-  #failed(error: unknown): void {
-    if (this.reason === undefined && !StreamError.isInstance(error)) this.#report(error);
+  static #failed(connection: NodeConnection, error: unknown): void {
+    if (connection.reason === undefined && !StreamError.isInstance(error))
+      connection.#report(error);
   }
 
-  #stop(): void {
-    if (this.#onDrain) this.#res.off('drain', this.#onDrain);
-    this.#onDrain = undefined;
+  static #stop(connection: NodeConnection): void {
+    if (connection.#onDrain) connection.#res.off('drain', connection.#onDrain);
+    connection.#onDrain = undefined;
   }
 }
 

@@ -27,10 +27,15 @@ import {
   type LogTail,
 } from './engine.ts';
 
-/** Per-subscription logic of `hub.subscribe`: filter and coalesce, on the event as sent. */
+/**
+ * Per-subscription options of `hub.subscribe`: filter and coalesce (on the event as sent), and who
+ * subscribes (presence). One shared object for subscriptions without them: no field per
+ * connection.
+ */
 export interface SubscriptionLogic {
   filter: ((event: EventStreamEvent) => boolean) | undefined;
   coalesce: ((event: EventStreamEvent) => string | undefined) | undefined;
+  member: string | undefined;
 }
 
 /** Where a subscriber starts: live at once, or catching up after an id (or from the start). */
@@ -77,7 +82,6 @@ export class Topics {
     key: string,
     options: ResolvedEventStreamOptions,
     logic: SubscriptionLogic,
-    member: string | undefined,
   ): Promise<Response> {
     let { start, lost } = await topicStart(this.#engine, key, readLastEventId(request));
     if (start.from === 'now' && !this.#topics.get(key)?.ready) {
@@ -90,7 +94,7 @@ export class Topics {
     session.releaseRequest();
     if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
     const topic = this.#topic(key);
-    topic.add(new Subscriber(topic, session, logic, member), start);
+    topic.add(new Subscriber(topic, session, logic), start);
     return response;
   }
 
@@ -131,21 +135,22 @@ class Subscriber implements FanOutOwner, TopicMember {
   readonly topic: Topic;
   readonly session: FanOutSession;
   readonly logic: SubscriptionLogic;
-  readonly member: string | undefined;
-  readonly shared = true;
   /** `undefined` while live: the topic hands it every entry. */
   catchUp: CatchUp | undefined;
 
-  constructor(
-    topic: Topic,
-    session: FanOutSession,
-    logic: SubscriptionLogic,
-    member: string | undefined,
-  ) {
+  // On the prototype, not fields: one field less on every connection for each.
+  get shared(): true {
+    return true;
+  }
+
+  get member(): string | undefined {
+    return this.logic.member;
+  }
+
+  constructor(topic: Topic, session: FanOutSession, logic: SubscriptionLogic) {
     this.topic = topic;
     this.session = session;
     this.logic = logic;
-    this.member = member;
     session.owner = this;
   }
 

@@ -103,7 +103,7 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-const NO_LOGIC: SubscriptionLogic = { filter: undefined, coalesce: undefined };
+const NO_LOGIC: SubscriptionLogic = { filter: undefined, coalesce: undefined, member: undefined };
 
 /**
  * Creates a hub. Its options are validated at once (a `TypeError` names a bad value).
@@ -201,9 +201,9 @@ export function createHub(options: HubOptions = {}): Hub {
       let streamOptions = defaultSubscribeOptions;
       let logic = NO_LOGIC;
       if (subscribeOptions !== undefined) {
-        const { filter, coalesce, member: _member, ...rest } = subscribeOptions;
+        const { filter, coalesce, member, ...rest } = subscribeOptions;
         streamOptions = resolveEventStreamOptions({ ...rest, terminalEvents: false });
-        logic = { filter, coalesce };
+        logic = { filter, coalesce, member };
       }
       const problem = topicProblem(topic);
       if (problem !== undefined) {
@@ -232,9 +232,8 @@ export function createHub(options: HubOptions = {}): Hub {
           streamOptions.cors,
         );
       }
-      const member = subscribeOptions?.member;
       streamOptions = observed(streamOptions, [topic]);
-      return topics.subscribe(request, `topic:${topic}`, streamOptions, logic, member);
+      return topics.subscribe(request, `topic:${topic}`, streamOptions, logic);
     },
 
     async subscribeMany(request, names, manyOptions) {

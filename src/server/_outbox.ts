@@ -118,11 +118,11 @@ export class Outbox {
           if (this.#state === FAILED) controller.error(this.#extra?.failure);
           else if (this.#state >= CLOSED) controller.close();
         },
-        pull: () => this.#pull(),
+        pull: () => Outbox.#pull(this),
         cancel: (reason) => {
           if (this.#state >= CLOSED || this.#sink) return;
           this.#state = CLOSED;
-          this.#release(reason);
+          Outbox.#release(this, reason);
           this.#owner.cancelled(reason);
         },
       },
@@ -140,9 +140,9 @@ export class Outbox {
    */
   push(text: string, key?: string, force = false): Promise<void> | undefined {
     if (this.#state !== OPEN) return undefined;
-    if (!this.#add(encoder.encode(text), key, force)) return undefined;
+    if (!Outbox.#add(this, encoder.encode(text), key, force)) return undefined;
     if (this.#buffered <= this.#owner.options.highWaterMark) return undefined;
-    return this.#wait();
+    return Outbox.#wait(this);
   }
 
   /**
@@ -153,10 +153,12 @@ export class Outbox {
   pushBytes(bytes: Uint8Array, key?: string): boolean {
     if (this.#state !== OPEN) return false;
     if (this.#wanting && key === undefined && this.#buffered === 0) {
-      this.#hand(bytes); // the common case of a consumer that keeps up: straight through
+      Outbox.#hand(this, bytes); // the common case of a consumer that keeps up: straight through
       return true;
     }
-    return this.#add(bytes, key, false) && this.#buffered <= this.#owner.options.highWaterMark;
+    return (
+      Outbox.#add(this, bytes, key, false) && this.#buffered <= this.#owner.options.highWaterMark
+    );
   }
 
   /** Resolves once the queue is within `highWaterMark` (at once if it is); rejects on failure. */
@@ -165,7 +167,7 @@ export class Outbox {
     if (this.#buffered <= this.#owner.options.highWaterMark || this.#state !== OPEN) {
       return Promise.resolve();
     }
-    return this.#wait();
+    return Outbox.#wait(this);
   }
 
   /** Closes the body once everything queued has been handed over. */
@@ -175,13 +177,13 @@ export class Outbox {
     if (this.#buffered > 0 || this.#queue?.length) return; // the next pull or drain flushes, then closes
     const wake = this.#web?.wakePull;
     if (wake) this.#web!.wakePull = undefined;
-    this.#close();
+    Outbox.#close(this);
     wake?.();
   }
 
   /** Drops everything queued and errors the body (the consumer is cut off). */
   fail(reason: unknown): void {
-    this.#cut(reason, FAILED);
+    Outbox.#cut(this, reason, FAILED);
   }
 
   /**
@@ -191,7 +193,7 @@ export class Outbox {
    * body). A sink is cut all the same.
    */
   cancel(reason: unknown): void {
-    this.#cut(reason, GONE);
+    Outbox.#cut(this, reason, GONE);
   }
 
   /**
@@ -214,22 +216,22 @@ export class Outbox {
   /** The sink has room again (Node's `drain`). */
   drained(): void {
     if (this.#state >= CLOSED || !this.#sink) return;
-    this.#stopStall();
+    Outbox.#stopStall(this);
     this.#wanting = true;
-    if (this.#queue?.length) this.#flush();
-    else if (this.#state === ENDING) this.#close();
+    if (this.#queue?.length) Outbox.#flush(this);
+    else if (this.#state === ENDING) Outbox.#close(this);
   }
 
-  #cut(reason: unknown, state: typeof FAILED | typeof GONE): void {
-    if (this.#state >= CLOSED) return;
-    this.#state = state;
-    (this.#extra ??= newExtra()).failure = reason;
-    this.#release(reason);
-    if (this.#sink) {
-      this.#sink.fail(reason);
+  static #cut(outbox: Outbox, reason: unknown, state: typeof FAILED | typeof GONE): void {
+    if (outbox.#state >= CLOSED) return;
+    outbox.#state = state;
+    (outbox.#extra ??= newExtra()).failure = reason;
+    Outbox.#release(outbox, reason);
+    if (outbox.#sink) {
+      outbox.#sink.fail(reason);
       return;
     }
-    const web = this.#web;
+    const web = outbox.#web;
     if (state === FAILED) web?.controller?.error(reason);
     else web?.controller?.close();
     const wake = web?.wakePull;
@@ -237,76 +239,80 @@ export class Outbox {
     wake?.();
   }
 
-  #add(bytes: Uint8Array, key: string | undefined, force: boolean): boolean {
-    const queue = (this.#queue ??= []);
+  static #add(outbox: Outbox, bytes: Uint8Array, key: string | undefined, force: boolean): boolean {
+    const queue = (outbox.#queue ??= []);
     if (key !== undefined) {
-      const keys = ((this.#extra ??= newExtra()).keys ??= new Map());
+      const keys = ((outbox.#extra ??= newExtra()).keys ??= new Map());
       const previous = keys.get(key);
       if (previous !== undefined) {
-        this.#buffered -= queue[previous]!.byteLength;
+        outbox.#buffered -= queue[previous]!.byteLength;
         queue[previous] = undefined;
       }
       keys.set(key, queue.length);
     }
     queue.push(bytes);
-    this.#buffered += bytes.byteLength;
-    if (this.#wanting) {
-      this.#flush();
+    outbox.#buffered += bytes.byteLength;
+    if (outbox.#wanting) {
+      Outbox.#flush(outbox);
       return true;
     }
-    this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
+    outbox.#stall ??= setTimer(Outbox.#stalled, outbox.#owner.options.writeTimeoutMs, outbox);
     // What a sink took and has not sent counts too: a frozen client holds no more than the cap
     // plus one event in all. An event alone in the queue is let through (one larger than the cap
     // must not drop a client whose socket holds a few bytes).
-    const held = this.#buffered + (this.#sink?.pendingBytes ?? 0);
-    if (!force && held > this.#owner.options.maxBufferedBytes && this.#buffered > bytes.length) {
-      this.#owner.overflowed();
+    const held = outbox.#buffered + (outbox.#sink?.pendingBytes ?? 0);
+    if (
+      !force &&
+      held > outbox.#owner.options.maxBufferedBytes &&
+      outbox.#buffered > bytes.length
+    ) {
+      outbox.#owner.overflowed();
       return false;
     }
     return true;
   }
 
-  #wait(): Promise<void> {
+  static #wait(outbox: Outbox): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      ((this.#extra ??= newExtra()).waiters ??= []).push({ resolve, reject });
+      ((outbox.#extra ??= newExtra()).waiters ??= []).push({ resolve, reject });
     });
   }
 
-  #pull(): Promise<void> | undefined {
-    if (this.#sink) return undefined;
-    this.#stopStall();
-    if (this.#queue?.length) return this.#flush();
-    if (this.#state === ENDING) return this.#close();
-    this.#wanting = true;
+  static #pull(outbox: Outbox): Promise<void> | undefined {
+    if (outbox.#sink) return undefined;
+    Outbox.#stopStall(outbox);
+    if (outbox.#queue?.length) return Outbox.#flush(outbox);
+    if (outbox.#state === ENDING) return Outbox.#close(outbox);
+    outbox.#wanting = true;
     return new Promise<void>((resolve) => {
-      this.#web!.wakePull = resolve;
+      outbox.#web!.wakePull = resolve;
     });
   }
 
   // Hands everything queued to the consumer as one chunk: one write (one syscall) however many
   // events piled up while the consumer was busy.
-  #flush(): undefined {
-    const queue = this.#queue!;
-    const chunk = queue.length === 1 ? queue[0]! : concatBytes(queue, this.#buffered);
-    this.#release(undefined);
-    this.#hand(chunk);
-    if (this.#state === ENDING) this.#close();
+  static #flush(outbox: Outbox): undefined {
+    const queue = outbox.#queue!;
+    const chunk = queue.length === 1 ? queue[0]! : concatBytes(queue, outbox.#buffered);
+    Outbox.#release(outbox, undefined);
+    Outbox.#hand(outbox, chunk);
+    if (outbox.#state === ENDING) Outbox.#close(outbox);
     return undefined;
   }
 
-  #hand(chunk: Uint8Array): void {
-    this.#owner.sent(chunk.byteLength);
-    if (this.#sink) {
-      this.#wanting = this.#sink.write(chunk);
+  static #hand(outbox: Outbox, chunk: Uint8Array): void {
+    outbox.#owner.sent(chunk.byteLength);
+    if (outbox.#sink) {
+      outbox.#wanting = outbox.#sink.write(chunk);
       // The socket holds bytes it cannot send: the client has writeTimeoutMs to take them, even
       // if nothing more is queued meanwhile (a quiet topic, a producer that awaits).
-      if (!this.#wanting) {
-        this.#stall ??= setTimer(Outbox.#stalled, this.#owner.options.writeTimeoutMs, this);
+      if (!outbox.#wanting) {
+        outbox.#stall ??= setTimer(Outbox.#stalled, outbox.#owner.options.writeTimeoutMs, outbox);
       }
       return;
     }
-    this.#wanting = false;
-    const web = this.#web;
+    outbox.#wanting = false;
+    const web = outbox.#web;
     if (!web) return;
     web.controller?.enqueue(chunk);
     const wake = web.wakePull;
@@ -314,21 +320,21 @@ export class Outbox {
     wake?.();
   }
 
-  #close(): undefined {
-    this.#state = CLOSED;
-    this.#wanting = false;
-    if (this.#sink) this.#sink.end();
-    else this.#web?.controller?.close();
-    this.#owner.closed();
+  static #close(outbox: Outbox): undefined {
+    outbox.#state = CLOSED;
+    outbox.#wanting = false;
+    if (outbox.#sink) outbox.#sink.end();
+    else outbox.#web?.controller?.close();
+    outbox.#owner.closed();
     return undefined;
   }
 
   /** Empties the queue and settles the waiting pushes: resolved, or rejected with `reason`. */
-  #release(reason: unknown): void {
-    this.#stopStall();
-    if (this.#queue?.length) this.#queue.length = 0;
-    this.#buffered = 0;
-    const extra = this.#extra;
+  static #release(outbox: Outbox, reason: unknown): void {
+    Outbox.#stopStall(outbox);
+    if (outbox.#queue?.length) outbox.#queue.length = 0;
+    outbox.#buffered = 0;
+    const extra = outbox.#extra;
     if (extra === undefined) return;
     if (extra.keys?.size) extra.keys.clear();
     const waiters = extra.waiters;
@@ -340,10 +346,10 @@ export class Outbox {
     }
   }
 
-  #stopStall(): void {
-    if (this.#stall === undefined) return;
-    clearTimeout(this.#stall);
-    this.#stall = undefined;
+  static #stopStall(outbox: Outbox): void {
+    if (outbox.#stall === undefined) return;
+    clearTimeout(outbox.#stall);
+    outbox.#stall = undefined;
   }
 
   static #stalled(outbox: Outbox): void {

@@ -50,6 +50,11 @@ interface Extra {
   /** Why the stream ended, for its observer (the first reason, unless the consumer cut it). */
   endReason: StreamEndReason | undefined;
   endError: unknown;
+  /**
+   * What `options.observe` returned for this stream (src/server/observe.ts). Here rather than a
+   * field of the session: an idle connection of a stream nobody observes pays nothing for it.
+   */
+  observer: StreamObserver | undefined;
 }
 
 const HEARTBEAT = encodeEvent({ comment: '' });
@@ -79,8 +84,6 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   /** The request answered; once released, what error messages call the stream. */
   #request: Request | RequestName | string | undefined;
   #extra: Extra | undefined;
-  /** What `options.observe` returned for this stream (src/server/observe.ts). */
-  #observer: StreamObserver | undefined;
 
   constructor(init: SessionInit) {
     const { options, request } = init;
@@ -88,17 +91,18 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     this.#outbox = new Outbox(this);
     this.#request = request;
     // First: everything below may end the stream at once, and the observer hears every end.
-    this.#observer = options.observe?.({ request });
+    const observer = options.observe?.({ request });
+    if (observer !== undefined) Session.#more(this).observer = observer;
     if (options.heartbeatMs > 0) {
       this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
     if (options.deadlineMs !== undefined) {
-      this.#more().deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
+      Session.#more(this).deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
     }
     const shutdown = options.signal;
     if (shutdown) {
-      const onShutdown = () => this.#shutDown();
-      this.#more().onShutdown = onShutdown;
+      const onShutdown = () => Session.#shutDown(this);
+      Session.#more(this).onShutdown = onShutdown;
       shutdown.addEventListener('abort', onShutdown, { once: true });
     }
     if (request && isWatchedRequest(request)) {
@@ -106,13 +110,13 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     } else if (request) {
       const clientSignal = request.signal;
       const onClientAbort = () => this.clientLeft(clientSignal.reason);
-      const extra = this.#more();
+      const extra = Session.#more(this);
       extra.clientSignal = clientSignal;
       extra.onClientAbort = onClientAbort;
       clientSignal.addEventListener('abort', onClientAbort, { once: true });
       if (clientSignal.aborted) onClientAbort();
     }
-    if (!this.aborted && shutdown?.aborted) this.#shutDown();
+    if (!this.aborted && shutdown?.aborted) Session.#shutDown(this);
   }
 
   /** The request answered (none for a relay without one, or once released). */
@@ -128,12 +132,12 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   releaseRequest(): void {
     const request = this.request;
     if (!request) return;
-    this.#request = isWatchedRequest(request) ? request[kRequestName]() : this.#describe();
+    this.#request = isWatchedRequest(request) ? request[kRequestName]() : Session.#describe(this);
   }
 
   /** Aborts when the stream is over; made at the first call. */
   get signal(): AbortSignal {
-    const extra = this.#more();
+    const extra = Session.#more(this);
     if (!extra.abort) {
       extra.abort = new AbortController();
       // Set by #abortWith, which aborts a controller made before it (as during finish()).
@@ -169,8 +173,9 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       const writer = createStreamObject(this, lastEventId);
       const go = () =>
         runProducer(producer, checks ? checkedWriter(writer, checks) : writer, report);
-      const within = this.#observer?.within;
-      let value = await (within ? within.call(this.#observer, go) : go());
+      const observer = this.#extra?.observer;
+      const within = observer?.within;
+      let value = await (within ? within.call(observer, go) : go());
       if (checks) value = await checks.result(value);
       this.finish({ kind: 'done', value });
     } catch (error) {
@@ -184,7 +189,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     if (this.aborted) return rejected(this.#extra?.abortReason);
     if (this.options.heartbeatMs !== 0) this.#lastTraffic = now();
     // A comment (`:`) is not an event.
-    if (this.#observer !== undefined && text.charCodeAt(0) !== 58) this.#observer.event();
+    const observer = this.#extra?.observer;
+    if (observer !== undefined && text.charCodeAt(0) !== 58) observer.event();
     const wait = this.#outbox.push(text, key);
     if (this.aborted) return rejected(this.#extra?.abortReason); // that push overflowed: the client is gone
     if (wait === undefined) return RESOLVED;
@@ -200,7 +206,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   deliver(bytes: Uint8Array, key?: string, time: number = now()): boolean {
     if (this.aborted) return false;
     this.#lastTraffic = time;
-    this.#observer?.event();
+    this.#extra?.observer?.event();
     return this.#outbox.pushBytes(bytes, key);
   }
 
@@ -251,20 +257,22 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   finish(outcome: Outcome): void {
     if (this.#phase !== PRODUCING) return;
     this.#phase = FLUSHING;
-    this.#stopTimers();
+    Session.#stopTimers(this);
     if (outcome.kind === 'error') this.report(outcome.error);
     const text = terminalText(outcome, this.options, (error) => this.report(error));
-    const observer = this.#observer;
+    const observer = this.#extra?.observer;
     if (observer !== undefined) {
-      this.#ending(
+      Session.#ending(
+        this,
         OUTCOME_REASONS[outcome.kind],
         outcome.kind === 'error' ? outcome.error : undefined,
       );
       if (text !== undefined && outcome.kind !== 'deadline') observer.event(); // done or error
     }
     if (text !== undefined) this.#outbox.push(text, undefined, true);
-    const where = this.#describe();
-    this.#abortWith(
+    const where = Session.#describe(this);
+    Session.#abortWith(
+      this,
       outcome.kind === 'deadline'
         ? new DOMException(`The event stream of ${where} reached its deadline.`, 'TimeoutError')
         : new DOMException(`The event stream of ${where} ended.`, 'AbortError'),
@@ -280,14 +288,14 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     const phase = this.#phase;
     if (phase === FINISHED) return;
     // Over what finish() said: the end did not go out (or not all of it).
-    if (this.#observer !== undefined) {
-      this.#more().endReason = undefined;
-      this.#ending(gone ? 'client-left' : 'slow-consumer', gone ? undefined : reason);
+    if (this.#extra?.observer !== undefined) {
+      Session.#more(this).endReason = undefined;
+      Session.#ending(this, gone ? 'client-left' : 'slow-consumer', gone ? undefined : reason);
     }
-    this.#cleanup();
+    Session.#cleanup(this);
     if (gone) this.#outbox.cancel(reason);
     else this.#outbox.fail(reason);
-    if (phase === PRODUCING) this.#abortWith(reason);
+    if (phase === PRODUCING) Session.#abortWith(this, reason);
   }
 
   /** Hands an error to `onError`, which must not throw into the stream. */
@@ -307,7 +315,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   /** OutboxOwner: the consumer read nothing for `writeTimeoutMs`. */
   stalled(): void {
     const waiting = this.bufferedBytes + this.#outbox.unsentBytes;
-    this.#dropSlowConsumer(
+    Session.#dropSlowConsumer(
+      this,
       `it read nothing for writeTimeoutMs (${this.options.writeTimeoutMs} ms) with ${waiting} bytes waiting`,
     );
   }
@@ -316,38 +325,39 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   overflowed(): void {
     const unsent = this.#outbox.unsentBytes;
     const held = unsent > 0 ? ` and ${unsent} unsent in the socket` : '';
-    this.#dropSlowConsumer(
+    Session.#dropSlowConsumer(
+      this,
       `${this.bufferedBytes} bytes queued${held}, more than maxBufferedBytes (${this.options.maxBufferedBytes})`,
     );
   }
 
   /** OutboxOwner: everything went out after the end, and the body is closed. */
   closed(): void {
-    this.#cleanup();
+    Session.#cleanup(this);
   }
 
   /** OutboxOwner: bytes were handed to the consumer. */
   sent(bytes: number): void {
-    this.#observer?.sent(bytes);
+    this.#extra?.observer?.sent(bytes);
   }
 
   // The server's signal aborted (a shutdown): ends like the deadline, observed as cancelled.
-  #shutDown(): void {
-    this.#ending('cancelled', undefined);
-    this.finish({ kind: 'deadline' });
+  static #shutDown(session: Session): void {
+    Session.#ending(session, 'cancelled', undefined);
+    session.finish({ kind: 'deadline' });
   }
 
   /** Keeps the first reason the stream ends for (only when observed). */
-  #ending(reason: StreamEndReason, error: unknown): void {
-    if (this.#observer === undefined) return;
-    const extra = this.#more();
+  static #ending(session: Session, reason: StreamEndReason, error: unknown): void {
+    if (session.#extra?.observer === undefined) return;
+    const extra = Session.#more(session);
     if (extra.endReason !== undefined) return;
     extra.endReason = reason;
     extra.endError = error;
   }
 
-  #more(): Extra {
-    this.#extra ??= {
+  static #more(session: Session): Extra {
+    session.#extra ??= {
       abort: undefined,
       abortReason: undefined,
       deadline: undefined,
@@ -356,21 +366,22 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
       onShutdown: undefined,
       endReason: undefined,
       endError: undefined,
+      observer: undefined,
     };
-    return this.#extra;
+    return session.#extra;
   }
 
-  #dropSlowConsumer(why: string): void {
+  static #dropSlowConsumer(session: Session, why: string): void {
     const error = new StreamError(
       'slow-consumer',
-      `Dropped the client of ${this.#describe()}: ${why}.`,
+      `Dropped the client of ${Session.#describe(session)}: ${why}.`,
     );
-    this.report(error);
-    this.terminate(error);
+    session.report(error);
+    session.terminate(error);
   }
 
-  #describe(): string {
-    const request = this.#request;
+  static #describe(session: Session): string {
+    const request = session.#request;
     if (request === undefined) return 'a relayed stream';
     if (typeof request === 'string') return request;
     if (request instanceof Request) return `${request.method} ${request.url}`;
@@ -378,31 +389,31 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   // Once, when the producing phase ends (finish, or terminate while producing).
-  #abortWith(reason: unknown): void {
-    const extra = this.#more();
+  static #abortWith(session: Session, reason: unknown): void {
+    const extra = Session.#more(session);
     extra.abortReason = reason;
     extra.abort?.abort(reason);
-    this.owner?.sessionEnded(this);
+    session.owner?.sessionEnded(session);
   }
 
-  #cleanup(): void {
-    this.#phase = FINISHED;
-    this.#stopTimers();
-    const extra = this.#extra;
+  static #cleanup(session: Session): void {
+    session.#phase = FINISHED;
+    Session.#stopTimers(session);
+    const extra = session.#extra;
     if (!extra) return;
     if (extra.onClientAbort) extra.clientSignal?.removeEventListener('abort', extra.onClientAbort);
-    if (extra.onShutdown) this.options.signal?.removeEventListener('abort', extra.onShutdown);
-    const observer = this.#observer;
+    if (extra.onShutdown) session.options.signal?.removeEventListener('abort', extra.onShutdown);
+    const observer = extra.observer;
     if (observer === undefined) return;
-    this.#observer = undefined;
+    extra.observer = undefined;
     observer.end(extra.endReason ?? 'completed', extra.endError);
   }
 
-  #stopTimers(): void {
-    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
-    this.#heartbeat = undefined;
-    removeHeartbeat(this);
-    const extra = this.#extra;
+  static #stopTimers(session: Session): void {
+    if (session.#heartbeat !== undefined) clearTimeout(session.#heartbeat);
+    session.#heartbeat = undefined;
+    removeHeartbeat(session);
+    const extra = session.#extra;
     if (extra?.deadline !== undefined) clearTimeout(extra.deadline);
     if (extra) extra.deadline = undefined;
   }
@@ -423,7 +434,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   static #deadlineReached(session: Session): void {
-    session.#more().deadline = undefined;
+    Session.#more(session).deadline = undefined;
     session.finish({ kind: 'deadline' });
   }
 }
