@@ -122,3 +122,56 @@ test('with OPENAI_API_KEY, the chat relays the model', async () => {
     },
   ]);
 });
+
+test('with OPENAI_API_KEY, the AI chat answers from the upstream model: one call, resumable as a run', async () => {
+  upstreamRequests.length = 0;
+  const demo = await startDemo({
+    ...quick,
+    openai: { apiKey: 'sk-test', baseUrl: `${upstream.url}/v1/`, model: 'test-model' },
+  });
+  demos.push(demo);
+  expect(await (await fetch(`${demo.url}/api/config`)).json()).toMatchObject({
+    aiModel: 'test-model (OpenAI-compatible, AI SDK provider v4)',
+  });
+  const chatId = 'upstream-chat';
+  const answer = await createChatTransport<UIMessageChunk>({
+    api: `${demo.url}/api/ai/chat`,
+  }).sendMessages({
+    trigger: 'submit-message',
+    chatId,
+    messageId: undefined,
+    messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Why SSE?' }] }],
+    abortSignal: undefined,
+  });
+  let text = '';
+  const reader = answer.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    if (read.value.type === 'text-delta') text += read.value.delta;
+  }
+  expect(text).toBe('Server-sent events stream text over HTTP: éà 😀\ndone.');
+  expect(upstreamRequests).toEqual([
+    {
+      authorization: 'Bearer sk-test',
+      body: JSON.stringify({
+        model: 'test-model',
+        stream: true,
+        messages: [{ role: 'user', content: 'Why SSE?' }],
+      }),
+    },
+  ]);
+  expect(demo.runs().filter((run) => run.chatId === chatId)).toMatchObject([
+    { kind: 'ai-chat', state: 'finished' },
+  ]);
+  // The stored chat holds the answer once, as the page shows it after a reload.
+  const stored = (await (await fetch(`${demo.url}/api/ai/chat/${chatId}/messages`)).json()) as {
+    role: string;
+    parts: { type: string; text?: string }[];
+  }[];
+  expect(stored.map((message) => message.role)).toEqual(['user', 'assistant']);
+  expect(
+    stored[1]!.parts
+      .filter((part) => part.type === 'text')
+      .map((part) => part.text)
+      .join(''),
+  ).toBe(text);
+});

@@ -1,5 +1,6 @@
 /**
- * The AI chat: the AI SDK's `streamText` on a scripted local model, behind `createChatStreams` of
+ * The AI chat: the AI SDK's `streamText` on a scripted local model (or, with OPENAI_API_KEY, an
+ * OpenAI-compatible endpoint: openai-model.ts), behind `createChatStreams` of
  * ssekit/ai. Each answer is a hub run: a reload mid-answer reconnects to it by chat id
  * (`GET /api/ai/chat/:id/stream`) and replays it from the log, without calling the model again;
  * Stop cancels it on the server, where the model's abort signal fires.
@@ -21,7 +22,9 @@ import { createChatStreams } from '../../../src/ai/index.ts';
 import { RequestError } from '../../../src/errors.ts';
 import type { Hub, HubStreamOptions } from '../../../src/hub/index.ts';
 import { jsonErrorResponse, readJsonBody } from '../../../src/server/index.ts';
+import type { OpenAiOptions } from './chat.ts';
 import { tokenize } from './fake-model.ts';
+import { openAiCompatibleModel } from './openai-model.ts';
 import type { RunRegistry } from './runs.ts';
 
 const BODY = [
@@ -160,6 +163,8 @@ export interface AiChatOptions {
   pace?: (index: number) => Promise<void> | undefined;
   /** Chats kept in memory (the demo's store). @default 200 */
   maxChats?: number;
+  /** An OpenAI-compatible endpoint to answer with instead of the scripted model. */
+  openai?: OpenAiOptions;
 }
 
 /** The AI chat's three handlers. */
@@ -200,14 +205,21 @@ export function createAiChat(options: AiChatOptions): AiChatHandlers {
           save(id, messages);
           const run = options.runs.begin('ai-chat', { runId, signal }, { chatId: id });
           run.record.tokens = 0;
-          const model = scriptedModel({
-            ...(options.tokenDelayMs === undefined ? {} : { tokenDelayMs: options.tokenDelayMs }),
-            ...(options.pace === undefined ? {} : { pace: options.pace }),
+          const hooks = {
             onToken: () => {
               run.record.tokens = (run.record.tokens ?? 0) + 1;
             },
-            onEnd: (error) => run.end(signal.aborted ? signal.reason : error),
-          });
+            onEnd: (error?: unknown) => run.end(signal.aborted ? signal.reason : error),
+          };
+          const model = options.openai
+            ? openAiCompatibleModel(options.openai, hooks)
+            : scriptedModel({
+                ...(options.tokenDelayMs === undefined
+                  ? {}
+                  : { tokenDelayMs: options.tokenDelayMs }),
+                ...(options.pace === undefined ? {} : { pace: options.pace }),
+                ...hooks,
+              });
           const result = streamText({
             model,
             messages: await convertToModelMessages(messages),

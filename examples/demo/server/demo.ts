@@ -132,6 +132,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     },
     ...(options.aiTokenDelayMs === undefined ? {} : { tokenDelayMs: options.aiTokenDelayMs }),
     ...(options.aiPace === undefined ? {} : { pace: options.aiPace }),
+    ...(options.openai ? { openai: options.openai } : {}),
   });
   const connections = (): ConnectionStats => ({
     streams: openStreams,
@@ -160,7 +161,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       resumable: !options.openai,
       engine: engine ? 'redis' : 'memory',
       chatMaxDurationMs: maxDurationMs,
-      aiModel: 'scripted (AI SDK provider v4)',
+      aiModel: options.openai
+        ? `${options.openai.model ?? 'gpt-4o-mini'} (OpenAI-compatible, AI SDK provider v4)`
+        : 'scripted (AI SDK provider v4)',
     },
   });
 
