@@ -259,9 +259,14 @@ describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engi
     }
     await witness.until(() => witness.of('cpu').length + witness.of('disk').length === 100);
     await dashboard.until(() => dashboard.events.some((event) => event.data === '99'));
-    expect(dashboard.events.filter((event) => event.type === 'message').map((e) => e.data)).toEqual(
-      ['98', '99'],
-    );
+    // What the response's own stream took before the reader came (its queue may hold the first
+    // event or two under load) is delivered as it was; all that waited is coalesced to the latest.
+    const values = dashboard.events
+      .filter((event) => event.type === 'message')
+      .map((e) => Number(e.data));
+    expect(values.slice(-2)).toEqual([98, 99]);
+    expect(values.length).toBeLessThanOrEqual(6);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
     // The last id positions both topics at their last events: a resume gets nothing old.
     const resumed = reader(
       await hub.subscribeMany(request({ 'last-event-id': dashboard.events.at(-1)!.id }), [
