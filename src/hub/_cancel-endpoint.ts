@@ -6,9 +6,9 @@
  */
 import { isJsonType } from '../_internal/http.ts';
 import { HubError, RequestError } from '../errors.ts';
-import { type CorsOptions, corsHeaders, corsPreflight, validateCors } from '../server/cors.ts';
-import { jsonErrorResponse } from '../server/json-error-response.ts';
+import { type CorsOptions, corsHeaders } from '../server/cors.ts';
 import { readJsonBody } from '../server/read-json-body.ts';
+import { controlPreflight, methodNotAllowed } from './_control-door.ts';
 import { errorAnswer } from './_error-answer.ts';
 import type { RunCanceller } from './_run-cancel.ts';
 import { parseRunEventId, RUN_ID } from './_validate.ts';
@@ -60,21 +60,12 @@ export async function handleCancel(
   options: ControlEndpointOptions = {},
 ): Promise<Response> {
   const { cors } = options;
-  if (cors) validateCors(cors);
-  if (request.method === 'OPTIONS' && cors) return corsPreflight(request, cors);
+  const preflight = controlPreflight(request, cors);
+  if (preflight) return preflight;
   const named = request.headers.get(CANCEL_HEADER);
   if (named !== null) return cancelAnswer(runs, request, named.trim(), cors);
-  if (request.method !== 'POST' && request.method !== 'DELETE') {
-    const headers = new Headers(cors ? corsHeaders(request, cors) : undefined);
-    headers.set('allow', cors ? 'POST, DELETE, OPTIONS' : 'POST, DELETE');
-    return jsonErrorResponse(
-      new RequestError(
-        'method-not-allowed',
-        `${request.method} is not allowed on a cancel endpoint: use POST or DELETE.`,
-      ),
-      { headers },
-    );
-  }
+  const refused = methodNotAllowed(request, cors, ['POST', 'DELETE'], 'a cancel endpoint');
+  if (refused) return refused;
   let runId: string | undefined;
   try {
     runId = await cancelTarget(request);

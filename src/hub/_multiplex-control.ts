@@ -8,9 +8,9 @@
  * as the streams' answers do.
  */
 import { RequestError } from '../errors.ts';
-import { corsHeaders, corsPreflight, validateCors } from '../server/cors.ts';
-import { jsonErrorResponse } from '../server/json-error-response.ts';
+import { corsHeaders } from '../server/cors.ts';
 import { readJsonBody } from '../server/read-json-body.ts';
+import { controlPreflight, methodNotAllowed } from './_control-door.ts';
 import { errorAnswer } from './_error-answer.ts';
 import type { Multiplex } from './_multiplex.ts';
 import { RUN_ID } from './_validate.ts';
@@ -25,19 +25,10 @@ export async function handleTopics(
   options: ControlEndpointOptions = {},
 ): Promise<Response> {
   const { cors } = options;
-  if (cors) validateCors(cors);
-  if (request.method === 'OPTIONS' && cors) return corsPreflight(request, cors);
-  if (request.method !== 'POST') {
-    const headers = new Headers(cors ? corsHeaders(request, cors) : undefined);
-    headers.set('allow', cors ? 'POST, OPTIONS' : 'POST');
-    return jsonErrorResponse(
-      new RequestError(
-        'method-not-allowed',
-        `${request.method} is not allowed on a topics endpoint: use POST.`,
-      ),
-      { headers },
-    );
-  }
+  const preflight = controlPreflight(request, cors);
+  if (preflight) return preflight;
+  const refused = methodNotAllowed(request, cors, ['POST'], 'a topics endpoint');
+  if (refused) return refused;
   let connection: string;
   let add: string[];
   let remove: string[];
