@@ -5,8 +5,8 @@
  * would start a second run. Real sockets: a node:http server with the hub behind ssekit's Node
  * adapter, on the memory, Redis and PostgreSQL engines; the first response's socket is closed
  * right after its head went out. A cut before any response (the run started, its head never went
- * out) of a POST is a typed error, unless the request carries an Idempotency-Key, which the hub
- * honours: the same request again reads the run the first one started.
+ * out) is retried, as every failure before the first event is; with an Idempotency-Key the hub
+ * answers that retry with the run the first request started, so it never runs twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -239,9 +239,15 @@ describe.each(Object.entries(engines))('a run cut before any response, on %s', (
     expect(other.headers.get('ssekit-run-id')).not.toBe(runId);
     await other.text();
     expect(runs).toBe(2);
-    const bad = await post('/a', 'not ascii: \u00e9');
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad-request');
+    for (const malformed of ['not ascii: \u00e9', 'k'.repeat(256), '']) {
+      const bad = await post('/a', malformed);
+      expect(bad.status, malformed).toBe(400);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad-request');
+    }
     expect(runs).toBe(2);
+    const longest = await post('/c', 'k'.repeat(255)); // the longest key taken
+    expect(longest.status).toBe(200);
+    await longest.text();
+    expect(runs).toBe(3);
   });
 });
