@@ -86,6 +86,12 @@ function installCleanup(): void {
 }
 
 export interface StartChildOptions {
+  /**
+   * The program that runs `script`: Bun or Deno (they answer Node's fork IPC, JSON messages on
+   * NODE_CHANNEL_FD, as Node does). @default process.execPath
+   */
+  executable?: string;
+  /** Arguments before the script: Node's flags, or `run -A ...` for Deno. */
   execArgv: string[];
   /** File descriptors the child needs: its soft limit is raised to it when lower. */
   fileDescriptors: number;
@@ -101,14 +107,15 @@ export async function startChild(
 ): Promise<Child> {
   installCleanup();
   const argv = [...options.execArgv, fileURLToPath(script), ...args];
+  const executable = options.executable ?? process.execPath;
   const raise = fileDescriptorLimit(options.fileDescriptors);
-  // Node cannot call setrlimit: a shell raises the soft limit (up to the hard one), then execs Node,
-  // which keeps the IPC descriptor and NODE_CHANNEL_FD.
+  // Node cannot call setrlimit: a shell raises the soft limit (up to the hard one), then execs Node
+  // (or Bun, or Deno), which keeps the IPC descriptor and NODE_CHANNEL_FD.
   const child = raise
-    ? spawn('/bin/sh', ['-c', `ulimit -n ${raise} && exec "$@"`, 'sh', process.execPath, ...argv], {
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${raise} && exec "$@"`, 'sh', executable, ...argv], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
-    : spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    : spawn(executable, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   running.add(child);
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 0;

@@ -106,6 +106,15 @@ export function buildSsekit(fromSource: boolean): SsekitBuild {
   return { base: pathToFileURL(`${dir}/`).href, ext: '.js', from: 'built with tsc', remove };
 }
 
+/**
+ * What runs the server process: Node (bench/fanout-server.ts, node:http), or Bun or Deno
+ * (bench/fanout-server-web.ts, `Bun.serve` / `Deno.serve`) from `binary`. The clients always run
+ * on Node.
+ */
+export type ServerRuntime = { name: 'node' } | { name: 'bun' | 'deno'; binary: string };
+
+export const NODE: ServerRuntime = { name: 'node' };
+
 interface Pair {
   server: Child;
   client: Child;
@@ -118,8 +127,9 @@ export function measure(
   n: number,
   settings: Settings,
   redisUrl?: string,
+  runtime: ServerRuntime = NODE,
 ): Promise<Sample> {
-  return withPair(server, n, settings, redisUrl, async (pair) => {
+  return withPair(server, n, settings, redisUrl, runtime, async (pair) => {
     const memory = await idleMemory(pair, n);
     await paced(pair, n, SETTLE_BROADCASTS);
     const latenciesMs = await paced(pair, n, pacedBroadcasts(n, settings));
@@ -158,20 +168,36 @@ async function withPair<T>(
   n: number,
   settings: Settings,
   redisUrl: string | undefined,
+  runtime: ServerRuntime,
   body: (pair: Pair) => Promise<T>,
 ): Promise<T> {
   const fileDescriptors = n + WARM_UP_CONNECTIONS + 64;
-  const profile = settings.profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}/${server}-N${n}`]
-    : [];
-  // BENCH_FANOUT_NODE_FLAGS: more flags for the server processes (--heap-prof, --trace-gc...).
-  profile.push(...(process.env.BENCH_FANOUT_NODE_FLAGS ?? '').split(' ').filter(Boolean));
+  const serverArgs = [server, settings.ssekit.base, settings.ssekit.ext];
   const settled = await Promise.allSettled([
-    startChild(
-      new URL('./fanout-server.ts', import.meta.url),
-      [server, settings.ssekit.base, settings.ssekit.ext, ...(redisUrl ? [redisUrl] : [])],
-      { execArgv: ['--expose-gc', ...profile, '--import', 'tsx'], fileDescriptors },
-    ),
+    runtime.name === 'node'
+      ? startChild(
+          new URL('./fanout-server.ts', import.meta.url),
+          [...serverArgs, ...(redisUrl ? [redisUrl] : [])],
+          {
+            execArgv: ['--expose-gc', ...nodeFlags(server, n, settings), '--import', 'tsx'],
+            fileDescriptors,
+          },
+        )
+      : startChild(new URL('./fanout-server-web.ts', import.meta.url), serverArgs, {
+          executable: runtime.binary,
+          // Deno: all permissions (net, FFI for the clock, env), V8's gc() exposed, no deno.json.
+          execArgv:
+            runtime.name === 'bun'
+              ? ['run', '--no-install']
+              : [
+                  'run',
+                  '-A',
+                  '--no-config',
+                  '--unstable-no-legacy-abort',
+                  '--v8-flags=--expose-gc',
+                ],
+          fileDescriptors,
+        }),
     startChild(new URL('./fanout-client.ts', import.meta.url), [], {
       execArgv: ['--import', 'tsx'],
       fileDescriptors,
@@ -188,6 +214,16 @@ async function withPair<T>(
   } finally {
     await Promise.all(started.map((child) => child.stop()));
   }
+}
+
+/** BENCH_FANOUT_PROFILE and BENCH_FANOUT_NODE_FLAGS: flags for Node server processes only. */
+function nodeFlags(server: string, n: number, settings: Settings): string[] {
+  const flags = settings.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}/${server}-N${n}`]
+    : [];
+  // BENCH_FANOUT_NODE_FLAGS: more flags for the server processes (--heap-prof, --trace-gc...).
+  flags.push(...(process.env.BENCH_FANOUT_NODE_FLAGS ?? '').split(' ').filter(Boolean));
+  return flags;
 }
 
 /**

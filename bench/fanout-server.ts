@@ -22,6 +22,7 @@ import { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { Redis } from 'ioredis';
 import { nowUs, serveCalls } from './fanout-ipc.ts';
+import { payload, TOPIC } from './fanout-shared.ts';
 
 const [kind, ssekitBase, ext, redisUrl] = process.argv.slice(2) as [
   string,
@@ -43,21 +44,6 @@ interface BenchServer {
   /** Streams that would receive a broadcast now. */
   subscribers(): number;
   broadcast(seq: number): void;
-}
-
-const TOPIC = 'bench';
-
-/** A ~100-byte JSON event, as an object (what an application has in hand). */
-function payload(seq: number): Record<string, unknown> {
-  return {
-    seq,
-    type: 'quote',
-    symbol: 'ACME',
-    price: 100 + (seq % 400) / 4,
-    volume: 1000 + (seq % 9000),
-    venue: 'XNYS',
-    note: 'fan-out',
-  };
 }
 
 function rawServer(): BenchServer {

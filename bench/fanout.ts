@@ -20,6 +20,15 @@
  * - BENCH_FANOUT_N: connection counts, comma-separated. @default 100,1000,10000 (the file limit of
  *   each process is raised to fit: fanout-ipc.ts)
  * - BENCH_FANOUT_SERVERS: which servers. @default raw,better-sse,hono,ssekit
+ * - BENCH_FANOUT_RUNTIMES: which runtimes run the servers, comma-separated: node, bun, deno.
+ *   @default node. Bun and Deno (their npm packages' binaries, test/runtimes/_runtimes.ts) run
+ *   bench/fanout-server-web.ts: `raw`, their own baseline (`Bun.serve` / `Deno.serve`, a
+ *   `ReadableStream` per connection, each event encoded once and enqueued to every stream), and
+ *   `ssekit` (`hub.subscribe` returned from the fetch handler); the other servers are Node's
+ *   only. Each runtime gets its own tables, ssekit against that runtime's raw; the clients stay on
+ *   Node. The JSON keeps Node's entries in `results` (what bench/chart.ts draws) and Bun's and
+ *   Deno's in `runtimeResults`, every entry naming its `runtime`, and the versions in `runtimes`.
+ *   It is rewritten by every run: a run without node leaves `results` empty.
  * - BENCH_FANOUT_BROADCASTS: paced broadcasts per run for the latency percentiles, at most
  *   75000 / N but at least 15. @default 50
  * - BENCH_FANOUT_DELIVERIES: events per burst over all clients; broadcasts per burst = this / N,
@@ -40,13 +49,25 @@ import {
   broadcastsPerBurst,
   buildSsekit,
   measure,
+  NODE,
   pacedBroadcasts,
   type Sample,
+  type ServerRuntime,
   type Settings,
 } from './fanout-measure.ts';
 import { machine, median, printTable, type Row, writeResults } from './report.ts';
 
 const SERVERS = ['raw', 'better-sse', 'hono', 'ssekit'] as const;
+const RUNTIMES = ['node', 'bun', 'deno'] as const;
+type RuntimeName = (typeof RUNTIMES)[number];
+/** The servers of Bun and Deno (bench/fanout-server-web.ts): their own raw baseline and ssekit. */
+const WEB_SERVERS: readonly string[] = ['raw', 'ssekit'];
+/** What serves the connections on each runtime, for the tables' titles. */
+const SERVES: Record<RuntimeName, string> = {
+  node: 'node:http',
+  bun: 'Bun.serve',
+  deno: 'Deno.serve',
+};
 
 export interface FanoutOptions {
   /** Runs per median. */
@@ -78,6 +99,49 @@ export async function benchFanout(options: FanoutOptions): Promise<void> {
   );
 }
 
+/** A runtime of the fan-out part: how its server processes run, and which servers it has. */
+interface Runtime {
+  name: RuntimeName;
+  /** `node v20.x`, `bun 1.4.5`, `deno 2.9.6`. */
+  version: string;
+  server: ServerRuntime;
+  servers: string[];
+}
+
+/** BENCH_FANOUT_RUNTIMES, checked, with each runtime's binary (Bun and Deno from node_modules). */
+async function resolveRuntimes(servers: string[]): Promise<Runtime[]> {
+  const names = envList('BENCH_FANOUT_RUNTIMES', ['node']);
+  for (const name of names) {
+    if (!(RUNTIMES as readonly string[]).includes(name))
+      throw new TypeError(
+        `BENCH_FANOUT_RUNTIMES: unknown runtime ${name}; use ${RUNTIMES.join(',')}`,
+      );
+  }
+  const runtimes: Runtime[] = [];
+  for (const name of RUNTIMES.filter((runtime) => names.includes(runtime))) {
+    if (name === 'node') {
+      runtimes.push({ name, version: `node ${process.version}`, server: NODE, servers });
+      continue;
+    }
+    const webServers = servers.filter((server) => WEB_SERVERS.includes(server));
+    if (webServers.length === 0) {
+      console.log(
+        `\n(${name}: skipped, it has only ${WEB_SERVERS.join(' and ')} of BENCH_FANOUT_SERVERS)`,
+      );
+      continue;
+    }
+    // Loaded only here: it brings esbuild and the packing script along.
+    const { runtimeBinary, runtimeVersion } = await import('../test/runtimes/_runtimes.ts');
+    runtimes.push({
+      name,
+      version: runtimeVersion(name),
+      server: { name, binary: runtimeBinary(name) },
+      servers: webServers,
+    });
+  }
+  return runtimes;
+}
+
 async function fanoutPart(runs: number, settings: Settings): Promise<void> {
   const fanoutMachine = machine();
   const counts = envList('BENCH_FANOUT_N', ['100', '1000', '10000']).map(Number);
@@ -88,27 +152,90 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
         `BENCH_FANOUT_SERVERS: unknown server ${server}; use ${SERVERS.join(',')}`,
       );
   }
+  const runtimes = await resolveRuntimes(servers);
   const results = new Map<string, Sample[]>();
   const problems: string[] = [];
   for (const n of counts) {
     for (let run = 1; run <= runs; run++) {
-      // Servers interleaved within a run, so that drift on the machine hits them all alike.
-      for (const server of servers) {
-        progress(`fan-out N=${n} run ${run}/${runs}: ${server}`);
-        const sample = await measure(server, n, settings);
-        for (const problem of sample.problems) problems.push(`${server} N=${n}: ${problem}`);
-        const key = `${server}@${n}`;
-        results.set(key, [...(results.get(key) ?? []), sample]);
+      // Runtimes and servers interleaved within a run, so that drift on the machine hits them all
+      // alike.
+      for (const runtime of runtimes) {
+        const on = runtime.name === 'node' ? '' : ` on ${runtime.name}`;
+        for (const server of runtime.servers) {
+          progress(`fan-out N=${n} run ${run}/${runs}: ${server}${on}`);
+          const sample = await measure(server, n, settings, undefined, runtime.server);
+          for (const problem of sample.problems) problems.push(`${server}${on} N=${n}: ${problem}`);
+          const key = `${runtime.name}/${server}@${n}`;
+          results.set(key, [...(results.get(key) ?? []), sample]);
+        }
       }
     }
   }
   progress('');
-  const of = (server: string, n: number) => results.get(`${server}@${n}`) ?? [];
+  const entries = runtimes.map((runtime) => {
+    const of = (server: string, n: number) => results.get(`${runtime.name}/${server}@${n}`) ?? [];
+    // With Node alone, the titles as they always were; else each table names its runtime.
+    const title =
+      runtimes.length === 1 && runtime.name === 'node'
+        ? 'Fan-out'
+        : `Fan-out on ${runtime.version} (${SERVES[runtime.name]})`;
+    printRuntime(title, runtime.servers, of, counts, runs, settings);
+    return counts.flatMap((n) =>
+      runtime.servers.map((server) => {
+        const samples = of(server, n);
+        const latencies = samples.flatMap((sample) => sample.latenciesMs);
+        return {
+          runtime: runtime.name,
+          server,
+          n,
+          eventsPerSecond: median(samples.map((sample) => sample.eventsPerSecond)),
+          latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+          heapPerConnection: median(samples.map((sample) => sample.heapPerConnection)),
+          rssPerConnection: median(samples.map((sample) => sample.rssPerConnection)),
+          serverCpu: median(samples.map((sample) => sample.serverCpu)),
+          clientCpu: median(samples.map((sample) => sample.clientCpu)),
+          complete: samples.every((sample) => sample.complete),
+        };
+      }),
+    );
+  });
+  printProblems(problems);
+  const all = entries.flat();
+  writeResults('fanout', {
+    machine: fanoutMachine,
+    runs,
+    settings: { broadcasts: settings.broadcasts, deliveries: settings.deliveries },
+    counts,
+    servers,
+    runtimes: Object.fromEntries(
+      runtimes.map((runtime) => [
+        runtime.name,
+        { version: runtime.version, servers: runtime.servers },
+      ]),
+    ),
+    // Node's, against Node's raw (what bench/chart.ts draws); Bun's and Deno's apart, each
+    // against its own raw.
+    results: all.filter((entry) => entry.runtime === 'node'),
+    runtimeResults: all.filter((entry) => entry.runtime !== 'node'),
+    problems,
+    loadAverageAfter: machine().loadAverage,
+  });
+}
+
+/** One runtime's tables: events/s, CPU, latency, heap and RSS per idle connection. */
+function printRuntime(
+  title: string,
+  servers: string[],
+  of: (server: string, n: number) => Sample[],
+  counts: number[],
+  runs: number,
+  settings: Settings,
+): void {
   const has = (server: string) => servers.includes(server);
   const burst = (n: number) => broadcastsPerBurst(n, settings);
 
   printTable(
-    `Fan-out: delivered events/s (all N clients together) during a burst of ${counts.map((n) => `${burst(n)}`).join('/')} broadcasts, median of ${runs}, each server in a fresh process (ssekit/x above 1: ssekit delivers more)`,
+    `${title}: delivered events/s (all N clients together) during a burst of ${counts.map((n) => `${burst(n)}`).join('/')} broadcasts, median of ${runs}, each server in a fresh process (ssekit/x above 1: ssekit delivers more)`,
     counts.map((n) => {
       const rate = (server: string) => median(of(server, n).map((s) => s.eventsPerSecond));
       const row: Row = { N: String(n) };
@@ -136,7 +263,7 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
   );
 
   printTable(
-    `Fan-out: time for one broadcast to reach all N clients, p50 / p99 in ms over ${counts.map((n) => pacedBroadcasts(n, settings) * runs).join('/')} paced broadcasts (all runs)`,
+    `${title}: time for one broadcast to reach all N clients, p50 / p99 in ms over ${counts.map((n) => pacedBroadcasts(n, settings) * runs).join('/')} paced broadcasts (all runs)`,
     counts.map((n) => {
       const row: Row = { N: String(n) };
       for (const server of servers) row[server] = formatLatency(of(server, n));
@@ -162,7 +289,7 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
     ['RSS', (s: Sample) => s.rssPerConnection],
   ] as const) {
     printTable(
-      `Fan-out: server ${metric} per idle connection ((with N idle - with 0) / N, after GC), median of ${runs}`,
+      `${title}: server ${metric} per idle connection ((with N idle - with 0) / N, after GC), median of ${runs}`,
       counts.map((n) => {
         const value = (server: string) => median(of(server, n).map(pick));
         const row: Row = { N: String(n) };
@@ -177,33 +304,6 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
       }),
     );
   }
-  printProblems(problems);
-  writeResults('fanout', {
-    machine: fanoutMachine,
-    runs,
-    settings: { broadcasts: settings.broadcasts, deliveries: settings.deliveries },
-    counts,
-    servers,
-    results: counts.flatMap((n) =>
-      servers.map((server) => {
-        const samples = of(server, n);
-        const latencies = samples.flatMap((sample) => sample.latenciesMs);
-        return {
-          server,
-          n,
-          eventsPerSecond: median(samples.map((sample) => sample.eventsPerSecond)),
-          latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
-          heapPerConnection: median(samples.map((sample) => sample.heapPerConnection)),
-          rssPerConnection: median(samples.map((sample) => sample.rssPerConnection)),
-          serverCpu: median(samples.map((sample) => sample.serverCpu)),
-          clientCpu: median(samples.map((sample) => sample.clientCpu)),
-          complete: samples.every((sample) => sample.complete),
-        };
-      }),
-    ),
-    problems,
-    loadAverageAfter: machine().loadAverage,
-  });
 }
 
 async function redisPart(runs: number, settings: Settings): Promise<void> {
