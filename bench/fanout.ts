@@ -139,6 +139,8 @@ async function resolveRuntimes(servers: string[]): Promise<Runtime[]> {
       servers: webServers,
     });
   }
+  if (runtimes.length === 0)
+    throw new TypeError('BENCH_FANOUT_RUNTIMES: no runtime has any of BENCH_FANOUT_SERVERS');
   return runtimes;
 }
 
@@ -179,7 +181,7 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
       runtimes.length === 1 && runtime.name === 'node'
         ? 'Fan-out'
         : `Fan-out on ${runtime.version} (${SERVES[runtime.name]})`;
-    printRuntime(title, runtime.servers, of, counts, runs, settings);
+    printRuntime(runtime.name, title, runtime.servers, of, counts, runs, settings);
     return counts.flatMap((n) =>
       runtime.servers.map((server) => {
         const samples = of(server, n);
@@ -224,6 +226,7 @@ async function fanoutPart(runs: number, settings: Settings): Promise<void> {
 
 /** One runtime's tables: events/s, CPU, latency, heap and RSS per idle connection. */
 function printRuntime(
+  runtime: RuntimeName,
   title: string,
   servers: string[],
   of: (server: string, n: number) => Sample[],
@@ -304,6 +307,10 @@ function printRuntime(
       }),
     );
   }
+  if (runtime === 'bun')
+    console.log(
+      "\nBun's heap: JavaScriptCore's heap size after `Bun.gc(true)` (process.memoryUsage), which counts the memory native objects report (ArrayBuffers and the like) where V8's heapUsed does not.",
+    );
 }
 
 async function redisPart(runs: number, settings: Settings): Promise<void> {
