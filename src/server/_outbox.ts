@@ -52,13 +52,6 @@ interface Waiter {
   reject(reason: unknown): void;
 }
 
-/** The Web consumer's side: its stream, and the pull that waits for data. */
-interface WebConsumer {
-  readable: ReadableStream<Uint8Array>;
-  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  wakePull: (() => void) | undefined;
-}
-
 /** What only some outboxes need. */
 interface Extra {
   /** Coalescing key -> index in the queue. */
@@ -88,7 +81,7 @@ export class Outbox {
   /** The consumer asked for data and has none: the next push goes out at once. */
   #wanting = false;
   #sink: ByteSink | undefined;
-  #web: WebConsumer | undefined;
+  #web: WebBody | undefined;
   #extra: Extra | undefined;
   #stall: Timer | undefined;
 
@@ -109,27 +102,8 @@ export class Outbox {
   /** The body as a Web stream, made at the first call. Not once a sink is attached. */
   get readable(): ReadableStream<Uint8Array> {
     if (this.#sink) throw new TypeError('The event stream is written to a sink.');
-    if (this.#web) return this.#web.readable;
-    const web = { controller: undefined, wakePull: undefined } as Partial<WebConsumer>;
-    web.readable = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          web.controller = controller;
-          if (this.#state === FAILED) controller.error(this.#extra?.failure);
-          else if (this.#state >= CLOSED) controller.close();
-        },
-        pull: () => Outbox.#pull(this),
-        cancel: (reason) => {
-          if (this.#state >= CLOSED || this.#sink) return;
-          this.#state = CLOSED;
-          Outbox.#release(this, reason);
-          this.#owner.cancelled(reason);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    this.#web = web as WebConsumer;
-    return web.readable;
+    this.#web ??= new WebBody(this);
+    return this.#web.readable;
   }
 
   /**
@@ -175,10 +149,7 @@ export class Outbox {
     if (this.#state !== OPEN) return;
     this.#state = ENDING;
     if (this.#buffered > 0 || this.#queue?.length) return; // the next pull or drain flushes, then closes
-    const wake = this.#web?.wakePull;
-    if (wake) this.#web!.wakePull = undefined;
     Outbox.#close(this);
-    wake?.();
   }
 
   /** Drops everything queued and errors the body (the consumer is cut off). */
@@ -231,12 +202,9 @@ export class Outbox {
       outbox.#sink.fail(reason);
       return;
     }
-    const web = outbox.#web;
-    if (state === FAILED) web?.controller?.error(reason);
-    else web?.controller?.close();
-    const wake = web?.wakePull;
-    if (wake) web.wakePull = undefined;
-    wake?.();
+    const controller = outbox.#web?.controller;
+    if (state === FAILED) controller?.error(reason);
+    else controller?.close();
   }
 
   static #add(outbox: Outbox, bytes: Uint8Array, key: string | undefined, force: boolean): boolean {
@@ -278,15 +246,30 @@ export class Outbox {
     });
   }
 
-  static #pull(outbox: Outbox): Promise<void> | undefined {
-    if (outbox.#sink) return undefined;
+  // The Web body asks for data. Nothing to wait on: when there is none, the next push goes out at
+  // once (a pending read takes it). A promise here would sit on every idle connection, with the
+  // reactions the stream attaches to it.
+  /** @internal The Web body's pull. */
+  static pull(outbox: Outbox): void {
+    if (outbox.#sink) return;
     Outbox.#stopStall(outbox);
-    if (outbox.#queue?.length) return Outbox.#flush(outbox);
-    if (outbox.#state === ENDING) return Outbox.#close(outbox);
-    outbox.#wanting = true;
-    return new Promise<void>((resolve) => {
-      outbox.#web!.wakePull = resolve;
-    });
+    if (outbox.#queue?.length) Outbox.#flush(outbox);
+    else if (outbox.#state === ENDING) Outbox.#close(outbox);
+    else outbox.#wanting = true;
+  }
+
+  /** @internal The Web body's cancel: the consumer went away. */
+  static cancelled(outbox: Outbox, reason: unknown): void {
+    if (outbox.#state >= CLOSED || outbox.#sink) return;
+    outbox.#state = CLOSED;
+    Outbox.#release(outbox, reason);
+    outbox.#owner.cancelled(reason);
+  }
+
+  /** @internal The Web body's start: a body made after the end reads as that end. */
+  static started(outbox: Outbox, controller: ReadableStreamDefaultController<Uint8Array>): void {
+    if (outbox.#state === FAILED) controller.error(outbox.#extra?.failure);
+    else if (outbox.#state >= CLOSED) controller.close();
   }
 
   // Hands everything queued to the consumer as one chunk: one write (one syscall) however many
@@ -312,12 +295,7 @@ export class Outbox {
       return;
     }
     outbox.#wanting = false;
-    const web = outbox.#web;
-    if (!web) return;
-    web.controller?.enqueue(chunk);
-    const wake = web.wakePull;
-    web.wakePull = undefined;
-    wake?.();
+    outbox.#web?.controller?.enqueue(chunk);
   }
 
   static #close(outbox: Outbox): undefined {
@@ -360,4 +338,33 @@ export class Outbox {
 
 function newExtra(): Extra {
   return { keys: undefined, waiters: undefined, failure: undefined };
+}
+
+/**
+ * The Web body of an outbox: the source of its `ReadableStream` (high-water mark 0: the stream
+ * holds nothing a read did not ask for). Its methods are on the prototype, called with the source
+ * as `this`: no closures per connection.
+ */
+class WebBody implements UnderlyingDefaultSource<Uint8Array> {
+  readonly outbox: Outbox;
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined = undefined;
+  readonly readable: ReadableStream<Uint8Array>;
+
+  constructor(outbox: Outbox) {
+    this.outbox = outbox;
+    this.readable = new ReadableStream<Uint8Array>(this, { highWaterMark: 0 });
+  }
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    Outbox.started(this.outbox, controller);
+  }
+
+  pull(): void {
+    Outbox.pull(this.outbox);
+  }
+
+  cancel(reason: unknown): void {
+    Outbox.cancelled(this.outbox, reason);
+  }
 }
