@@ -21,7 +21,7 @@ import type { ByteSink, DirectBody, RequestName } from '../_internal/direct-lane
 import { isWatchedRequest, kRequestName, kWatchClient } from '../_internal/direct-lane.ts';
 import type { FanOutOwner, FanOutSession } from '../_internal/fan-out.ts';
 import { isCancellation, runProducer } from '../_internal/run-producer.ts';
-import { now, setTimer, type Timer } from '../_internal/timers.ts';
+import { now, setTimer, sharedTimersAllowed, type Timer } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { encodeEvent } from '../protocol/encode.ts';
 import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
@@ -93,8 +93,10 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     // First: everything below may end the stream at once, and the observer hears every end.
     const observer = options.observe?.({ request });
     if (observer !== undefined) Session.#more(this).observer = observer;
+    // The shared clock where the runtime lets one timer serve every request; else a timer each.
     if (options.heartbeatMs > 0) {
-      this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
+      if (sharedTimersAllowed) addHeartbeat(this, this.heartbeatDue());
+      else this.#heartbeat = setTimer(Session.#beat, options.heartbeatMs, this);
     }
     if (options.deadlineMs !== undefined) {
       Session.#more(this).deadline = setTimer(Session.#deadlineReached, options.deadlineMs, this);
@@ -216,8 +218,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
   }
 
   /**
-   * Hands the stream to a sink (see Outbox), and its heartbeat to the shared clock: a stream
-   * written to a socket by the Node adapter keeps no timer of its own.
+   * Hands the stream to a sink (see Outbox), and its heartbeat to the shared clock if it has a
+   * timer of its own (a sink is the Node adapter's socket: a shared timer is fine there).
    */
   attach(sink: ByteSink): void {
     this.#outbox.attach(sink);

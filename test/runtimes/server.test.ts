@@ -73,6 +73,18 @@ describe.each(RUNTIMES)('%s serves ssekit/server', (runtime) => {
     expect(events.map((event) => event.type)).toEqual(['message', 'done']);
   });
 
+  // One timer beats for every stream on Node, Deno and Bun; on workerd, which ties timers and I/O
+  // to the request that set them, each stream must keep its own: a shared timer set by the first
+  // request would stop (or fail to write) once that request ended.
+  test('the heartbeats of a stream outlive another request that started first and ended', async () => {
+    const first = await fetch(`${app.url}/heartbeat-short`);
+    const { text, events } = await readAll(await fetch(`${app.url}/heartbeat`));
+    expect((await readAll(first)).events.map((event) => event.type)).toEqual(['message', 'done']);
+    const beforeData = text.slice(0, text.indexOf('data: after the quiet'));
+    expect(beforeData.split('\n').filter((line) => line.startsWith(':')).length).toBeGreaterThan(1);
+    expect(events.map((event) => event.type)).toEqual(['message', 'done']);
+  });
+
   test('the deadline ends each response with a retry hint; Last-Event-ID resumes to the end', async () => {
     const ids: string[] = [];
     let lastEventId = '';

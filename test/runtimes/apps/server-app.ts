@@ -68,10 +68,11 @@ async function route(request: Request): Promise<Response> {
         { onError: () => {} },
       );
     case '/heartbeat':
+    case '/heartbeat-short':
       return createEventStream(
         request,
         async (stream) => {
-          await sleep(350);
+          await sleep(url.pathname === '/heartbeat-short' ? 120 : 350);
           await stream.send({ data: 'after the quiet' });
         },
         { heartbeatMs: 100 },
