@@ -26,33 +26,6 @@ export function setTimer<T>(callback: (argument: T) => void, ms: number, argumen
   return handle;
 }
 
-/**
- * Whether one process-wide timer may serve the streams of every request: true on Node, Deno and
- * Bun. False on Cloudflare Workers (workerd, also with `nodejs_compat`, which brings a `process`),
- * which ties timers and I/O to the request that set them, and on any runtime not known here.
- */
-export const sharedTimersAllowed: boolean = (() => {
-  const global = globalThis as {
-    Deno?: unknown;
-    Bun?: unknown;
-    process?: { versions?: { node?: unknown } };
-    navigator?: { userAgent?: unknown };
-    WebSocketPair?: unknown;
-    EdgeRuntime?: unknown;
-  };
-  if (
-    global.WebSocketPair !== undefined ||
-    global.EdgeRuntime !== undefined ||
-    global.navigator?.userAgent === 'Cloudflare-Workers'
-  )
-    return false;
-  return (
-    global.Deno !== undefined ||
-    global.Bun !== undefined ||
-    typeof global.process?.versions?.node === 'string'
-  );
-})();
-
 /** A restartable one-shot timer. */
 export function startTimer(ms: number, onFire: () => void): { restart(): void; stop(): void } {
   let timer: Timer | undefined;

@@ -21,7 +21,8 @@ import type { ByteSink, DirectBody, RequestName } from '../_internal/direct-lane
 import { isWatchedRequest, kRequestName, kWatchClient } from '../_internal/direct-lane.ts';
 import type { FanOutOwner, FanOutSession } from '../_internal/fan-out.ts';
 import { isCancellation, runProducer } from '../_internal/run-producer.ts';
-import { now, setTimer, sharedTimersAllowed, type Timer } from '../_internal/timers.ts';
+import { bodyCancelledOnLeave, sharedTimersAllowed } from '../_internal/runtime.ts';
+import { now, setTimer, type Timer } from '../_internal/timers.ts';
 import { StreamError } from '../errors.ts';
 import { encodeEvent } from '../protocol/encode.ts';
 import { addHeartbeat, type Beating, removeHeartbeat } from './_heartbeats.ts';
@@ -109,7 +110,8 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     }
     if (request && isWatchedRequest(request)) {
       request[kWatchClient](this); // may call clientLeft at once
-    } else if (request) {
+    } else if (request && !bodyCancelledOnLeave) {
+      // Where the runtime cancels the body when the client leaves, that is enough (see Outbox).
       const clientSignal = request.signal;
       const onClientAbort = () => this.clientLeft(clientSignal.reason);
       const extra = Session.#more(this);
