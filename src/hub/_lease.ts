@@ -31,10 +31,13 @@ export function createLeases(hub: ResolvedHubOptions): Leases {
 
   /**
    * Ends a running run whose lease lapsed. Two readers doing it at once append the same entry at
-   * the same id, which the engine stores once (appends are idempotent).
+   * the same id, which the engine stores once (appends are idempotent). With `unstartedLost`, a
+   * run without a state counts too: a run that never started (its instance failed between
+   * claiming an `Idempotency-Key` and starting the run), once it has had a lease's time to start.
    */
-  async function endIfProducerLost(runId: string): Promise<void> {
-    if ((await engine.getValue(stateKey(runId))) !== 'running') return;
+  async function endIfProducerLost(runId: string, unstartedLost: boolean): Promise<void> {
+    const state = await engine.getValue(stateKey(runId));
+    if (state !== 'running' && !(state === undefined && unstartedLost)) return;
     if ((await engine.getValue(leaseKey(runId))) !== undefined) return;
     const key = logKey(runId);
     const last = (await engine.bounds(key))?.last;
@@ -69,6 +72,7 @@ export function createLeases(hub: ResolvedHubOptions): Leases {
     },
 
     watch(runId, immediately) {
+      const since = Date.now();
       let seen = false;
       let checking = false;
       const check = () => {
@@ -77,7 +81,7 @@ export function createLeases(hub: ResolvedHubOptions): Leases {
           return;
         }
         checking = true;
-        endIfProducerLost(runId)
+        endIfProducerLost(runId, Date.now() - since >= producerLeaseMs)
           .catch(onError)
           .finally(() => {
             checking = false;

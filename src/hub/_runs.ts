@@ -115,6 +115,16 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
       : engine.setValue(contextKey(runId), context, runTtlMs);
   }
 
+  /** Ends a run that failed to start with its error event (the first entry of its log). */
+  async function failUnstarted(runId: string, error: unknown): Promise<void> {
+    await engine.append(
+      logKey(runId),
+      { event: 'error', data: JSON.stringify(hub.publicError(error)) },
+      { id: logId(1), ttlMs: runTtlMs },
+    );
+    await engine.setValue(stateKey(runId), 'finished', runTtlMs);
+  }
+
   /** Starts a run: its id, and what its observer keeps with it. */
   async function start(
     request: Request,
@@ -302,8 +312,16 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
           }
         }
         const checks = contract && contractChecksOf({ contract, validate }, 'hub.stream');
-        const { context } = await start(request, producer, waitUntil, checks, runId);
-        return read(request, runId, undefined, options, context);
+        let started: { context: string | undefined };
+        try {
+          started = await start(request, producer, waitUntil, checks, runId);
+        } catch (error) {
+          // The key names this run now: a retry with it must read this failure, not wait for a
+          // run that will never come.
+          if (claim !== undefined) await failUnstarted(runId, error).catch(onError);
+          throw error;
+        }
+        return read(request, runId, undefined, options, started.context);
       }
       const resume = parseRunEventId(lastEventId);
       if (!resume) {

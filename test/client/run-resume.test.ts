@@ -12,6 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { EventSource, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
+import { idempotencyKeyOf } from '../../src/hub/_idempotency.ts';
+import { stateKey } from '../../src/hub/_run-ids.ts';
 import { createHub, type Hub, type HubEngine, type RunWriter } from '../../src/hub/index.ts';
 import { cutAfterHead } from '../helpers/cut-response.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
@@ -249,5 +251,68 @@ describe.each(Object.entries(engines))('a run cut before any response, on %s', (
     expect(longest.status).toBe(200);
     await longest.text();
     expect(runs).toBe(3);
+  });
+
+  // A key claimed for a run that never started must not make every retry wait for it.
+  test('a key whose run failed to start: a retry reads that failure at once', async () => {
+    const inner = engine();
+    let failStart = true;
+    const failing: HubEngine = Object.assign(Object.create(inner) as HubEngine, {
+      setValue(key: string, value: string, ttlMs: number) {
+        if (failStart && key.startsWith(stateKey(''))) {
+          failStart = false;
+          return Promise.reject(new Error('engine unavailable'));
+        }
+        return inner.setValue(key, value, ttlMs);
+      },
+    });
+    const hub = createHub({ engine: failing, onError: () => {} });
+    cleanup.push(() => hub.close());
+    let runs = 0;
+    const key = crypto.randomUUID();
+    const post = () =>
+      hub.stream(
+        new Request('http://hub.test/chat', {
+          method: 'POST',
+          headers: { 'idempotency-key': key },
+        }),
+        async (run) => {
+          runs++;
+          await run.send({ data: 'never' });
+        },
+      );
+    await expect(post()).rejects.toThrow('engine unavailable');
+    const retry = await post();
+    const runId = retry.headers.get('ssekit-run-id');
+    expect(await retry.text()).toBe(
+      `event: error\nid: ${runId}.1\ndata: {"message":"Internal server error"}\n\n`,
+    );
+    expect(runs).toBe(0);
+  });
+
+  test('a key claimed by an instance that died before starting its run: producer-lost, not a wait', async () => {
+    const inner = engine();
+    const hub = createHub({ engine: inner, producerLeaseMs: 150, onError: () => {} });
+    cleanup.push(() => hub.close());
+    const key = crypto.randomUUID();
+    const request = () =>
+      new Request('http://hub.test/chat', { method: 'POST', headers: { 'idempotency-key': key } });
+    // What the lost instance did before it died: the claim, and nothing of the run.
+    const lostRun = 'lost0000000000000000_1';
+    await inner.append(
+      (await idempotencyKeyOf(request()))!,
+      { data: lostRun },
+      { id: '0-1', ttlMs: 60_000 },
+    );
+    let runs = 0;
+    const response = await hub.stream(request(), async () => {
+      runs++;
+    });
+    expect(response.headers.get('ssekit-run-id')).toBe(lostRun);
+    const body = await response.text();
+    expect(body).toMatch(
+      new RegExp(`^event: error\nid: ${lostRun}\\.1\ndata: .*"code":"producer-lost"`),
+    );
+    expect(runs).toBe(0);
   });
 });
