@@ -134,11 +134,9 @@ export async function runConnection(
     : undefined;
   let controller: AbortController | undefined; // the current attempt's
   let wake: (() => void) | undefined; // waits for the page to show
-  let closing = false; // the signal aborted
-  let batch: Batch | undefined; // the current attempt's
+  let closing = false; // the signal aborted: read per event, cheaper than asking the signal
   signal.addEventListener('abort', () => {
     closing = true;
-    if (batch) batch.closing = true;
     controller?.abort();
     wake?.();
   });
@@ -158,7 +156,7 @@ export async function runConnection(
     connection.readyState = 'connecting';
     connection.terminal = undefined;
     const idBefore = connection.lastEventId;
-    batch = { events: [], next: 0, delivered: 0, ending: undefined, closing };
+    let deliveredNow = 0;
     let phase: Phase = FATAL;
     let resumeAsked = false;
     let { url, init } = connection;
@@ -230,7 +228,7 @@ export async function runConnection(
       phase = BODY;
       // A 200 without a body (HEAD, some mocks) is an empty stream.
       if (response.body) {
-        const events = batch.events;
+        const events: ServerSentEvent[] = [];
         // Without onError, an oversized event makes feed() throw (after the rest of the chunk).
         const parser = createParser({
           lastEventId: connection.lastEventId,
@@ -266,14 +264,24 @@ export async function runConnection(
           idle?.chunk();
           phase = FATAL;
           parser.feed(value);
-          for (batch.next = 0; batch.next < events.length; ) {
-            const backpressure = deliver(connection, batch, idle);
-            if (backpressure) await backpressure;
-            if (closing) throw signal.reason; // closed from inside a listener
-            const ending = batch.ending;
+          // An indexed loop: an array iterator held across the await below would be allocated.
+          for (let index = 0; index < events.length; index++) {
+            const event = events[index]!;
+            connection.lastEventId = event.id;
+            const ending = connection.isTerminal?.(event);
+            if (!ending || ending.deliver) {
+              connection.delivered++;
+              deliveredNow++;
+              idle?.activity();
+              // Awaited only when the loop's buffer is full: an await per event would cost a
+              // turn of the microtask queue each.
+              const backpressure = connection.onEvent(event);
+              if (backpressure) await backpressure;
+              if (closing) throw signal.reason; // closed from inside a listener
+            }
             if (ending) {
-              connection.terminal = events[batch.next - 1];
-              if (ending.error === undefined) return connection.terminal;
+              connection.terminal = event;
+              if (ending.error === undefined) return event;
               phase = TERMINAL;
               throw ending.error;
             }
@@ -308,7 +316,7 @@ export async function runConnection(
       failure,
       // Only new events count as progress: a server that replays the same events (or none) on
       // every reconnection reaches the retry limit.
-      batch.delivered > 0 && (connection.lastEventId !== idBefore || connection.lastEventId === ''),
+      deliveredNow > 0 && (connection.lastEventId !== idBefore || connection.lastEventId === ''),
       resumeAsked,
       () => canResume(connection, attempt + 1),
       method,
@@ -316,47 +324,6 @@ export async function runConnection(
     );
     if (delayMs === undefined) return undefined;
     await sleep(delayMs, signal);
-  }
-}
-
-/** A chunk's events on their way to the surface, and what delivering them did. */
-interface Batch {
-  /** The events the parser dispatched from the chunk. */
-  readonly events: ServerSentEvent[];
-  /** The next event to deliver. */
-  next: number;
-  /** Events delivered by this attempt. */
-  delivered: number;
-  /** How the last event taken ends the stream, if it does. */
-  ending: Ending | undefined;
-  /** The stream was closed (possibly from inside a listener). */
-  closing: boolean;
-}
-
-/**
- * Delivers a chunk's events from `batch.next` on, until one ends the stream (`batch.ending`), a
- * listener closes the stream or asks to wait (the promise returned: backpressure), or none is
- * left. The per-event hot path, kept out of {@link runConnection} so that the engine optimises a
- * small loop (compiling the whole attempt costs more CPU than a short stream spends in it) and the
- * attempt awaits only when the surface asks it to, not once per event.
- */
-function deliver(
-  connection: Connection,
-  batch: Batch,
-  idle: IdleWatch | undefined,
-): void | Promise<void> {
-  const events = batch.events;
-  while (batch.next < events.length) {
-    const event = events[batch.next++]!;
-    connection.lastEventId = event.id;
-    const ending = connection.isTerminal?.(event) || undefined;
-    if (ending) batch.ending = ending;
-    if (ending && !ending.deliver) return;
-    connection.delivered++;
-    batch.delivered++;
-    idle?.activity();
-    const backpressure = connection.onEvent(event);
-    if (backpressure || ending || batch.closing) return backpressure;
   }
 }
 

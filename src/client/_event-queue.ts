@@ -29,9 +29,9 @@ const DONE: IteratorResult<ServerSentEvent> = { value: undefined, done: true };
  * ends early (`break`).
  *
  * Hot path: a `for await` loop costs a promise and a turn of the microtask queue per event, which
- * nothing can spare it; the buffer adds no more than an indexed read and write. Events sit in a
- * ring that grows by doubling (to about the mark) and is never moved or copied per event, unlike
- * `shift()`, which moves the array each time.
+ * nothing can spare it; the buffer adds no more than an indexed read. Events are taken at a moving
+ * head, not with `shift()` (which moves the array each time), and the array is dropped once
+ * drained (or cut down to the unread events).
  * @internal
  */
 export function createEventQueue(
@@ -39,11 +39,8 @@ export function createEventQueue(
   buffering: boolean,
   onReturn: () => void,
 ): EventQueue {
-  // A ring: `size` events from `head` on, wrapping at its length (a power of two), which doubles
-  // when it is full. No array is moved, copied or reallocated per event.
-  let ring: (ServerSentEvent | undefined)[] = [];
-  let head = 0;
-  let size = 0;
+  let buffer: (ServerSentEvent | undefined)[] = [];
+  let head = 0; // the next event to take; before it, taken events (cleared)
   let reader:
     | ((result: IteratorResult<ServerSentEvent> | Promise<IteratorResult<ServerSentEvent>>) => void)
     | undefined;
@@ -58,18 +55,24 @@ export function createEventQueue(
   };
   // The next event, or undefined when none is buffered.
   const take = (): ServerSentEvent | undefined => {
-    if (size === 0) return undefined;
-    const value = ring[head];
-    ring[head] = undefined; // the loop may keep the event; the buffer does not
-    head = (head + 1) & (ring.length - 1);
-    // Down to half the mark before the connection goes on: one wait per half-buffer of events,
-    // not one per event.
-    if (--size <= highWaterMark / 2 && space) release();
+    if (head === buffer.length) return undefined;
+    const value = buffer[head];
+    buffer[head++] = undefined; // the loop may keep the event; the buffer does not
+    if (head === buffer.length) {
+      buffer = [];
+      head = 0;
+    } else {
+      // Down to half the mark before the connection goes on: one wait per half-buffer of
+      // events, not one per event.
+      if (space && buffer.length - head <= highWaterMark / 2) release();
+      // A loop that keeps pace with the connection may never drain the buffer: the taken events'
+      // slots go once they outnumber the mark (at most one copy per event taken).
+      if (head > highWaterMark) {
+        buffer = buffer.slice(head);
+        head = 0;
+      }
+    }
     return value;
-  };
-  const clear = () => {
-    ring = [];
-    head = size = 0;
   };
   const next = (): Promise<IteratorResult<ServerSentEvent>> => {
     const value = take();
@@ -105,7 +108,8 @@ export function createEventQueue(
     async return() {
       onReturn();
       end();
-      clear();
+      buffer = [];
+      head = 0;
       return DONE;
     },
     [Symbol.asyncIterator]: () => iterator,
@@ -113,18 +117,10 @@ export function createEventQueue(
   return {
     push(event) {
       if (!buffering || !open) return;
-      const length = ring.length;
-      if (size === length) {
-        // Full: twice the length, the events in order from 0.
-        const grown: (ServerSentEvent | undefined)[] = new Array(length === 0 ? 16 : length * 2);
-        for (let index = 0; index < size; index++)
-          grown[index] = ring[(head + index) & (length - 1)];
-        ring = grown;
-        head = 0;
-      }
-      ring[(head + size++) & (ring.length - 1)] = event;
+      buffer.push(event);
       if (reader) wake();
-      else if (size >= highWaterMark) return new Promise((resolve) => (space = resolve));
+      else if (buffer.length - head >= highWaterMark)
+        return new Promise((resolve) => (space = resolve));
     },
     release,
     end,
