@@ -48,6 +48,9 @@ export function createLink(options: LinkOptions): Link {
   const removing = new Set<string>();
   let inFlight = false;
   let closed = false;
+  // Between suspend() and start(): another tab leads, and nothing here may open a connection (a
+  // control request or a reopen timer of the suspended one would).
+  let suspended = false;
   let extra = new Set<string>();
 
   const url = (topics: Iterable<string>) => {
@@ -128,6 +131,7 @@ export function createLink(options: LinkOptions): Link {
     } catch (error) {
       // The connection cannot be changed in place: open it again with the topics wanted, from
       // where it is (its Last-Event-ID), which misses nothing.
+      if (suspended) return; // its connection was closed on purpose; another tab leads
       options.onError(error);
       if (!closed) {
         stream?.close();
@@ -141,7 +145,7 @@ export function createLink(options: LinkOptions): Link {
 
   const link: Link = {
     sync() {
-      if (closed) return;
+      if (closed || suspended) return;
       const want = wanted();
       if (want.size === 0) {
         stream?.close();
@@ -158,6 +162,7 @@ export function createLink(options: LinkOptions): Link {
       void control(add, remove);
     },
     start(from, topics) {
+      suspended = false;
       lastEventId = from;
       extra = new Set(topics);
       link.sync();
@@ -167,6 +172,7 @@ export function createLink(options: LinkOptions): Link {
       link.sync();
     },
     suspend() {
+      suspended = true;
       const current = stream;
       stream = undefined;
       current?.close();

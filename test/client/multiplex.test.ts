@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
+import { createLink } from '../../src/client/_multiplex-link.ts';
 import { createMultiplex, type Multiplex, type TopicEvent } from '../../src/client/multiplex.ts';
 import { ServerError } from '../../src/errors.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
@@ -169,3 +170,63 @@ test('cuts mid-stream: every topic resumes from the Last-Event-ID alone, each in
   expect(got.get('c')).toEqual(expected(2));
   expect(streams).toBe(7); // it reconnected after each of the 6 cuts
 });
+
+// A tab that stops leading suspends its link while a control request may be in flight: whatever
+// that request answers, the link must not open a connection again (another tab leads now). It
+// did: the request's end synced the link, which found no stream and opened one (a third
+// connection in the Chromium hand-off test).
+test.each([
+  ['answered', 0],
+  ['failing', 503],
+])(
+  'a suspended link opens nothing when its pending control request ends (%s)',
+  async (_name, status) => {
+    const want = new Set(['a']);
+    const errors: unknown[] = [];
+    const events: string[] = [];
+    let held: (() => void) | undefined;
+    let controlEnded: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (controlEnded = resolve));
+    const link = createLink({
+      url: `${server.url}/topics`,
+      controlUrl: `${server.url}/control`,
+      topicParam: 'topic',
+      stream: {
+        retry: { initialDelayMs: 5, maxDelayMs: 20 },
+        fetch: async (input, init) => {
+          if (!String(input).endsWith('/control')) return fetch(input, init);
+          await new Promise<void>((resolve) => (held = resolve));
+          const response =
+            status === 0 ? await fetch(input, init) : new Response('busy', { status });
+          setTimeout(controlEnded, 20); // past the request's own continuation
+          return response;
+        },
+      },
+      want: () => want,
+      onEvent: (event) => events.push(event.type),
+      onError: (error) => errors.push(error),
+    });
+    link.start('', []);
+    await waitFor(
+      () => events.includes('subscribed'),
+      () => `events ${events}`,
+    );
+    want.add('b');
+    link.sync(); // a control request to add b, held
+    await waitFor(
+      () => held !== undefined,
+      () => 'the control request',
+    );
+    link.suspend();
+    held!();
+    await ended;
+    expect(streams).toBe(1);
+    expect(errors).toEqual([]);
+    link.start('', []); // leading again: one new connection
+    await waitFor(
+      () => streams === 2,
+      () => `${streams} streams`,
+    );
+    link.close();
+  },
+);
