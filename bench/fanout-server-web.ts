@@ -24,7 +24,7 @@
  * `Deno.memoryUsage()` (V8's, as on Node).
  */
 import { serveCalls } from './fanout-ipc.ts';
-import { payload, TOPIC } from './fanout-shared.ts';
+import { broadcastCalls, payload, TOPIC } from './fanout-shared.ts';
 
 // The little of Bun's and Deno's globals used here (no @types packages for them).
 interface MemoryUsage {
@@ -186,8 +186,6 @@ function collectGarbage(): void {
   }
 }
 
-let seq = 0;
-
 serveCalls({
   listen,
 
@@ -204,29 +202,7 @@ serveCalls({
     return { heapUsed, rss, external, arrayBuffers };
   },
 
-  /** One broadcast; the time it started. */
-  broadcast() {
-    const start = nowUs();
-    bench.broadcast(++seq);
-    return start;
-  },
-
-  /**
-   * `count` broadcasts, one per turn of the event loop (as bench/fanout-server.ts does), the
-   * times of the first and of the last.
-   */
-  burst(params: { count: number }) {
-    return new Promise<{ start: number; end: number }>((resolve) => {
-      const start = nowUs();
-      let sent = 0;
-      const step = () => {
-        bench.broadcast(++seq);
-        if (++sent < params.count) setImmediate(step);
-        else resolve({ start, end: nowUs() });
-      };
-      step();
-    });
-  },
+  ...broadcastCalls((seq) => bench.broadcast(seq), nowUs),
 
   version: () => (runtime === 'bun' ? `bun ${Bun!.version}` : `deno ${Deno!.version.deno}`),
 });

@@ -22,7 +22,7 @@ import { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { Redis } from 'ioredis';
 import { nowUs, serveCalls } from './fanout-ipc.ts';
-import { payload, TOPIC } from './fanout-shared.ts';
+import { broadcastCalls, payload, TOPIC } from './fanout-shared.ts';
 
 const [kind, ssekitBase, ext, redisUrl] = process.argv.slice(2) as [
   string,
@@ -143,7 +143,6 @@ const bench =
 if (!bench) throw new Error(`unknown server kind ${kind} (ssekit-redis needs a Redis URL)`);
 
 const server = createServer(bench.listener);
-let seq = 0;
 
 serveCalls({
   async listen() {
@@ -168,27 +167,5 @@ serveCalls({
     return { heapUsed, rss, external, arrayBuffers };
   },
 
-  /** One broadcast; the time it started. */
-  broadcast() {
-    const start = nowUs();
-    bench.broadcast(++seq);
-    return start;
-  },
-
-  /**
-   * `count` broadcasts, one per turn of the event loop: as if each event arrived on its own I/O
-   * callback, with the sockets served between two. The times of the first and of the last.
-   */
-  burst(params: { count: number }) {
-    return new Promise<{ start: number; end: number }>((resolve) => {
-      const start = nowUs();
-      let sent = 0;
-      const step = () => {
-        bench.broadcast(++seq);
-        if (++sent < params.count) setImmediate(step);
-        else resolve({ start, end: nowUs() });
-      };
-      step();
-    });
-  },
+  ...broadcastCalls((seq) => bench.broadcast(seq), nowUs),
 });
