@@ -21,7 +21,8 @@
  *   each process is raised to fit: fanout-ipc.ts)
  * - BENCH_FANOUT_SERVERS: which servers. @default raw,better-sse,hono,ssekit
  * - BENCH_FANOUT_RUNTIMES: which runtimes run the servers, comma-separated: node, bun, deno.
- *   @default node. Bun and Deno (their npm packages' binaries, test/runtimes/_runtimes.ts) run
+ *   @default node,bun,deno (a runtime whose binary is not installed is skipped, with a note,
+ *   unless it was asked for by name). Bun and Deno (their npm packages' binaries, test/runtimes/_runtimes.ts) run
  *   bench/fanout-server-web.ts: `raw`, their own baseline (`Bun.serve` / `Deno.serve`, a
  *   `ReadableStream` per connection, each event encoded once and enqueued to every stream), and
  *   `ssekit` (`hub.subscribe` returned from the fetch handler); the other servers are Node's
@@ -110,7 +111,8 @@ interface Runtime {
 
 /** BENCH_FANOUT_RUNTIMES, checked, with each runtime's binary (Bun and Deno from node_modules). */
 async function resolveRuntimes(servers: string[]): Promise<Runtime[]> {
-  const names = envList('BENCH_FANOUT_RUNTIMES', ['node']);
+  const asked = process.env.BENCH_FANOUT_RUNTIMES !== undefined;
+  const names = envList('BENCH_FANOUT_RUNTIMES', [...RUNTIMES]);
   for (const name of names) {
     if (!(RUNTIMES as readonly string[]).includes(name))
       throw new TypeError(
@@ -132,10 +134,18 @@ async function resolveRuntimes(servers: string[]): Promise<Runtime[]> {
     }
     // Loaded only here: it brings esbuild and the packing script along.
     const { runtimeBinary, runtimeVersion } = await import('../test/runtimes/_runtimes.ts');
+    let binary: string;
+    try {
+      binary = runtimeBinary(name);
+    } catch (error) {
+      if (asked) throw error;
+      console.log(`\n(${name}: skipped, its binary is not installed: ${String(error)})`);
+      continue;
+    }
     runtimes.push({
       name,
       version: runtimeVersion(name),
-      server: { name, binary: runtimeBinary(name) },
+      server: { name, binary },
       servers: webServers,
     });
   }
