@@ -202,4 +202,20 @@ describe.each(RUNTIMES)('%s serves ssekit/hub (created at module scope)', (runti
       { type: 'news', data: 'd', id: d },
     ]);
   });
+
+  // Deno and Bun cancel the body the moment the client leaves, which is all ssekit listens to
+  // there (no request.signal listener); workerd notices at the next write (the heartbeat).
+  test('a topic subscriber whose client leaves is let go at once, not at the next event', async () => {
+    const topic = `leave-${Math.random()}`;
+    const leave = new AbortController();
+    const response = await fetch(`${app.url}/subscribe?topic=${topic}&heartbeat=100`, {
+      signal: leave.signal,
+    });
+    expect(response.status).toBe(200);
+    leave.abort();
+    const gone = await eventually(
+      async () => (await (await fetch(`${app.url}/left?topic=${topic}`)).json()) === 1,
+    );
+    expect(gone).toBe(true);
+  });
 });

@@ -10,7 +10,22 @@ interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
 }
 
-const hub = createHub();
+/** How many subscriptions of each topic ended because their client left. */
+const left: Record<string, number> = {};
+
+const hub = createHub({
+  observe: {
+    stream: ({ topics }) =>
+      topics && {
+        event() {},
+        sent() {},
+        end(reason) {
+          if (reason !== 'client-left') return;
+          for (const topic of topics) left[topic] = (left[topic] ?? 0) + 1;
+        },
+      },
+  },
+});
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,7 +54,11 @@ async function route(request: Request, context: ExecutionContext | undefined): P
       return Response.json({ id: await hub.publish(topic, event) });
     }
     case '/subscribe':
-      return hub.subscribe(request, topic, { heartbeatMs: 60_000 });
+      return hub.subscribe(request, topic, {
+        heartbeatMs: Number(url.searchParams.get('heartbeat') ?? 60_000),
+      });
+    case '/left':
+      return Response.json(left[topic] ?? 0);
     default:
       return Response.json({ error: 'not found' }, { status: 404 });
   }
