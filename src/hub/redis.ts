@@ -192,7 +192,9 @@ export function createRedisEngine(options: RedisEngineOptions): HubEngine {
     subscriber.on('message', (channel, message) => {
       if (channel === cancelChannel) for (const listener of cancelListeners) listener(message);
     });
-    void subscriber.subscribe(cancelChannel);
+    // Rejects when the engine is closed before the subscription is made ("Connection is
+    // closed"): nothing to report then, and ioredis resubscribes by itself after a reconnect.
+    subscriber.subscribe(cancelChannel).catch(() => {});
   };
 
   return {
