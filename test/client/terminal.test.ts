@@ -33,6 +33,16 @@ describe('terminalOf', () => {
   test.each([
     ['message', 'DONE'],
     ['message', '{"choices":[{"delta":{},"finish_reason":"stop"}]}'],
+    // Chat-completion chunks (first key `id`), the last one and OpenRouter's mid-stream error
+    // chunk (it carries `choices`) included: the stream goes on to `[DONE]` or its end.
+    [
+      'message',
+      '{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+    ],
+    [
+      'message',
+      '{"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Upstream"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}',
+    ],
     ['message', '{"type":"finish-step"}'],
     ['message', '{"candidates": [{"content": {"parts": [{"text": "a"}]},"index": 0}]}'],
     ['message', '{"candidates": [{"finishReason": "STOP"},{"index": 1}]}'],
