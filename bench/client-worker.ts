@@ -44,7 +44,8 @@ async function handWritten(): Promise<number> {
   const response = await fetch(url, { method: 'POST', body, headers });
   const parser = createParser({
     onEvent(event) {
-      if (event.event === 'done') done = true;
+      // The end: ssekit's `done` event (tokens), OpenAI's `[DONE]` (openai).
+      if (event.event === 'done' || event.data === '[DONE]') done = true;
       else if (event.data.length > 0) count++;
     },
   });
@@ -76,7 +77,7 @@ async function fetchEventSource(): Promise<number> {
     signal: controller.signal,
     openWhenHidden: true,
     onmessage(message) {
-      if (message.event === 'done') controller.abort();
+      if (message.event === 'done' || message.data === '[DONE]') controller.abort();
       else if (message.data.length > 0) count++;
     },
     onerror(error) {

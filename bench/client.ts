@@ -1,6 +1,8 @@
 /**
- * End-to-end events/s over loopback: a POST stream of 1 million small events from a node:http
- * server, consumed by ssekit's fetchEventStream (iterated with `for await`, and with `onEvent`
+ * End-to-end events/s over loopback: a POST stream of 1 million events from a node:http server, in
+ * two workloads (BENCH_CLIENT_WORKLOADS): `tokens`, small events (`id: N` and a short JSON line),
+ * and `openai`, real OpenAI Chat Completions chunks (about 230 bytes of JSON each, no ids, then
+ * `data: [DONE]`), consumed by ssekit's fetchEventStream (iterated with `for await`, and with `onEvent`
  * callbacks, which spare the promise per event), by a hand-written getReader() + eventsource-parser
  * loop (what people write by hand), and by @microsoft/fetch-event-source (which needs `window` and
  * `document` shims in Node). Each consumer runs in a fresh process; the server runs here. ssekit
@@ -20,17 +22,32 @@ export const CLIENTS = [
   'fetch-event-source',
 ] as const;
 
-function startStreamServer(events: number): Promise<Server> {
+/** The workloads: each event's text, and what ends the stream. */
+const WORKLOADS = {
+  tokens: {
+    event: (id: number) => `id: ${id}\ndata: {"t":"tok${id % 1000}"}\n\n`,
+    end: 'event: done\ndata:\n\n',
+  },
+  openai: {
+    event: (id: number) =>
+      `data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1764756000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_0ba0d124f1","choices":[{"index":0,"delta":{"content":" tok${id % 1000}"},"logprobs":null,"finish_reason":null}]}\n\n`,
+    end: 'data: [DONE]\n\n',
+  },
+} as const;
+export type ClientWorkload = keyof typeof WORKLOADS;
+
+function startStreamServer(events: number, workload: ClientWorkload): Promise<Server> {
+  const { event, end } = WORKLOADS[workload];
   const chunks: Buffer[] = [];
   let text = '';
   for (let id = 1; id <= events; id++) {
-    text += `id: ${id}\ndata: {"t":"tok${id % 1000}"}\n\n`;
+    text += event(id);
     if (text.length > 60_000) {
       chunks.push(Buffer.from(text));
       text = '';
     }
   }
-  chunks.push(Buffer.from(`${text}event: done\ndata:\n\n`));
+  chunks.push(Buffer.from(`${text}${end}`));
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -85,9 +102,32 @@ function timeClient(
  * however long the process waited for a core); wall-clock medians are printed and saved too.
  */
 export async function benchClient(options: { runs: number; events: number }): Promise<void> {
-  const started = machine();
-  const server = await startStreamServer(options.events);
+  const workloads = (process.env.BENCH_CLIENT_WORKLOADS ?? 'tokens,openai').split(',');
+  for (const workload of workloads) {
+    if (!(workload in WORKLOADS))
+      throw new TypeError(
+        `BENCH_CLIENT_WORKLOADS: unknown workload ${workload}; use tokens,openai`,
+      );
+  }
+  const results: Record<string, unknown> = {};
   const ssekit = buildSsekit(process.env.BENCH_SSEKIT === 'src');
+  try {
+    for (const workload of workloads as ClientWorkload[])
+      results[workload] = await benchWorkload(options, workload, ssekit);
+  } finally {
+    ssekit.remove();
+  }
+  // The first workload's figures at the top level, as the chart reads them.
+  writeResults('client', { ...(results[workloads[0]!] as object), workloads: results });
+}
+
+async function benchWorkload(
+  options: { runs: number; events: number },
+  workload: ClientWorkload,
+  ssekit: SsekitBuild,
+): Promise<Record<string, unknown>> {
+  const started = machine();
+  const server = await startStreamServer(options.events, workload);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const cpu: Record<string, number[]> = Object.fromEntries(CLIENTS.map((client) => [client, []]));
   const wall: Record<string, number[]> = Object.fromEntries(CLIENTS.map((client) => [client, []]));
@@ -105,7 +145,6 @@ export async function benchClient(options: { runs: number; events: number }): Pr
     }
   } finally {
     server.close();
-    ssekit.remove();
   }
   const cpuMedians = Object.fromEntries(CLIENTS.map((client) => [client, median(cpu[client]!)]));
   const wallMedians = Object.fromEntries(CLIENTS.map((client) => [client, median(wall[client]!)]));
@@ -122,10 +161,11 @@ export async function benchClient(options: { runs: number; events: number }): Pr
     'same, wall clock': wallSpeed(client).toFixed(2),
   }));
   printTable(
-    `Client end to end: POST stream of ${options.events} events over loopback, median of ${options.runs} runs, fresh process each; speed = hand-written time / client time`,
+    `Client end to end, ${workload}: POST stream of ${options.events} events over loopback, median of ${options.runs} runs, fresh process each; speed = hand-written time / client time`,
     rows,
   );
-  writeResults('client', {
+  return {
+    workload,
     machine: started,
     events: options.events,
     runs: options.runs,
@@ -138,5 +178,5 @@ export async function benchClient(options: { runs: number; events: number }): Pr
       CLIENTS.map((client) => [client, wallSpeed(client)]),
     ),
     loadAverageAfter: machine().loadAverage,
-  });
+  };
 }
