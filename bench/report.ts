@@ -78,5 +78,8 @@ export function formatRatio(ratio: number): string {
 
 export function verdict(ratio: number, target: number, direction: 'at-least' | 'at-most'): string {
   const met = direction === 'at-least' ? ratio >= target : ratio <= target;
-  return `${formatRatio(ratio)} (${met ? 'met' : 'missed'})`;
+  // A ratio that rounds to the target but misses it (0.948 against 0.95) shows its third digit.
+  const shown =
+    !met && formatRatio(ratio) === formatRatio(target) ? ratio.toFixed(3) : formatRatio(ratio);
+  return `${shown} (${met ? 'met' : 'missed'})`;
 }
