@@ -6,7 +6,7 @@
  */
 import { type Attributes, context, SpanKind, trace } from '@opentelemetry/api';
 import type { CloseInfo, FetchLike } from '../client/index.ts';
-import { failSpan, HEADERS_SETTER, type Setup, secondsSince } from './_shared.ts';
+import { EventCount, failSpan, HEADERS_SETTER, type Setup } from './_shared.ts';
 import { ATTRIBUTES, SPAN_EVENTS } from './attributes.ts';
 
 /** What a traced client function must look like: `fetchEventStream`'s shape. */
@@ -94,9 +94,14 @@ function startSpan(setup: Setup, url: string | URL, options: ClientOptions) {
   const base: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   let attempts = 0;
   let resumes = 0;
-  let events = 0;
   let ended = false;
-  const eventTotal = instruments.clientEvents.slot(metricAttributes);
+  const events = new EventCount(
+    instruments.clientEvents.slot(metricAttributes),
+    span,
+    instruments.clientTimeToFirstEvent,
+    metricAttributes,
+    started,
+  );
   const fetch: FetchLike = (input, init) => {
     const headers = new Headers(init?.headers);
     if (!headers.has(CANCEL_HEADER) && ++attempts > 1) {
@@ -121,19 +126,12 @@ function startSpan(setup: Setup, url: string | URL, options: ClientOptions) {
   };
   return {
     fetch,
-    event() {
-      eventTotal.value++;
-      if (++events !== 1) return;
-      const seconds = secondsSince(started);
-      span.setAttribute(ATTRIBUTES.timeToFirstEvent, seconds);
-      span.addEvent(SPAN_EVENTS.firstEvent);
-      instruments.clientTimeToFirstEvent.record(seconds, metricAttributes);
-    },
+    event: () => events.add(),
     end(info: CloseInfo) {
       if (ended) return;
       ended = true;
       span.setAttributes({
-        [ATTRIBUTES.events]: events,
+        [ATTRIBUTES.events]: events.count,
         [ATTRIBUTES.attempts]: attempts,
         [ATTRIBUTES.resumes]: resumes,
         [ATTRIBUTES.endReason]: info.reason,

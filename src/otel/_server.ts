@@ -5,8 +5,8 @@
 import { type Attributes, context, type Link, SpanKind, trace } from '@opentelemetry/api';
 import { readLastEventId } from '../server/create-event-stream.ts';
 import type { ObserveStream, StreamObserver } from '../server/observe.ts';
-import { failSpan, HEADERS_GETTER, type Setup, secondsSince, spanContextOf } from './_shared.ts';
-import { ATTRIBUTES, SPAN_EVENTS } from './attributes.ts';
+import { EventCount, failSpan, HEADERS_GETTER, type Setup, spanContextOf } from './_shared.ts';
+import { ATTRIBUTES } from './attributes.ts';
 
 /** The `observe` option of a stream (and the hub's `observe.stream`). */
 export function serverObserver(setup: Setup): ObserveStream {
@@ -44,26 +44,24 @@ export function serverObserver(setup: Setup): ObserveStream {
     );
     instruments.activeStreams.add(1, metricAttributes);
     if (lastEventId !== '') instruments.serverResumes.add(1, metricAttributes);
-    let events = 0;
     let bytes = 0;
-    const eventTotal = instruments.serverEvents.slot(metricAttributes);
+    const events = new EventCount(
+      instruments.serverEvents.slot(metricAttributes),
+      span,
+      instruments.serverTimeToFirstEvent,
+      metricAttributes,
+      started,
+    );
     const byteTotal = instruments.serverBytes.slot(metricAttributes);
     return {
-      event() {
-        eventTotal.value++;
-        if (++events !== 1) return;
-        const seconds = secondsSince(started);
-        span.setAttribute(ATTRIBUTES.timeToFirstEvent, seconds);
-        span.addEvent(SPAN_EVENTS.firstEvent);
-        instruments.serverTimeToFirstEvent.record(seconds, metricAttributes);
-      },
+      event: () => events.add(),
       sent(count) {
         bytes += count;
         byteTotal.value += count;
       },
       end(reason, error) {
         span.setAttributes({
-          [ATTRIBUTES.events]: events,
+          [ATTRIBUTES.events]: events.count,
           [ATTRIBUTES.bytes]: bytes,
           [ATTRIBUTES.endReason]: reason,
         });

@@ -17,7 +17,7 @@ import {
   trace,
   type UpDownCounter,
 } from '@opentelemetry/api';
-import { ATTRIBUTES, METRICS } from './attributes.ts';
+import { ATTRIBUTES, METRICS, SPAN_EVENTS } from './attributes.ts';
 
 /**
  * A counter for the hot path: each attribute set has a slot that the stream increments (an
@@ -172,5 +172,30 @@ export function failSpan(span: Span, error: unknown, fallbackType: string): void
 
 /** Seconds since `start` (a `performance.now()`). */
 export const secondsSince = (start: number): number => (performance.now() - start) / 1000;
+
+/**
+ * A stream's events, server or client side: each one counted into `total` (a {@link Tally} slot),
+ * the first one also recording the time to first event on the span and in `firstEvent`.
+ */
+export class EventCount {
+  count = 0;
+
+  constructor(
+    readonly total: { value: number },
+    readonly span: Span,
+    readonly firstEvent: Histogram,
+    readonly attributes: Attributes,
+    readonly started: number,
+  ) {}
+
+  add(): void {
+    this.total.value++;
+    if (++this.count !== 1) return;
+    const seconds = secondsSince(this.started);
+    this.span.setAttribute(ATTRIBUTES.timeToFirstEvent, seconds);
+    this.span.addEvent(SPAN_EVENTS.firstEvent);
+    this.firstEvent.record(seconds, this.attributes);
+  }
+}
 
 export { ATTRIBUTES };
