@@ -4,12 +4,11 @@
  * The page is reloaded mid-answer: the reloaded page shows the whole answer, once, and the model
  * ran once.
  */
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createHub, type Hub } from '../../src/hub/index.ts';
 import { ANSWER, type ScriptedModel, scriptedModel, serveChat } from '../ai/chat-app.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { bundleForBrowser, launchBrowser } from '../helpers/browser.ts';
 import type { TestServer } from '../helpers/http-server.ts';
 
 const PAGE =
@@ -21,18 +20,7 @@ let hub: Hub;
 let model: ScriptedModel;
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [new URL('./fixtures/ai-chat-page.tsx', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    write: false,
-    logLevel: 'error',
-  });
-  const pageJs = bundle.outputFiles[0]!.text;
+  const pageJs = await bundleForBrowser(new URL('./fixtures/ai-chat-page.tsx', import.meta.url));
   model = scriptedModel(4);
   hub = createHub();
   server = await serveChat(hub, model, (request) => {

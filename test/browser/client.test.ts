@@ -2,12 +2,11 @@
  * The built client in real headless Chromium: bundled into a page, POSTing to a local server,
  * receiving events and resuming after a cut with Last-Event-ID.
  */
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { createHub } from '../../src/hub/index.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { bundleForBrowser, launchBrowser } from '../helpers/browser.ts';
 import { cutAfterHead } from '../helpers/cut-response.ts';
 import { readBody, startServer, type TestServer } from '../helpers/http-server.ts';
 
@@ -27,15 +26,7 @@ const runHandler = toNodeHandler((request) =>
 );
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [new URL('../../src/client/index.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  const clientJs = bundle.outputFiles[0]!.text;
+  const clientJs = await bundleForBrowser(new URL('../../src/client/index.ts', import.meta.url));
   server = await startServer(async (req, res) => {
     if (req.url === '/client.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(clientJs);

@@ -19,12 +19,11 @@
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createParser } from '../../src/protocol/parser.ts';
 import type { ServerSentEvent } from '../../src/protocol/types.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { bundleForBrowser, launchBrowser } from '../helpers/browser.ts';
 import { byteByByte, chunkings, concatBytes, whole } from '../helpers/chunking.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
 
@@ -962,15 +961,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, attempts: Map<s
 }
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [new URL('../../src/client/index.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  const clientJs = bundle.outputFiles[0]!.text;
+  const clientJs = await bundleForBrowser(new URL('../../src/client/index.ts', import.meta.url));
   const attempts = new Map<string, number>();
   server = await startServer(async (req, res) => {
     if (req.url === '/client.js') {

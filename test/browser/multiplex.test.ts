@@ -5,13 +5,12 @@
  * events are exact, in order, none twice. Without Web Locks, each page has its own connection.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
 import { createHub, type Hub } from '../../src/hub/index.ts';
 import { type CorsOptions, corsPreflight } from '../../src/server/index.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { bundleForBrowser, launchBrowser } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
 
 let browser: Browser;
@@ -25,15 +24,9 @@ let opened = 0;
 const openNow = () => [...live.values()].filter((made) => made === generation).length;
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [new URL('../../src/client/multiplex.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  const clientJs = bundle.outputFiles[0]!.text;
+  const clientJs = await bundleForBrowser(
+    new URL('../../src/client/multiplex.ts', import.meta.url),
+  );
   hub = createHub({ retention: { maxEvents: 10_000 } });
   // The page's origin (127.0.0.1) may also use the hub as http://localhost:<port>: another origin.
   const cors: CorsOptions = { origin: (origin) => origin === server.url };
