@@ -30,6 +30,24 @@ export async function expectAnswer(url: string): Promise<void> {
   );
 }
 
+/**
+ * A hub-backed answer cut after three tokens and resumed by another request with Last-Event-ID:
+ * the rest of the run exactly once, then `done`.
+ */
+export async function expectResumedAnswer(url: string): Promise<void> {
+  const first = await readSome(await fetch(url, postPrompt('Why SSE?')), 3);
+  expect(first.map((event) => event.data)).toEqual(TOKENS.slice(0, 3));
+  const resumed = await fetch(url, {
+    ...postPrompt('Why SSE?'),
+    headers: { 'content-type': 'application/json', 'last-event-id': first[2]!.id },
+  });
+  const { events } = await readAll(resumed);
+  expect(events.filter((event) => event.type === 'token').map((event) => event.data)).toEqual(
+    TOKENS.slice(3),
+  );
+  expect(events.at(-1)?.type).toBe('done');
+}
+
 /** 415 for a non-JSON body, 400 for an empty prompt: JSON errors, not streams. */
 export async function expectJsonErrors(url: string): Promise<void> {
   const text = await fetch(url, {

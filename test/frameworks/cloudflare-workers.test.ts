@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { client, readAll, readSome } from '../runtimes/_package.ts';
 import { type RunningApp, serveApp } from '../runtimes/_runtimes.ts';
-import { postPrompt, TOKENS } from './_chat.ts';
+import { expectResumedAnswer, postPrompt, TOKENS } from './_chat.ts';
 import { exampleWorkspace, run } from './_workspace.ts';
 
 const workspace = exampleWorkspace();
@@ -32,16 +32,6 @@ describe('examples/cloudflare-workers', () => {
   });
 
   test('a cut connection resumes with Last-Event-ID: the rest of the run, exactly once', async () => {
-    const first = await readSome(await fetch(`${worker.url}/api/chat`, postPrompt('Why SSE?')), 3);
-    expect(first.map((event) => event.data)).toEqual(TOKENS.slice(0, 3));
-    const resumed = await fetch(`${worker.url}/api/chat`, {
-      ...postPrompt('Why SSE?'),
-      headers: { 'content-type': 'application/json', 'last-event-id': first[2]!.id },
-    });
-    const { events } = await readAll(resumed);
-    expect(events.filter((event) => event.type === 'token').map((event) => event.data)).toEqual(
-      TOKENS.slice(3),
-    );
-    expect(events.at(-1)?.type).toBe('done');
+    await expectResumedAnswer(`${worker.url}/api/chat`);
   });
 });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compareIds } from '../../src/hub/engine.ts';
-import { postPrompt, TOKENS } from '../frameworks/_chat.ts';
+import { expectResumedAnswer, postPrompt, TOKENS } from '../frameworks/_chat.ts';
 import { engineConformance } from '../hub/engine-conformance.ts';
 import { bridgeEngine, type DurableObjectApp, serveDurableObjectApp } from './_durable-object.ts';
 import { readAll, readSome } from './_package.ts';
@@ -182,17 +182,7 @@ describe('examples/cloudflare-workers/src/durable-object.ts', () => {
   });
 
   test('a cut answer resumes from another request: the rest of the run exactly once', async () => {
-    const first = await readSome(await fetch(`${worker.url}/api/chat`, postPrompt('Why SSE?')), 3);
-    expect(first.map((event) => event.data)).toEqual(TOKENS.slice(0, 3));
-    const resumed = await fetch(`${worker.url}/api/chat`, {
-      ...postPrompt('Why SSE?'),
-      headers: { 'content-type': 'application/json', 'last-event-id': first[2]!.id },
-    });
-    const { events } = await readAll(resumed);
-    expect(events.filter((event) => event.type === 'token').map((event) => event.data)).toEqual(
-      TOKENS.slice(3),
-    );
-    expect(events.at(-1)?.type).toBe('done');
+    await expectResumedAnswer(`${worker.url}/api/chat`);
   });
 });
 
