@@ -8,11 +8,9 @@
  * listener) to the request that opened it, and a hub costs no I/O to create.
  */
 
-import { RequestError } from 'ssekit';
 import { createHub } from 'ssekit/hub';
 import { createDurableObjectEngine } from 'ssekit/hub/durable-object';
-import { readJsonBody } from 'ssekit/server';
-import { fakeModel } from './model.ts';
+import { chat } from './chat.ts';
 
 export { HubObject } from 'ssekit/hub/durable-object';
 
@@ -21,23 +19,6 @@ interface Env {
 }
 
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    const hub = createHub({ engine: createDurableObjectEngine({ namespace: env.HUB }) });
-    if (pathname === '/api/chat/cancel') return hub.handleCancel(request);
-    if (pathname !== '/api/chat') return new Response('Not found', { status: 404 });
-    return hub.stream(
-      request,
-      async (run) => {
-        const { prompt } = (await readJsonBody(run.request)) as { prompt?: unknown };
-        if (typeof prompt !== 'string' || prompt === '') {
-          throw new RequestError('bad-request', 'Send {"prompt": "..."}.');
-        }
-        for await (const token of fakeModel(prompt, run.signal)) {
-          await run.send({ event: 'token', data: token });
-        }
-      },
-      { waitUntil: (promise) => ctx.waitUntil(promise) },
-    );
-  },
+  fetch: (request, env, ctx) =>
+    chat(createHub({ engine: createDurableObjectEngine({ namespace: env.HUB }) }), request, ctx),
 } satisfies ExportedHandler<Env>;

@@ -7,30 +7,11 @@
  * use src/durable-object.ts, the same chat on Durable Objects (wrangler.durable-object.toml).
  */
 
-import { RequestError } from 'ssekit';
 import { createHub } from 'ssekit/hub';
-import { readJsonBody } from 'ssekit/server';
-import { fakeModel } from './model.ts';
+import { chat } from './chat.ts';
 
 const hub = createHub();
 
 export default {
-  async fetch(request, _env, ctx): Promise<Response> {
-    const { pathname } = new URL(request.url);
-    if (pathname === '/api/chat/cancel') return hub.handleCancel(request);
-    if (pathname !== '/api/chat') return new Response('Not found', { status: 404 });
-    return hub.stream(
-      request,
-      async (run) => {
-        const { prompt } = (await readJsonBody(run.request)) as { prompt?: unknown };
-        if (typeof prompt !== 'string' || prompt === '') {
-          throw new RequestError('bad-request', 'Send {"prompt": "..."}.');
-        }
-        for await (const token of fakeModel(prompt, run.signal)) {
-          await run.send({ event: 'token', data: token });
-        }
-      },
-      { waitUntil: (promise) => ctx.waitUntil(promise) },
-    );
-  },
+  fetch: (request, _env, ctx) => chat(hub, request, ctx),
 } satisfies ExportedHandler;
