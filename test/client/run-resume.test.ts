@@ -11,7 +11,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
-import { EventSource, fetchEventStream, type ServerSentEvent } from '../../src/client/index.ts';
+import {
+  EventSource,
+  type EventStream,
+  fetchEventStream,
+  type ServerSentEvent,
+} from '../../src/client/index.ts';
 import { idempotencyKeyOf } from '../../src/hub/_idempotency.ts';
 import { stateKey } from '../../src/hub/_run-ids.ts';
 import { createHub, type Hub, type HubEngine, type RunWriter } from '../../src/hub/index.ts';
@@ -90,6 +95,21 @@ async function serveRun(
   };
 }
 
+/**
+ * Reads `stream` to its end; the gated producer is released once the server has had two requests
+ * (the first one cut, the retry or resume).
+ */
+async function readReleased(app: RunServer, stream: EventStream): Promise<ServerSentEvent[]> {
+  const events: ServerSentEvent[] = [];
+  const reading = (async () => {
+    for await (const event of stream) events.push(event);
+  })();
+  await app.server.waitForRequests(2);
+  app.release();
+  await reading;
+  return events;
+}
+
 const expected = (runId: string): ServerSentEvent[] => [
   { type: 'token', data: 'one', id: `${runId}.1` },
   { type: 'token', data: 'two', id: `${runId}.2` },
@@ -116,13 +136,7 @@ describe.each(Object.entries(engines))('a run cut after its headers, on %s', (_n
       onOpen: (response) => runIds.push(response.headers.get('ssekit-run-id') ?? ''),
       onRetry: ({ error }) => retries.push(error),
     });
-    const events: ServerSentEvent[] = [];
-    const reading = (async () => {
-      for await (const event of stream) events.push(event);
-    })();
-    await app.server.waitForRequests(2);
-    app.release();
-    await reading;
+    const events = await readReleased(app, stream);
     const runId = runIds[0]!;
     expect(runId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(runIds).toEqual([runId, runId]);
@@ -195,13 +209,7 @@ describe.each(Object.entries(engines))('a run cut before any response, on %s', (
       retry: fast,
       onOpen: (response) => runIds.push(response.headers.get('ssekit-run-id') ?? ''),
     });
-    const events: ServerSentEvent[] = [];
-    const reading = (async () => {
-      for await (const event of stream) events.push(event);
-    })();
-    await app.server.waitForRequests(2);
-    app.release();
-    await reading;
+    const events = await readReleased(app, stream);
     expect(runIds).toHaveLength(1);
     expect(events).toEqual(expected(runIds[0]!));
     expect(app.keys).toEqual([key, key]);
