@@ -5,10 +5,9 @@
  * back at the time its silence will be long enough. Every beat comes exactly when it is due, as
  * with a timer per stream.
  *
- * For every stream where the runtime allows it (Node, Deno, Bun: `sharedTimersAllowed`), and for
- * streams written to a socket by the Node adapter. Not on platforms that tie timers to the request
- * that set them (Cloudflare Workers): there a timer set for one request must not serve the streams
- * of others, and each stream keeps its own.
+ * For every stream where the runtime allows it (Node, Deno, Bun: `sharedTimersAllowed`). Not on
+ * platforms that tie timers to the request that set them (Cloudflare Workers): there a timer set
+ * for one request must not serve the streams of others, and each stream keeps its own.
  */
 import { now as clock, setTimer, type Timer } from '../_internal/timers.ts';
 

@@ -219,16 +219,9 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
     return this.#outbox.waitForRoom();
   }
 
-  /**
-   * Hands the stream to a sink (see Outbox), and its heartbeat to the shared clock if it has a
-   * timer of its own (a sink is the Node adapter's socket: a shared timer is fine there).
-   */
+  /** Hands the stream to a sink (see Outbox). Its heartbeat stays where it is. */
   attach(sink: ByteSink): void {
     this.#outbox.attach(sink);
-    if (this.#heartbeat === undefined || this.#phase !== PRODUCING) return;
-    clearTimeout(this.#heartbeat);
-    this.#heartbeat = undefined;
-    addHeartbeat(this, this.heartbeatDue());
   }
 
   /** The sink has room again (Node's `drain`). */
@@ -424,7 +417,7 @@ export class Session implements DirectBody, FanOutSession, OutboxOwner, Beating 
 
   // One timer, re-armed for the remaining silence when it fires early, rather than a
   // clearTimeout/setTimeout pair per event: a stream of thousands of events costs nothing extra.
-  // (Until a sink takes the stream: then the shared clock does the same for every stream.)
+  // (Where one timer may serve every request, the shared clock does the same for every stream.)
   static #beat(session: Session): void {
     const time = now();
     const due = session.heartbeatDue();
