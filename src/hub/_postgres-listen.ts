@@ -194,7 +194,11 @@ export class SharedTail {
     onError: ((error: unknown) => void) | undefined,
   ): LogTail {
     this.#listeners.set(listener, onError);
-    this.#ready ??= this.#start();
+    if (this.#ready === undefined) {
+      this.#ready = this.#start();
+      // Its listeners await it (and see the failure); a tail closed before it settled has none.
+      this.#ready.catch(() => {});
+    }
     return {
       ready: this.#ready,
       close: () => {
@@ -250,6 +254,7 @@ export class SharedTail {
   // after the LISTEN, so its notification arrives.
   async #start(): Promise<void> {
     await this.#options.listening();
+    if (this.#stopped) return; // closed meanwhile (the engine, or every listener): no query
     const cursor = await this.#options.cursor(this.#options.key);
     this.#cursor = cursor?.id ?? '0-0';
     this.#n = cursor?.n ?? 0;

@@ -221,6 +221,8 @@ export function createDurableObjectEngine(options: DurableObjectEngineOptions): 
         resolveReady = resolve;
         rejectReady = reject;
       });
+      // Its caller awaits it (and sees the failure); one that closed the tail first never does.
+      ready.catch(() => {});
       if (closed) {
         rejectReady(new EngineError('Durable Object tail failed: the engine is closed.'));
         return { ready, close() {} };

@@ -305,7 +305,11 @@ class SharedTail {
     onError: ((error: unknown) => void) | undefined,
   ): LogTail {
     this.#listeners.set(listener, onError);
-    this.#ready ??= this.#start();
+    if (this.#ready === undefined) {
+      this.#ready = this.#start();
+      // Its listeners await it (and see the failure); a tail closed before it settled has none.
+      this.#ready.catch(() => {});
+    }
     return {
       ready: this.#ready,
       close: () => {
@@ -329,6 +333,8 @@ class SharedTail {
     const last = parseOrdinalEntries(
       await this.#redis.call('XREVRANGE', this.#key, '+', '-', 'COUNT', 1),
     )[0];
+    // Closed meanwhile: no connection of its own (stop() had none to close, it would stay open).
+    if (this.#stopped) return;
     this.#connection = this.#redis.duplicate();
     this.#connection.on('error', () => {
       // Reported through the failed XREAD below, with the retry.
