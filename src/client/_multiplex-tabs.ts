@@ -123,11 +123,17 @@ export function shareAcrossTabs(options: TabsOptions): Tabs {
     } else if (role === 'leader') {
       if (data.type === 'want') {
         others.set(data.tab, data.topics);
-        // A tab that comes late learns which topics are live already (its `ready`).
+        // A tab that comes late learns which topics are live already (its `ready`), and the
+        // connection's position: should it lead before any event reaches it, it resumes from
+        // there (not from now, which would lose what was published meanwhile).
         const topics = [...options.live()];
         post({
           type: 'event',
-          event: { type: 'subscribed', data: JSON.stringify({ topics }), id: '' },
+          event: {
+            type: 'subscribed',
+            data: JSON.stringify({ topics }),
+            id: options.lastEventId(),
+          },
         });
       } else {
         others.delete(data.tab);
