@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { client, readAll, readSome } from '../runtimes/_package.ts';
+import { client } from '../runtimes/_package.ts';
 import { type RunningApp, serveApp } from '../runtimes/_runtimes.ts';
-import { expectResumedAnswer, postPrompt, TOKENS } from './_chat.ts';
+import { expectResumedAnswer, TOKENS } from './_chat.ts';
 import { exampleWorkspace, run } from './_workspace.ts';
 
 const workspace = exampleWorkspace();

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compareIds } from '../../src/hub/engine.ts';
-import { expectResumedAnswer, postPrompt, TOKENS } from '../frameworks/_chat.ts';
+import { expectResumedAnswer } from '../frameworks/_chat.ts';
 import { engineConformance } from '../hub/engine-conformance.ts';
 import { bridgeEngine, type DurableObjectApp, serveDurableObjectApp } from './_durable-object.ts';
 import { readAll, readSome } from './_package.ts';
