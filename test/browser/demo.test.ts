@@ -284,8 +284,10 @@ test('dashboard: four topics on one connection, shared by two tabs', async () =>
   }
   const roles = await Promise.all(tabs.map((tab) => tab.getByTestId('tab-role').textContent()));
   expect([...roles].sort()).toEqual(['follower', 'leader']);
-  // One event stream for both tabs and all four panels, and the page says so.
-  expect(demo.connections().multiplexed).toBe(1);
+  // One event stream for both tabs and all four panels, and the page says so. Polled: under load
+  // Chromium may send a fetch's GET twice and drop the first copy a few seconds later (see
+  // test/browser/multiplex.test.ts); the pages' own requests are counted exactly below.
+  await poll(async () => demo.connections().multiplexed).toBe(1);
   // The first panel's subscription opened it; the others' topics joined it by control requests.
   expect(streams).toHaveLength(1);
   expect(new URL(streams[0]!).pathname).toBe('/api/topics');
