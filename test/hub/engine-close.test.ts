@@ -82,7 +82,9 @@ describe('a shutdown: the engine closed, then its pool or client, while tails st
   test('postgres: the pool ended right after the engine: no query on it, nothing unhandled', async () => {
     const schema = postgres.schema();
     const setup = postgres.pool({ max: 2 });
-    await createPostgresEngine({ pool: setup, schema }).close(); // its tables, made once
+    const tables = createPostgresEngine({ pool: setup, schema });
+    await tables.getValue('setup'); // its tables, made once (at the first use)
+    await tables.close();
     await setup.end();
     const unhandled = await unhandledDuring(async () => {
       for (let round = 0; round < 10; round++) {
@@ -92,6 +94,8 @@ describe('a shutdown: the engine closed, then its pool or client, while tails st
         await engine.close();
         await pool.end();
         await settled([tail.ready]);
+        // Stopped before its first read: it made none (a query on the ended pool rejects).
+        await expect(tail.ready).resolves.toBeUndefined();
         tail.close();
       }
     });
