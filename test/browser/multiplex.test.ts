@@ -19,6 +19,8 @@ let hub: Hub;
 /** The event-stream responses still open, with the test (generation) that opened them. */
 const live = new Map<ServerResponse, number>();
 let generation = 0;
+/** Responses to `/hold` not answered yet. */
+const held: ServerResponse[] = [];
 /**
  * The event-stream requests the pages made (one per `fetch`), counted in the browser, not at the
  * server: on a loaded machine Chromium now and then sends one `fetch` GET twice, on two new
@@ -58,6 +60,10 @@ beforeAll(async () => {
   server = await startServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/multiplex.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(clientJs);
+      return;
+    }
+    if (req.url === '/hold') {
+      held.push(res); // answered by the test (a page's synchronous request: its thread waits)
       return;
     }
     if (req.url === '/favicon.ico') {
@@ -126,6 +132,13 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: () => stri
   }
 }
 
+/** Waits until this test has `count` event-stream connections open at the server. */
+const waitForOpen = (count: number) =>
+  waitFor(
+    () => openNow() === count,
+    () => `${openNow()} connections open, not ${count}`,
+  );
+
 const TOPICS = ['a', 'b', 'c'];
 
 test('three pages share one connection; closing the leader hands it over with no event lost or repeated', async () => {
@@ -148,10 +161,7 @@ test('three pages share one connection; closing the leader hands it over with no
   ]);
   expect(opened).toBe(1);
   // At the server: one (a copy Chromium sent twice under load closes a few seconds later).
-  await waitFor(
-    () => openNow() === 1,
-    () => `${openNow()} connections open`,
-  );
+  await waitForOpen(1);
 
   let next = 0;
   const publish = async (count: number) => {
@@ -188,10 +198,7 @@ test('three pages share one connection; closing the leader hands it over with no
     pages.slice(1).map((page) => page.evaluate(() => window.mux.role)),
   );
   expect(roles.sort()).toEqual(['follower', 'leader']);
-  await waitFor(
-    () => openNow() === 1,
-    () => `${openNow()} connections open`,
-  );
+  await waitForOpen(1);
   expect(opened).toBe(2); // the first leader's, then the new leader's: never one per page
   await context.close();
 });
@@ -229,10 +236,7 @@ test('a leader that freezes steps down: another page leads, no event lost or rep
     a: expected('a'),
     b: expected('b'),
   });
-  await waitFor(
-    () => openNow() === 1,
-    () => `${openNow()} connections open`,
-  );
+  await waitForOpen(1);
   await publish(20);
   for (const page of pages) {
     await waitFor(
@@ -258,18 +262,21 @@ test('a page that leads before any event reached it resumes from where it joined
     () => 'the first event',
   );
   await subscriber(pages[1]!, ['a', 'b']); // no event has reached it yet
-  // The second page is busy (it cannot take the lock yet) while the leader steps down: what is
-  // published now reaches no page until the second one leads.
+  // The second page waits on a synchronous request (it cannot take the lock or hear the channel)
+  // while the leader steps down: what is published now reaches no page until the second one leads.
   const busy = pages[1]!.evaluate(() => {
-    const until = Date.now() + 1500;
-    while (Date.now() < until) {}
+    const request = new XMLHttpRequest();
+    request.open('GET', '/hold', false);
+    request.send();
   });
-  await pages[0]!.evaluate(() => document.dispatchEvent(new Event('freeze')));
   await waitFor(
-    () => openNow() === 0,
-    () => `${openNow()} connections open`,
+    () => held.length === 1,
+    () => 'the second page waiting',
   );
+  await pages[0]!.evaluate(() => document.dispatchEvent(new Event('freeze')));
+  await waitForOpen(0);
   for (let index = 0; index < 6; index++) await hub.publish(TOPICS[index % 2]!, { data: index });
+  held.shift()!.end('go');
   await busy;
   for (const page of pages) {
     await waitFor(
@@ -339,10 +346,7 @@ test('a leader whose main thread hangs is taken over: the followers get every ev
     expect(await page.evaluate(() => window.got)).toEqual({ a: expected('a'), b: expected('b') });
   }
   expect(await pages[0]!.evaluate(() => window.mux.role)).toBe('follower');
-  await waitFor(
-    () => openNow() === 1,
-    () => `${openNow()} connections open`,
-  );
+  await waitForOpen(1);
   await context.close();
 });
 
