@@ -51,6 +51,26 @@ try {
   const untilDone = (event: { type: string }) => event.type === 'done';
   const array = Array.from({ length: events }, (_, id) => ({ type: 'message', data: `${id}` }));
 
+  // ssekit, with the default terminal rule (`isTerminal` undefined) or another.
+  type Rule = typeof untilDone | undefined;
+  const withOnEvent = async (isTerminal: Rule) => {
+    let count = 0;
+    await fetchEventStream(url, {
+      fetch,
+      isTerminal,
+      onEvent(event) {
+        if (event.data.length > 0) count++;
+      },
+    }).finished;
+    return count;
+  };
+  const withForAwait = async (isTerminal: Rule) => {
+    let count = 0;
+    for await (const event of fetchEventStream(url, { fetch, isTerminal }))
+      if (event.data.length > 0) count++;
+    return count;
+  };
+
   const clients: Record<string, () => Promise<number>> = {
     'hand-written': async () => {
       let count = 0;
@@ -70,39 +90,10 @@ try {
       }
       return count;
     },
-    'ssekit onEvent': async () => {
-      let count = 0;
-      await fetchEventStream(url, {
-        fetch,
-        onEvent(event) {
-          if (event.data.length > 0) count++;
-        },
-      }).finished;
-      return count;
-    },
-    'ssekit onEvent, isTerminal type done': async () => {
-      let count = 0;
-      await fetchEventStream(url, {
-        fetch,
-        isTerminal: untilDone,
-        onEvent(event) {
-          if (event.data.length > 0) count++;
-        },
-      }).finished;
-      return count;
-    },
-    'ssekit for await': async () => {
-      let count = 0;
-      for await (const event of fetchEventStream(url, { fetch }))
-        if (event.data.length > 0) count++;
-      return count;
-    },
-    'ssekit for await, isTerminal type done': async () => {
-      let count = 0;
-      for await (const event of fetchEventStream(url, { fetch, isTerminal: untilDone }))
-        if (event.data.length > 0) count++;
-      return count;
-    },
+    'ssekit onEvent': () => withOnEvent(undefined),
+    'ssekit onEvent, isTerminal type done': () => withOnEvent(untilDone),
+    'ssekit for await': () => withForAwait(undefined),
+    'ssekit for await, isTerminal type done': () => withForAwait(untilDone),
     'for await over an array (floor)': async () => {
       let count = 0;
       let index = 0;
