@@ -30,8 +30,13 @@ const held: ServerResponse[] = [];
  */
 let opened = 0;
 
-/** A fresh context whose event-stream requests count in `opened`. */
+/**
+ * A fresh context for the next test: its event-stream requests count in `opened` (from 0), its
+ * connections in `openNow()` (a new generation).
+ */
 async function newContext(): Promise<BrowserContext> {
+  generation++;
+  opened = 0;
   const context = await browser.newContext();
   context.on('request', (request) => {
     if (request.method() === 'GET' && new URL(request.url()).pathname === '/topics') opened++;
@@ -142,8 +147,6 @@ const waitForOpen = (count: number) =>
 const TOPICS = ['a', 'b', 'c'];
 
 test('three pages share one connection; closing the leader hands it over with no event lost or repeated', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   const pages = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
   const wants = [
@@ -207,8 +210,6 @@ test('three pages share one connection; closing the leader hands it over with no
 // its timers running), so the page's `freeze` event is dispatched by hand: what is tested is the
 // hand-off it causes.
 test('a leader that freezes steps down: another page leads, no event lost or repeated on any page', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   const pages = await Promise.all([context.newPage(), context.newPage()]);
   await subscriber(pages[0]!, ['a', 'b']); // leads
@@ -251,8 +252,6 @@ test('a leader that freezes steps down: another page leads, no event lost or rep
 });
 
 test('a page that leads before any event reached it resumes from where it joined, not from now', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   const pages = await Promise.all([context.newPage(), context.newPage()]);
   await subscriber(pages[0]!, ['a', 'b']); // leads
@@ -292,8 +291,6 @@ test('a page that leads before any event reached it resumes from where it joined
 });
 
 test('a leader whose main thread hangs is taken over: the followers get every event during the hang, then it follows', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   const pages = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
   for (const page of pages) await subscriber(page, ['a', 'b'], 100); // the first page leads
@@ -351,8 +348,6 @@ test('a leader whose main thread hangs is taken over: the followers get every ev
 });
 
 test('without Web Locks, each page has its own connection', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   await context.addInitScript(() => {
     Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
@@ -377,8 +372,6 @@ test('without Web Locks, each page has its own connection', async () => {
 });
 
 test('from another origin: topics added and removed on the live connection through CORS control requests', async () => {
-  generation++;
-  opened = 0;
   const context = await newContext();
   const page = await context.newPage();
   await page.goto(server.url);
