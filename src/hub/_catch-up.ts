@@ -8,7 +8,9 @@
  * 1. Subscribe first: the tail is up (its `ready` resolved) before the log is read, so every entry
  *    appended from then on reaches the reader, from the tail or from the log.
  * 2. Replay what the log holds after the cursor, in batches of {@link REPLAY_BATCH}, at the
- *    reader's pace. Meanwhile the tail's entries wait in a pending queue.
+ *    reader's pace. Meanwhile the tail's entries wait in a pending queue. A live reader that
+ *    fell behind (its client stopped reading) needs no replay: its cursor is the tail's last
+ *    entry, and the pending queue is what follows it.
  * 3. Hand over the pending entries, skipping those at or below the cursor: the replay read them
  *    (the seam).
  * 4. More than {@link MAX_PENDING} pending entries: drop them all and replay from the log again
@@ -16,7 +18,9 @@
  *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
  *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
- *    replay that no longer finds one of them reports the loss. A reported loss is real.
+ *    replay that no longer finds one of them reports the loss. A reported loss is real. The
+ *    pending queue holds every entry from its first one on: a replay that finds the log trimmed
+ *    past that entry hands over the queue instead of skipping it.
  * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
  *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
  *    entries in it, and hears so ({@link CatchUpReader.lost}) before the entry after the gap:
@@ -62,7 +66,7 @@ export class CatchUp {
   cursor: string | undefined;
   #pending: LogEntry[] = [];
   /** Replay from the log before the pending entries: at first, and after pending ones were dropped. */
-  #replay = true;
+  #replay: boolean;
   /**
    * The first entry known to follow the cursor (the first dropped after it, or the one after
    * the last replay batch), and the last entry dropped: the next replay checks that the log
@@ -79,8 +83,15 @@ export class CatchUp {
   #caughtUp = false;
   #wake: (() => void) | undefined;
 
-  constructor(cursor: string | undefined) {
+  /**
+   * `replay: false` when the tail's next entries follow the cursor with nothing in between (a
+   * live reader that fell behind at the tail's last entry): the pending queue is the
+   * continuation, and the log is read only if that queue overflows. A replay then could find
+   * the log trimmed past entries the queue holds, and skip them.
+   */
+  constructor(cursor: string | undefined, replay = true) {
     this.cursor = cursor;
+    this.#replay = replay;
   }
 
   /** Keeps an entry from the tail; past {@link MAX_PENDING}, drops them all for a replay. */
@@ -277,8 +288,16 @@ export class CatchUp {
       this.#known = undefined;
       this.#lastDropped = undefined;
       const batch = await engine.range(key, requested, REPLAY_BATCH + 1);
-      const reported = this.#gaps.length > 0 && this.#settleGaps(reader, batch[0]?.id, 'read');
-      if (!reported) this.#checkLoss(reader, requested, batch[0]?.id, known);
+      // The pending queue holds every entry from its first new one on. A log that no longer has
+      // that entry (retention trimmed it while the reader was behind) would skip the queue's
+      // entries before the log's first: the queue is handed over instead, from that entry.
+      const held = this.#firstNew(this.#pending)?.id;
+      const trimmed =
+        held !== undefined && (batch.length === 0 || compareIds(batch[0]!.id, held) > 0);
+      const first = trimmed ? held : batch[0]?.id;
+      const reported = this.#gaps.length > 0 && this.#settleGaps(reader, first, 'read');
+      if (!reported) this.#checkLoss(reader, requested, first, known);
+      if (trimmed) return true;
       const count = Math.min(batch.length, REPLAY_BATCH);
       for (let index = 0; index < count; index++) {
         if (reader.done) return false;

@@ -317,7 +317,8 @@ class Topic {
 
   #fallBehind(subscriber: TopicMember, cursor: string): void {
     if (subscriber.session.aborted) return;
-    subscriber.catchUp = new CatchUp(cursor);
+    // The tail's next entries follow the cursor: they wait in the catch-up's queue, no replay.
+    subscriber.catchUp = new CatchUp(cursor, false);
     void this.#catchUp(subscriber, subscriber.catchUp);
   }
 

@@ -257,11 +257,41 @@ test('CatchUp: history lost behind a replay batch that passed the first entry it
     },
   });
   await expect.poll(() => received.length).toBe(1);
-  await publish(101, 2000); // more than MAX_PENDING: dropped; the log keeps 1901..2000
+  // More than MAX_PENDING: 1..1025 dropped, 1026..2000 wait in the queue; the log keeps
+  // 1901..2000. Lost: 101..1025 (dropped, then trimmed); the queue's entries go out after the report.
+  await publish(101, 2000);
   release();
   expect(await running).toBe(true);
-  expect(received).toEqual([...numbers(1, 100), 'history-lost', ...numbers(1901, 2000)]);
-  expect(reports).toEqual([{ requested: '0-100', from: '0-1901' }]);
+  expect(received).toEqual([...numbers(1, 100), 'history-lost', ...numbers(1026, 2000)]);
+  expect(reports).toEqual([{ requested: '0-100', from: '0-1026' }]);
+});
+
+test('CatchUp: a live reader that fell behind takes the entries after it from its queue, though retention trimmed them from the log', async () => {
+  // A topic subscriber stops reading at entry 6 (the tail's last): entries 7 to 200 wait in its
+  // queue while a burst trims the log to its last 100 entries. The queue is the continuation of
+  // its cursor: nothing is lost, nothing replayed (a replay would find 1901..2000 and skip 7..200).
+  const { engine } = steppedEngine();
+  const catchUp = new CatchUp('0-6', false);
+  await appendTrimmed(engine, 1, 2000, 100);
+  for (let index = 7; index <= 200; index++)
+    catchUp.offer({ id: `0-${index}`, event: { data: String(index) } });
+  const { reader, received } = gapReader();
+  expect(await catchUp.run(engine, 'log', reader)).toBe(true);
+  expect(received).toEqual(numbers(7, 200));
+});
+
+test('CatchUp: a replay that finds the log trimmed past its queue hands over the queue, after history-lost', async () => {
+  // Behind at 0-2, the reader's queue overflowed (1000..2024 dropped), then 2025..2100 arrived;
+  // retention kept 2050..2100 only. What was dropped is lost and reported; the queue's entries
+  // from 2025 on are not: they go out after the report, not skipped behind the log's 2050.
+  const { engine } = steppedEngine();
+  const catchUp = new CatchUp('0-2');
+  for (let index = 1000; index <= 2100; index++)
+    catchUp.offer({ id: `0-${index}`, event: { data: String(index) } });
+  await appendTrimmed(engine, 2000, 2100, 51);
+  const { reader, received } = gapReader();
+  expect(await catchUp.run(engine, 'log', reader)).toBe(true);
+  expect(received).toEqual([{ requested: '0-2', from: '0-2025' }, ...numbers(2025, 2100)]);
 });
 
 /**
@@ -336,7 +366,13 @@ test('a gap in the tail, then an overflow: the replay finds the gap trimmed and 
   }
   release();
   expect(await running).toBe(true);
-  expect(received).toEqual(['2', '3', { requested: '0-3', from: '0-1099' }, '1099', '1100']);
+  // 4..8 (the gap) and 9..1033 (dropped, then trimmed) are lost; 1034..1100 wait in the queue.
+  expect(received).toEqual([
+    '2',
+    '3',
+    { requested: '0-3', from: '0-1034' },
+    ...numbers(1034, 1100),
+  ]);
 });
 
 test('a gap in the tail: a reader whose replay read into it hears it; one that read past it does not', async () => {
