@@ -18,9 +18,12 @@
  *    longer has (retention trimmed it meanwhile) is reported, never lost silently: the catch-up
  *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
- *    replay that no longer finds one of them reports the loss. A reported loss is real. The
- *    pending queue holds every entry from its first one on: a replay that finds the log trimmed
- *    past that entry hands over the queue instead of skipping it.
+ *    replay that no longer finds one of them reports the loss (a real one). When none of them
+ *    tells (the queue was dropped while a replay read, and the cursor moved past them), the
+ *    log's oldest entry does: retention trims oldest first, so a log that still has the cursor's
+ *    entry lost nothing after it, and one that no longer has it may have, which is reported in
+ *    doubt. The pending queue holds every entry from its first one on: a replay that finds the
+ *    log trimmed past that entry hands over the queue instead of skipping it.
  * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
  *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
  *    entries in it, and hears so ({@link CatchUpReader.lost}) before the entry after the gap:
@@ -28,7 +31,7 @@
  *    before the gap's end. A reader whose replay read into the gap (before the trim) hears it
  *    too, unless its replay saw that the entry after its cursor is the gap's end: the tail
  *    cannot tell which of the gap's entries it read, and a loss reported in doubt beats one that
- *    is silent. That is the one case where a reported loss may not be real.
+ *    is silent.
  * 6. Nothing pending: caught up. A run's reader waits for the tail's next entry (step 3); a topic
  *    subscriber goes live, and the tail's entries at or below the cursor, which a tail that
  *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
@@ -74,6 +77,8 @@ export class CatchUp {
    */
   #known: string | undefined;
   #lastDropped: string | undefined;
+  /** The entry right after `after` in the log: read by the last full replay batch. */
+  #adjacent: { after: string; id: string } | undefined;
   /**
    * The tail's gaps (in order): the log lost the entries after `after`, before `next`, before the
    * tail read them. Settled by the hand-over of `next` or by a replay (see `#settleGaps`).
@@ -246,25 +251,41 @@ export class CatchUp {
   }
 
   /**
-   * Reports history lost when the log (read after `requested`, `first` the first entry it still
-   * has) and the pending queue both miss an entry known to have followed `requested`.
+   * Reports history lost when what follows `requested` (`first`: the log's first entry after it,
+   * or the pending queue's) may not be what came right after it:
+   * - no loss when `first` is the entry the last replay batch read right after `requested`;
+   * - a loss when the log and the pending queue both miss an entry known to have followed
+   *   `requested` (one dropped from the queue, or read after a batch);
+   * - else the log's oldest entry decides: retention trims oldest first, so a log that still has
+   *   `requested` lost nothing after it; one that no longer has it may have lost entries right
+   *   after it, and says so (in doubt: a loss reported in doubt beats one that is silent).
    */
-  #checkLoss(
+  async #checkLoss(
+    engine: HubEngine,
+    key: string,
     reader: CatchUpReader,
     requested: string | undefined,
     first: string | undefined,
     known: Array<string | undefined>,
-  ): void {
+    adjacent: { after: string; id: string } | undefined,
+  ): Promise<void> {
     if (requested === undefined || reader.lost === undefined) return;
+    if (adjacent?.after === requested && adjacent.id === first) return;
     let missing: string | undefined;
     for (const id of known) {
       if (id === undefined || compareIds(id, requested) <= 0) continue;
       if (missing === undefined || compareIds(id, missing) < 0) missing = id;
     }
-    if (missing === undefined) return;
-    if (first !== undefined && compareIds(missing, first) >= 0) return; // the log has it
     const held = this.#pending[0]?.id; // the pending queue has every entry from this one on
-    if (held !== undefined && compareIds(missing, held) >= 0) return;
+    const gone =
+      missing !== undefined &&
+      (first === undefined || compareIds(missing, first) < 0) &&
+      (held === undefined || compareIds(missing, held) < 0);
+    if (!gone) {
+      const bounds = await engine.bounds(key);
+      if (bounds !== undefined && compareIds(bounds.first, requested) <= 0) return;
+      if (bounds === undefined && first === undefined) return; // nothing after it, nothing lost
+    }
     reader.lost({ requested, from: first ?? null });
   }
 
@@ -285,8 +306,10 @@ export class CatchUp {
       const requested = this.cursor;
       // Taken before the read: what is dropped while it is in flight, the next one checks.
       const known = [this.#known, this.#lastDropped];
+      const adjacent = this.#adjacent;
       this.#known = undefined;
       this.#lastDropped = undefined;
+      this.#adjacent = undefined;
       const batch = await engine.range(key, requested, REPLAY_BATCH + 1);
       // The pending queue holds every entry from its first new one on. A log that no longer has
       // that entry (retention trimmed it while the reader was behind) would skip the queue's
@@ -296,7 +319,7 @@ export class CatchUp {
         held !== undefined && (batch.length === 0 || compareIds(batch[0]!.id, held) > 0);
       const first = trimmed ? held : batch[0]?.id;
       const reported = this.#gaps.length > 0 && this.#settleGaps(reader, first, 'read');
-      if (!reported) this.#checkLoss(reader, requested, first, known);
+      if (!reported) await this.#checkLoss(engine, key, reader, requested, first, known, adjacent);
       if (trimmed) return true;
       const count = Math.min(batch.length, REPLAY_BATCH);
       for (let index = 0; index < count; index++) {
@@ -308,7 +331,9 @@ export class CatchUp {
       }
       if (reader.done) return false;
       if (batch.length <= REPLAY_BATCH) return true;
-      this.#remember(batch[REPLAY_BATCH]!.id); // what follows the cursor, as the log had it
+      // What follows the cursor, as the log had it.
+      this.#remember(batch[REPLAY_BATCH]!.id);
+      this.#adjacent = { after: batch[REPLAY_BATCH - 1]!.id, id: batch[REPLAY_BATCH]!.id };
     }
   }
 }

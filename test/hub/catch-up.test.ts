@@ -232,7 +232,7 @@ test('CatchUp: history lost behind a replay batch that passed the first entry it
   // and retention trims the log to its last 100 entries; when the client reads again, the rest
   // of the batch (read before the trim) goes out, then the loss is reported, then what is left.
   const { engine } = steppedEngine();
-  const catchUp = new CatchUp('0-0');
+  const catchUp = new CatchUp(undefined); // from the start of the log
   const publish = async (from: number, to: number) => {
     for (let index = from; index <= to; index++) {
       const id = `0-${index}`;
@@ -292,6 +292,35 @@ test('CatchUp: a replay that finds the log trimmed past its queue hands over the
   const { reader, received } = gapReader();
   expect(await catchUp.run(engine, 'log', reader)).toBe(true);
   expect(received).toEqual([{ requested: '0-2', from: '0-2025' }, ...numbers(2025, 2100)]);
+});
+
+test('CatchUp: a queue dropped while the first replay read is in flight, then trimmed: the hole after that read is reported', async () => {
+  // A subscriber joins from the start as a burst begins: its first replay reads 1..8 (the whole
+  // log then). While that read is in flight the burst overflows its queue (1..1025 dropped: the
+  // first dropped is before where the read ends) and retention keeps 1001..1100. After 1..8, the
+  // next replay finds 1001: 9..1000 are gone, and it says so.
+  const { engine, holdRanges } = steppedEngine();
+  const catchUp = new CatchUp(undefined);
+  const publish = async (from: number, to: number) => {
+    for (let index = from; index <= to; index++) {
+      const id = `0-${index}`;
+      await engine.append('log', { data: String(index) }, { id, maxLen: 100 });
+      catchUp.offer({ id, event: { data: String(index) } }); // the shared tail
+    }
+  };
+  await publish(1, 8);
+  const held = holdRanges();
+  const { reader, received } = gapReader();
+  const running = catchUp.run(engine, 'log', reader);
+  await held.reached; // read 1..8, the reply held
+  await publish(9, 1100);
+  held.release();
+  expect(await running).toBe(true);
+  expect(received).toEqual([
+    ...numbers(1, 8),
+    { requested: '0-8', from: '0-1001' },
+    ...numbers(1001, 1100),
+  ]);
 });
 
 /**

@@ -133,7 +133,7 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
     expect(counted.tails()).toBe(1);
   }, 60_000);
 
-  test('a subscriber that falls further behind than the retained history gets history-lost, then the rest in order', async () => {
+  test('a subscriber that falls further behind than the retained history gets history-lost where each hole is, then the rest in order', async () => {
     engine = engines[engineName]!();
     hub = createHub({ engine, retention: { maxEvents: 100 }, onError: vi.fn() });
     const slow = subscriber(
@@ -142,17 +142,28 @@ describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineNam
     const count = 2000;
     await publishAll(hub, 'trimmed', numbers(1, count));
     await slow.until(() => slow.events.at(-1)?.data === String(count));
-    const lostAt = slow.events.findIndex((event) => event.type === 'history-lost');
-    expect(lostAt).toBeGreaterThan(0);
-    expect(slow.events.filter((event) => event.type === 'history-lost')).toHaveLength(1);
-    const lost = JSON.parse(slow.events[lostAt]!.data) as { requested: string; from: string };
-    expect(lost.requested).toBe(slow.events[lostAt - 1]!.id);
-    expect(lost.from).toBe(slow.events[lostAt + 1]!.id);
-    const before = slow.events.slice(0, lostAt).map((event) => Number(event.data));
-    const after = slow.events.slice(lostAt + 1).map((event) => Number(event.data));
-    expect(before).toEqual(numbers(1, before.length).map(Number));
-    expect(after).toEqual(numbers(after[0]!, count).map(Number));
-    expect(after[0]).toBeGreaterThan(before.at(-1)! + 1); // events were lost in between
+    // Runs of consecutive events, split by history-lost reports. How many holes depends on how
+    // far the engine's tail is behind when the subscriber reads again (Redis delivers its tail
+    // asynchronously): one at least; every jump is reported, right where it is.
+    const lostAt = slow.events.flatMap((event, index) =>
+      event.type === 'history-lost' ? [index] : [],
+    );
+    expect(lostAt.length).toBeGreaterThan(0);
+    let previous = 0;
+    for (const [index, event] of slow.events.entries()) {
+      if (event.type === 'history-lost') {
+        const lost = JSON.parse(event.data) as { requested: string; from: string };
+        expect(lost.requested).toBe(slow.events[index - 1]!.id);
+        expect(lost.from).toBe(slow.events[index + 1]!.id);
+        expect(Number(slow.events[index + 1]!.data)).toBeGreaterThan(previous + 1); // lost some
+        continue;
+      }
+      const value = Number(event.data);
+      if (slow.events[index - 1]?.type !== 'history-lost') expect(value).toBe(previous + 1);
+      previous = value;
+    }
+    expect(previous).toBe(count);
+    expect(slow.events[0]!.data).toBe('1');
   }, 60_000);
 
   test("live subscribers whose instance's tail falls behind the retention get history-lost, never a silent hole", async () => {
