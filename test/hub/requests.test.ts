@@ -155,6 +155,11 @@ describe.each(Object.keys(engines))('requests to a hub on the %s engine', (engin
     }
     const accepted = await cancel('/cancel', { headers: { 'last-event-id': `${runId}.1` } });
     expect([accepted.status, await accepted.json()]).toEqual([202, { cancelled: true, runId }]);
+    // The run ends once its producer has seen the abort and the engine stored its end (a write to
+    // PostgreSQL or Redis): until then it is still running and a cancel is accepted again.
+    await expect
+      .poll(async () => (await cancel(`/cancel?runId=${runId}`)).status, { interval: 5 })
+      .toBe(409);
     expect((await errorOf(await cancel(`/cancel?runId=${runId}`))).slice(0, 2)).toEqual([
       409,
       'run-finished',
