@@ -138,8 +138,11 @@ export function engineConformance(name: string, factory: EngineFactory): void {
     test('a log expires ttlMs after its last append', async () => {
       const engine = await create();
       const key = uniqueKey('ttl');
-      await engine.append(key, { data: 'x' }, { ttlMs: 60 });
-      expect(await engine.bounds(key)).toBeDefined();
+      const started = performance.now();
+      await engine.append(key, { data: 'x' }, { ttlMs: 200 });
+      const bounds = await engine.bounds(key);
+      // Read within its TTL, the log is there (a machine stalled past the TTL proves nothing).
+      if (performance.now() - started < 200) expect(bounds).toBeDefined();
       await expectEventually(async () => (await engine.bounds(key)) === undefined);
       expect(await engine.range(key, undefined, 10)).toEqual([]);
     });
@@ -147,8 +150,10 @@ export function engineConformance(name: string, factory: EngineFactory): void {
     test('values expire after their TTL', async () => {
       const engine = await create();
       const key = uniqueKey('value');
-      await engine.setValue(key, 'running', 60);
-      expect(await engine.getValue(key)).toBe('running');
+      const started = performance.now();
+      await engine.setValue(key, 'running', 200);
+      const value = await engine.getValue(key);
+      if (performance.now() - started < 200) expect(value).toBe('running');
       await expectEventually(async () => (await engine.getValue(key)) === undefined);
       expect(await engine.getValue(uniqueKey('never'))).toBeUndefined();
     });
