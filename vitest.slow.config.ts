@@ -10,7 +10,8 @@ import { defineConfig } from 'vitest/config';
  *   and real Python servers (Flask, FastAPI) the client reads;
  * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input;
  * - engines: the hub's engines on servers that take seconds to set up (a 6-node Redis Cluster);
- * - documents: OpenAPI and AsyncAPI documents of contracts, through their real validators.
+ * - documents: OpenAPI and AsyncAPI documents of contracts, through their real validators; every
+ *   TypeScript block of the README and docs type-checked (the TypeScript compiler: seconds of CPU).
  *
  * A project whose folder has no tests yet is skipped.
  */

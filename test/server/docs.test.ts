@@ -1,7 +1,7 @@
 /**
  * The server docs quote the tested examples rather than paraphrase them: a TypeScript block after
  * an `<!-- example: path -->` marker is that file's code, verbatim, under import lines that name
- * the package (`ssekit/server`) where the file imports by relative path. (test/docs type-checks
+ * the package (`ssekit/server`) where the file imports by relative path. (test/documents/docs.test.ts type-checks
  * every block on its own; the runnable versions live in examples/ and run in these tests.)
  */
 import { existsSync, readFileSync } from 'node:fs';
