@@ -256,9 +256,10 @@ export class CatchUp {
    * - no loss when `first` is the entry the last replay batch read right after `requested`;
    * - a loss when the log and the pending queue both miss an entry known to have followed
    *   `requested` (one dropped from the queue, or read after a batch);
-   * - else the log's oldest entry decides: retention trims oldest first, so a log that still has
-   *   `requested` lost nothing after it; one that no longer has it may have lost entries right
-   *   after it, and says so (in doubt: a loss reported in doubt beats one that is silent).
+   * - else, when entries were dropped or a batch was read before, the log's oldest entry decides
+   *   (one query): retention trims oldest first, so a log that still has `requested` lost
+   *   nothing after it; one that no longer has it may have lost entries right after it, and
+   *   says so (in doubt: a loss reported in doubt beats one that is silent).
    */
   async #checkLoss(
     engine: HubEngine,
@@ -282,6 +283,9 @@ export class CatchUp {
       (first === undefined || compareIds(missing, first) < 0) &&
       (held === undefined || compareIds(missing, held) < 0);
     if (!gone) {
+      // Nothing dropped, no batch before: the first replay of a join, whose cursor the
+      // subscription checked against the log's bounds a moment ago (no second query).
+      if (known[0] === undefined && known[1] === undefined) return;
       const bounds = await engine.bounds(key);
       if (bounds !== undefined && compareIds(bounds.first, requested) <= 0) return;
       if (bounds === undefined && first === undefined) return; // nothing after it, nothing lost
