@@ -8,16 +8,20 @@
  *   `isTerminal: (event) => event.type === 'done'` (what the rule costs per stream);
  * - a bare `for await` over the same number of events already in an array (the iterator's floor);
  * - the two parsers alone on the chunks (ssekit's, and eventsource-parser behind a TextDecoder).
- * Prints the median of the rounds after two warm-up rounds, in ms. ssekit is its tsc build
+ * Prints the median of the measured rounds, in ms, after warm-up rounds: V8 needs about twenty
+ * rounds to reach its steady state here (with two, every reader measured 30 to 45 % slower, and
+ * ssekit's more than the hand-written loop). ssekit is its tsc build
  * (bench/fanout-measure.ts buildSsekit; BENCH_SSEKIT=src for src/ through tsx).
- * Environment: BENCH_EVENTS (default 500000), BENCH_RUNS (rounds, default 10).
+ * Environment: BENCH_EVENTS (default 500000), BENCH_WARMUP (rounds, default 20), BENCH_RUNS
+ * (measured rounds, default 10).
  */
 import { createParser as createReferenceParser } from 'eventsource-parser';
 import { buildSsekit } from './fanout-measure.ts';
 import { median } from './report.ts';
 
 const events = Number(process.env.BENCH_EVENTS ?? 500_000);
-const rounds = Math.max(3, Number(process.env.BENCH_RUNS ?? 10));
+const warmup = Math.max(0, Number(process.env.BENCH_WARMUP ?? 20));
+const rounds = warmup + Math.max(1, Number(process.env.BENCH_RUNS ?? 10));
 const ssekit = buildSsekit(process.env.BENCH_SSEKIT === 'src');
 try {
   const { fetchEventStream } = (await import(
@@ -144,10 +148,10 @@ try {
     }
   }
   console.log(
-    `Client in-process, tokens: ${events} events, median of rounds 3-${rounds} (warm), ms (ssekit ${ssekit.from})`,
+    `Client in-process, tokens: ${events} events, median of ${rounds - warmup} rounds after ${warmup} warm-up rounds, ms (ssekit ${ssekit.from})`,
   );
   for (const [name, list] of Object.entries(times))
-    console.log(`${median(list.slice(2)).toFixed(1).padStart(8)}  ${name}`);
+    console.log(`${median(list.slice(warmup)).toFixed(1).padStart(8)}  ${name}`);
 } finally {
   ssekit.remove();
 }
