@@ -19,7 +19,8 @@
  *    keeps a few ids of entries it knows to follow its cursor (the first and the last dropped,
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
  *    replay that no longer finds one of them reports the loss (a real one). When none of them
- *    tells (the queue was dropped while a replay read, and the cursor moved past them), the
+ *    tells (a join's first replay, or the queue was dropped while a replay read and the cursor
+ *    moved past them), the
  *    log's oldest entry does: retention trims oldest first, so a log that still has the cursor's
  *    entry lost nothing after it, and one that no longer has it may have, which is reported in
  *    doubt. The pending queue holds every entry from its first one on: a replay that finds the
@@ -256,10 +257,10 @@ export class CatchUp {
    * - no loss when `first` is the entry the last replay batch read right after `requested`;
    * - a loss when the log and the pending queue both miss an entry known to have followed
    *   `requested` (one dropped from the queue, or read after a batch);
-   * - else, when entries were dropped or a batch was read before, the log's oldest entry decides
-   *   (one query): retention trims oldest first, so a log that still has `requested` lost
-   *   nothing after it; one that no longer has it may have lost entries right after it, and
-   *   says so (in doubt: a loss reported in doubt beats one that is silent).
+   * - else the log's oldest entry decides (one query): retention trims oldest first, so a log
+   *   that still has `requested` lost nothing after it; one that no longer has it may have lost
+   *   entries right after it, and says so (in doubt: a loss reported in doubt beats one that is
+   *   silent).
    */
   async #checkLoss(
     engine: HubEngine,
@@ -283,9 +284,8 @@ export class CatchUp {
       (first === undefined || compareIds(missing, first) < 0) &&
       (held === undefined || compareIds(missing, held) < 0);
     if (!gone) {
-      // Nothing dropped, no batch before: the first replay of a join, whose cursor the
-      // subscription checked against the log's bounds a moment ago (no second query).
-      if (known[0] === undefined && known[1] === undefined) return;
+      // Also at a join's first replay: retention may have trimmed past its cursor since the
+      // subscription checked it against the log's bounds.
       const bounds = await engine.bounds(key);
       if (bounds !== undefined && compareIds(bounds.first, requested) <= 0) return;
       if (bounds === undefined && first === undefined) return; // nothing after it, nothing lost

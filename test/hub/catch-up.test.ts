@@ -323,6 +323,20 @@ test('CatchUp: a queue dropped while the first replay read is in flight, then tr
   ]);
 });
 
+test('CatchUp: a join whose cursor retention trimmed before the first replay hears history-lost; one whose cursor is kept does not', async () => {
+  // The subscription checked Last-Event-ID 0-5 against the log's bounds; before the first replay
+  // read, a burst trimmed the log to 21..30 (the entries after 0-5 are gone).
+  const { engine } = steppedEngine();
+  await appendTrimmed(engine, 1, 30, 10);
+  const trimmed = gapReader();
+  expect(await new CatchUp('0-5').run(engine, 'log', trimmed.reader)).toBe(true);
+  expect(trimmed.received).toEqual([{ requested: '0-5', from: '0-21' }, ...numbers(21, 30)]);
+  // Still in the log: nothing lost, nothing reported.
+  const kept = gapReader();
+  expect(await new CatchUp('0-25').run(engine, 'log', kept.reader)).toBe(true);
+  expect(kept.received).toEqual(numbers(26, 30));
+});
+
 /**
  * The engine's tail fell behind: it reports a gap (`after`, `next`: what it delivered last, and
  * delivers next) because retention trimmed what was in between before it read it. Driven by hand:
