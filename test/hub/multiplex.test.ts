@@ -457,7 +457,9 @@ describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engi
     expect(await other.presence('lobby')).toEqual({ count: 1, members: ['alice'] });
     await bob.cancel();
     await alice.cancel();
+    // Each topic's presence is written on its own: both are waited for.
     await waitForPresence(other, 'room', 1);
+    await waitForPresence(hub, 'lobby', 0);
     expect(await other.presence('room')).toEqual({ count: 1, members: [] });
     expect(await hub.presence('lobby')).toEqual({ count: 0, members: [] });
     await anonymous.cancel();
