@@ -11,7 +11,8 @@ import { defineConfig } from 'vitest/config';
  * - faults: Redis cut by a TCP proxy, killed instances, soak-style bad input;
  * - engines: the hub's engines on servers that take seconds to set up (a 6-node Redis Cluster);
  * - documents: OpenAPI and AsyncAPI documents of contracts, through their real validators; every
- *   TypeScript block of the README and docs type-checked (the TypeScript compiler: seconds of CPU).
+ *   TypeScript block of the README and docs type-checked, and the published types compiled in a
+ *   Node-only project (the TypeScript compiler: seconds of CPU each).
  *
  * A project whose folder has no tests yet is skipped.
  */

@@ -4,7 +4,8 @@
  * into a temporary directory and imported by a small consumer through the package's own
  * `exports` map, and no error may point at them.
  *
- * Fast on purpose (this is the fast suite): tsconfig.build.json has `isolatedDeclarations`, so
+ * In the slow documents suite (the TypeScript compiler: seconds of CPU), and kept quick all the
+ * same: tsconfig.build.json has `isolatedDeclarations`, so
  * each file's declarations are emitted on their own (`ts.transpileDeclaration`, the same text tsc
  * emits, with a diagnostic for any export that would need type inference), and only the
  * consumer and the declarations are checked, not every library declaration behind them.
