@@ -75,6 +75,17 @@ async function appendMany(engine: HubEngine, key: string, from: number, to: numb
   return ids;
 }
 
+/** Appends entries `from`..`to` (ids `0-<n>`, the log kept to 100) and offers each to `catchUp`, as a shared tail would. */
+function publisher(engine: HubEngine, key: string, catchUp: CatchUp) {
+  return async (from: number, to: number) => {
+    for (let index = from; index <= to; index++) {
+      const id = `0-${index}`;
+      await engine.append(key, { data: String(index) }, { id, maxLen: 100 });
+      catchUp.offer({ id, event: { data: String(index) } });
+    }
+  };
+}
+
 const numbers = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, index) => String(from + index));
 
@@ -233,13 +244,7 @@ test('CatchUp: history lost behind a replay batch that passed the first entry it
   // of the batch (read before the trim) goes out, then the loss is reported, then what is left.
   const { engine } = steppedEngine();
   const catchUp = new CatchUp(undefined); // from the start of the log
-  const publish = async (from: number, to: number) => {
-    for (let index = from; index <= to; index++) {
-      const id = `0-${index}`;
-      await engine.append('topic', { data: String(index) }, { id, maxLen: 100 });
-      catchUp.offer({ id, event: { data: String(index) } }); // the shared tail
-    }
-  };
+  const publish = publisher(engine, 'topic', catchUp);
   await publish(1, 100);
   let release!: () => void;
   const paused = new Promise<void>((resolve) => (release = resolve));
@@ -301,13 +306,7 @@ test('CatchUp: a queue dropped while the first replay read is in flight, then tr
   // next replay finds 1001: 9..1000 are gone, and it says so.
   const { engine, holdRanges } = steppedEngine();
   const catchUp = new CatchUp(undefined);
-  const publish = async (from: number, to: number) => {
-    for (let index = from; index <= to; index++) {
-      const id = `0-${index}`;
-      await engine.append('log', { data: String(index) }, { id, maxLen: 100 });
-      catchUp.offer({ id, event: { data: String(index) } }); // the shared tail
-    }
-  };
+  const publish = publisher(engine, 'log', catchUp);
   await publish(1, 8);
   const held = holdRanges();
   const { reader, received } = gapReader();
