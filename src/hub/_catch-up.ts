@@ -238,6 +238,15 @@ export class CatchUp {
     return known === undefined || compareIds(known, cursor) <= 0 || compareIds(known, gap.next) < 0;
   }
 
+  /**
+   * A gap the tail reports once the reader caught up: true when the reader misses entries of it.
+   * Its replay may have read into the gap before the trim (a tail that lags the log reports the
+   * gap late), so a cursor inside the gap misses the rest of it unless the replay saw otherwise.
+   */
+  missesGap(after: string, next: string): boolean {
+    return this.cursor !== undefined && this.#behind(this.cursor, { after, next });
+  }
+
   #isNew(entry: LogEntry): boolean {
     return this.cursor === undefined || compareIds(entry.id, this.cursor) > 0;
   }

@@ -308,10 +308,11 @@ class Topic {
         catchUp.gap(after, next);
         continue;
       }
-      // Caught up: it has every entry the tail delivered, and maybe more (from its replay).
-      const cursor = catchUp === undefined ? after : catchUp.cursor;
-      if (cursor !== undefined && compareIds(cursor, after) <= 0)
-        subscriber.lost?.({ requested: cursor, from: next });
+      // Live: it has every entry the tail delivered, up to `after`. Caught up: maybe more, from
+      // its replay, which may have read into the gap before the trim (it misses the rest).
+      if (catchUp === undefined) subscriber.lost?.({ requested: after, from: next });
+      else if (catchUp.missesGap(after, next))
+        subscriber.lost?.({ requested: catchUp.cursor!, from: next });
     }
   }
 

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { toNodeHandler } from '../../src/adapters/node.ts';
-import { compareIds } from '../../src/hub/engine.ts';
+import { compareIds, type LogEntry, tailGapError } from '../../src/hub/engine.ts';
 import { createHub, createMemoryEngine, type Hub, type HubEngine } from '../../src/hub/index.ts';
 import { createParser, type ServerSentEvent } from '../../src/index.ts';
 import { startServer, type TestServer } from '../helpers/http-server.ts';
@@ -102,6 +102,54 @@ async function publishAll(hub: Hub, topic: string, data: string[]): Promise<stri
   }
   return ids;
 }
+
+test('a subscriber whose replay read into a gap that its lagging tail reports later hears history-lost before the entry after it', async () => {
+  // The topic's tail lags the log: the subscriber's replay reads the log up to entry 1 and it is
+  // caught up; then the tail reports that retention trimmed what came after 0-0 before it read
+  // it, and goes on at 101. The subscriber had 1 but not what followed: it hears so, then 101.
+  const memory = createMemoryEngine();
+  let deliver: ((entry: LogEntry) => void) | undefined;
+  let report: ((error: unknown) => void) | undefined;
+  let replayed!: () => void;
+  const read = new Promise<void>((resolve) => (replayed = resolve));
+  const lagging = new Proxy(memory, {
+    get(target, property) {
+      if (property === 'tail')
+        return (_key: string, listener: typeof deliver, onError: typeof report) => {
+          deliver = listener;
+          report = onError;
+          return { ready: Promise.resolve(), close() {} };
+        };
+      if (property === 'range')
+        return async (...args: Parameters<HubEngine['range']>) => {
+          const entries = await target.range(...args);
+          replayed();
+          return entries;
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const hub = createHub({ engine: lagging, onError: vi.fn() });
+  try {
+    const first = await hub.publish('lag', { data: '1' });
+    const slow = subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'lag'));
+    slow.start();
+    await read;
+    await new Promise((resolve) => setImmediate(resolve)); // the catch-up settles (no I/O)
+    const next = await hub.publish('lag', { data: '101' });
+    report!(tailGapError('Test', 'lag', '0-0', next));
+    deliver!({ id: next, event: { data: '101' } });
+    await slow.until(() => slow.events.some((event) => event.data === '101'));
+    expect(slow.events.map((event) => [event.type, event.data])).toEqual([
+      ['history-lost', JSON.stringify({ requested: first, from: next })],
+      ['message', '101'],
+    ]);
+  } finally {
+    await hub.close();
+    await memory.close();
+  }
+});
 
 describe.each(Object.keys(engines))('topic fan-out on the %s engine', (engineName) => {
   let hub: Hub;
