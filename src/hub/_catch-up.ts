@@ -20,10 +20,9 @@
  *    and the one after a replay batch: a batch reads one more entry than it hands over), and a
  *    replay that no longer finds one of them reports the loss (a real one). When none of them
  *    tells (a join's first replay, or the queue was dropped while a replay read and the cursor
- *    moved past them), the
- *    log's oldest entry does: retention trims oldest first, so a log that still has the cursor's
- *    entry lost nothing after it, and one that no longer has it may have, which is reported in
- *    doubt. The pending queue holds every entry from its first one on: a replay that finds the
+ *    moved past them), the log's oldest entry does: retention trims oldest first, so a log that
+ *    still has the cursor's entry lost nothing after it, and one that no longer has it may have,
+ *    which is reported in doubt. The pending queue holds every entry from its first one on: a replay that finds the
  *    log trimmed past that entry hands over the queue instead of skipping it.
  * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
  *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
@@ -239,12 +238,15 @@ export class CatchUp {
   }
 
   /**
-   * A gap the tail reports once the reader caught up: true when the reader misses entries of it.
+   * A gap the tail reports once the reader caught up: what it lost, if it misses entries of it.
    * Its replay may have read into the gap before the trim (a tail that lags the log reports the
    * gap late), so a cursor inside the gap misses the rest of it unless the replay saw otherwise.
    */
-  missesGap(after: string, next: string): boolean {
-    return this.cursor !== undefined && this.#behind(this.cursor, { after, next });
+  lostInGap(after: string, next: string): HistoryLost | undefined {
+    const cursor = this.cursor;
+    return cursor !== undefined && this.#behind(cursor, { after, next })
+      ? { requested: cursor, from: next }
+      : undefined;
   }
 
   #isNew(entry: LogEntry): boolean {

@@ -310,9 +310,8 @@ class Topic {
       }
       // Live: it has every entry the tail delivered, up to `after`. Caught up: maybe more, from
       // its replay, which may have read into the gap before the trim (it misses the rest).
-      if (catchUp === undefined) subscriber.lost?.({ requested: after, from: next });
-      else if (catchUp.missesGap(after, next))
-        subscriber.lost?.({ requested: catchUp.cursor!, from: next });
+      const lost = catchUp ? catchUp.lostInGap(after, next) : { requested: after, from: next };
+      if (lost) subscriber.lost?.(lost);
     }
   }
 
