@@ -103,16 +103,20 @@ async function publishAll(hub: Hub, topic: string, data: string[]): Promise<stri
   return ids;
 }
 
-test('a subscriber whose replay read into a gap that its lagging tail reports later hears history-lost before the entry after it', async () => {
-  // The topic's tail lags the log: the subscriber's replay reads the log up to entry 1 and it is
-  // caught up; then the tail reports that retention trimmed what came after 0-0 before it read
-  // it, and goes on at 101. The subscriber had 1 but not what followed: it hears so, then 101.
+/**
+ * A memory engine whose tail the test drives (`deliver`, `report`: what a real tail would hand
+ * the topic), and `replayed`, which resolves once a replay read the log and the catch-up settled
+ * (no I/O in between: one turn of the event loop).
+ */
+function drivenTail() {
   const memory = createMemoryEngine();
-  let deliver: ((entry: LogEntry) => void) | undefined;
-  let report: ((error: unknown) => void) | undefined;
-  let replayed!: () => void;
-  const read = new Promise<void>((resolve) => (replayed = resolve));
-  const lagging = new Proxy(memory, {
+  let deliver!: (entry: LogEntry) => void;
+  let report!: (error: unknown) => void;
+  let read!: () => void;
+  const replayed = new Promise<void>((resolve) => (read = resolve)).then(
+    () => new Promise((resolve) => setImmediate(resolve)),
+  );
+  const engine = new Proxy(memory, {
     get(target, property) {
       if (property === 'tail')
         return (_key: string, listener: typeof deliver, onError: typeof report) => {
@@ -123,23 +127,35 @@ test('a subscriber whose replay read into a gap that its lagging tail reports la
       if (property === 'range')
         return async (...args: Parameters<HubEngine['range']>) => {
           const entries = await target.range(...args);
-          replayed();
+          read();
           return entries;
         };
       const value = Reflect.get(target, property);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  const hub = createHub({ engine: lagging, onError: vi.fn() });
+  return {
+    engine,
+    replayed,
+    deliver: (entry: LogEntry) => deliver(entry),
+    report: (error: unknown) => report(error),
+  };
+}
+
+test('a subscriber whose replay read into a gap that its lagging tail reports later hears history-lost before the entry after it', async () => {
+  // The topic's tail lags the log: the subscriber's replay reads the log up to entry 1 and it is
+  // caught up; then the tail reports that retention trimmed what came after 0-0 before it read
+  // it, and goes on at 101. The subscriber had 1 but not what followed: it hears so, then 101.
+  const tail = drivenTail();
+  const hub = createHub({ engine: tail.engine, onError: vi.fn() });
   try {
     const first = await hub.publish('lag', { data: '1' });
     const slow = subscriber(await hub.subscribe(new Request('http://hub.test/t'), 'lag'));
     slow.start();
-    await read;
-    await new Promise((resolve) => setImmediate(resolve)); // the catch-up settles (no I/O)
+    await tail.replayed;
     const next = await hub.publish('lag', { data: '101' });
-    report!(tailGapError('Test', 'lag', '0-0', next));
-    deliver!({ id: next, event: { data: '101' } });
+    tail.report(tailGapError('Test', 'lag', '0-0', next));
+    tail.deliver({ id: next, event: { data: '101' } });
     await slow.until(() => slow.events.some((event) => event.data === '101'));
     expect(slow.events.map((event) => [event.type, event.data])).toEqual([
       ['history-lost', JSON.stringify({ requested: first, from: next })],
@@ -147,7 +163,33 @@ test('a subscriber whose replay read into a gap that its lagging tail reports la
     ]);
   } finally {
     await hub.close();
-    await memory.close();
+    await tail.engine.close();
+  }
+});
+
+test('a subscriber that falls behind gets what follows from its queue, though retention trimmed it from the log: nothing lost, nothing reported', async () => {
+  // Caught up, then 300 entries while its client reads nothing: its queue (64 bytes) fills at
+  // the first few and it falls behind; the rest wait in its catch-up's queue while retention
+  // keeps the log's last 100. Read again, it gets all 300, in order, with no history-lost (a
+  // replay would have found the log at 201 and skipped or reported the rest).
+  const tail = drivenTail();
+  const hub = createHub({ engine: tail.engine, retention: { maxEvents: 100 }, onError: vi.fn() });
+  try {
+    await hub.publish('busy', { data: '0' });
+    const slow = subscriber(
+      await hub.subscribe(new Request('http://hub.test/t'), 'busy', { highWaterMark: 64 }),
+    );
+    await tail.replayed;
+    for (let index = 1; index <= 300; index++) {
+      const id = await hub.publish('busy', { data: String(index) });
+      tail.deliver({ id, event: { data: String(index) } });
+    }
+    expect(await hub.history('busy', { limit: 1_000 })).toHaveLength(100); // the log kept 201..300
+    await slow.until(() => slow.events.at(-1)?.data === '300');
+    expect(slow.events.map((event) => event.data)).toEqual(numbers(1, 300));
+  } finally {
+    await hub.close();
+    await tail.engine.close();
   }
 });
 
