@@ -31,6 +31,8 @@ export interface PgPoolLike {
   connect(): Promise<PgPoolClientLike>;
   /** The engine listens for idle connections' errors, which a pool without a listener throws. */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes that listener when the engine closes (the pool may outlive many engines). */
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** Options of {@link createPostgresEngine}. */
@@ -107,13 +109,14 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
   let closed = false;
 
   let started = false;
+  const onPoolError = () => {
+    // An idle connection of the pool died (PostgreSQL restarted); the pool drops it and the
+    // next query opens another. Without a listener, the pool would throw it.
+  };
   const ensureSetup = (): Promise<void> => {
     if (!started && !closed) {
       started = true;
-      pool.on('error', () => {
-        // An idle connection of the pool died (PostgreSQL restarted); the pool drops it and the
-        // next query opens another. Without a listener, the pool would throw it.
-      });
+      pool.on('error', onPoolError);
       sweep = setInterval(() => {
         void (async () => {
           await pool.query(sql.sweepValues);
@@ -316,6 +319,7 @@ export function createPostgresEngine(options: PostgresEngineOptions): HubEngine 
     },
     async close(): Promise<void> {
       closed = true;
+      if (started) pool.removeListener?.('error', onPoolError);
       if (sweep !== undefined) clearInterval(sweep);
       sweep = undefined;
       for (const tail of tails.values()) tail.stop();

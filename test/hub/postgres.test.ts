@@ -265,6 +265,21 @@ describe('the PostgreSQL engine', () => {
     ]);
   });
 
+  test('engines that come and go on one pool leave no listener on it', async () => {
+    const schema = postgres.schema();
+    const pool = postgres.pool();
+    const before = pool.listenerCount('error');
+    for (let index = 0; index < 12; index++) {
+      const engine = createPostgresEngine({ pool, schema });
+      await engine.append('k', { data: String(index) });
+      expect(pool.listenerCount('error')).toBe(before + 1);
+      await engine.close();
+      expect(pool.listenerCount('error')).toBe(before);
+    }
+    const { rows } = await pool.query(`SELECT count(*) AS n FROM "${schema}".entries`);
+    expect(rows[0].n).toBe('12');
+  });
+
   test('construction does nothing; a bad schema name is a TypeError that says what fits', async () => {
     let queries = 0;
     const pool: PgPoolLike = {
