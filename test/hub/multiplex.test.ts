@@ -123,8 +123,10 @@ const request = (headers: Record<string, string> = {}) =>
 
 describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engineName) => {
   let hubs: Hub[] = [];
+  let opened: HubEngine[] = [];
   const open = (options: HubOptions = {}): [Hub, Hub] => {
     const [a, b] = engines[engineName]!();
+    opened.push(a, b);
     const made: [Hub, Hub] = [
       createHub({ engine: a, onError: vi.fn(), ...options }),
       createHub({ engine: b, onError: vi.fn(), ...options }),
@@ -135,6 +137,9 @@ describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engi
   afterEach(async () => {
     for (const hub of hubs) await hub.close();
     hubs = [];
+    // A hub does not close its engine: the application owns it.
+    for (const engine of opened) await engine.close();
+    opened = [];
   });
 
   test('one connection, several topics: each event id holds every position, and a plain Last-Event-ID resumes each topic exactly', async () => {
