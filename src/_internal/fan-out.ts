@@ -25,9 +25,10 @@ export interface FanOutSession {
   readonly aborted: boolean;
   /**
    * Lets the request go (nothing can ask for it without a producer): an idle connection then
-   * holds neither it nor its headers.
+   * holds neither it nor its headers. `name`, shared by the feeder's sessions, is what messages
+   * call the stream from then on.
    */
-  releaseRequest(): void;
+  releaseRequest(name: string): void;
   /**
    * Queues an encoded event (bytes that may be shared between sessions), without a promise: true
    * while there is room, false when the queue is above its high-water mark or the stream is

@@ -24,6 +24,9 @@ import { encodeEntryBytes, type TopicMember, type Topics } from './_topics.ts';
 import { clientEventOf, topicProblem } from './_validate.ts';
 import { compareIds, type HubEngine, type LogEntry, type LogTail } from './engine.ts';
 
+/** What messages call a multiplexed stream once its request is let go. */
+const MULTIPLEXED = 'a multiplexed subscription (subscribeMany)';
+
 /** The log that carries control requests to the instance holding the connection. */
 export const CONTROL_KEY = 'multiplex:control';
 
@@ -105,7 +108,7 @@ export class Multiplex {
     }
     const { response, session } = openEventStream(request, options);
     if (!session || session.aborted) return response;
-    session.releaseRequest();
+    session.releaseRequest(MULTIPLEXED);
     const connection = new Connection(randomRunId(), session, this, logic);
     this.#connections.set(connection.id, connection);
     connection.open(allowed, starts, denied);

@@ -91,9 +91,9 @@ export class Topics {
     }
     const { response, session } = openEventStream(request, options);
     if (!session || session.aborted) return response;
-    session.releaseRequest();
-    if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
     const topic = this.#topic(key);
+    session.releaseRequest(topic.name);
+    if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
     topic.add(new Subscriber(topic, session, logic), start);
     return response;
   }
@@ -201,6 +201,8 @@ class Topic {
   readonly #tail: LogTail;
   /** The tail is up: every entry appended from now on reaches `#deliver`. */
   ready = false;
+  /** What messages call a subscriber's stream (one string for all of them). */
+  readonly name: string;
 
   constructor(
     engine: HubEngine,
@@ -211,6 +213,7 @@ class Topic {
   ) {
     this.#engine = engine;
     this.#key = key;
+    this.name = `a subscription to ${key}`;
     this.#onIdle = onIdle;
     this.#onError = onError;
     this.#changed = changed;

@@ -72,6 +72,30 @@ test('a subscriber that falls behind gets what follows from its queue, though re
   }
 });
 
+test('a subscriber dropped for not reading is named by its topic (its request was let go, no string kept per connection)', async () => {
+  const hub = createHub({ engine: createMemoryEngine(), onError: vi.fn() });
+  const errors: unknown[] = [];
+  const response = await hub.subscribe(new Request('http://hub.test/events?x=1'), 'feed', {
+    writeTimeoutMs: 50,
+    heartbeatMs: 0,
+    onError: (error) => errors.push(error),
+  });
+  try {
+    // The body is never read: the queue waits, the stall timer drops the client.
+    for (let index = 0; index < 200 && errors.length === 0; index++) {
+      await hub.publish('feed', { data: 'x'.repeat(200) });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toMatch(
+      /^StreamError: Dropped the client of a subscription to topic:feed: it read nothing for writeTimeoutMs \(50 ms\) with \d+ bytes waiting\.$/,
+    );
+    expect(response.status).toBe(200);
+  } finally {
+    await hub.close();
+  }
+});
+
 topicFanOut('memory');
 
 describe('topic fan-out through node:http (the direct lane)', () => {
