@@ -16,10 +16,10 @@ import {
 } from '../../src/hub/index.ts';
 import { createPostgresEngine } from '../../src/hub/postgres.ts';
 import { createRedisEngine } from '../../src/hub/redis.ts';
-import { createParser, type ServerSentEvent } from '../../src/index.ts';
 import { prefixed } from '../helpers/hub-engines.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { subscriber } from './topic-fan-out.ts';
 
 let redis: TestRedis;
 let postgres: TestPostgres;
@@ -62,37 +62,20 @@ const engines: Record<string, () => [HubEngine, HubEngine]> = {
   },
 };
 
+/** A subscription's reader (test/hub/topic-fan-out.ts `subscriber`), with its topics told apart. */
 function reader(response: Response) {
-  const events: ServerSentEvent[] = [];
-  const parser = createParser({ onEvent: (event) => events.push(event) });
-  let started: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  let ended = false;
-  const start = () => {
-    if (started) return;
-    const current = response.body!.getReader();
-    started = current;
-    void (async () => {
-      for (;;) {
-        const { value, done } = await current.read();
-        if (done) break;
-        parser.feed(value);
-      }
-    })()
-      .catch(() => {})
-      .finally(() => {
-        ended = true;
-      });
-  };
+  const stream = subscriber(response);
+  const { events } = stream;
   return {
     events,
-    start,
+    start: stream.start,
     /** The app's events of `topic` (the first entry of their ids), as `data`. */
     of: (topic: string) =>
       events.filter((event) => topicOf(event.id) === topic && !META.has(event.type)),
     meta: (type: string) => events.filter((event) => event.type === type),
     async until(check: () => boolean, what = 'the expected events') {
-      start();
-      await waitFor(() => check() || ended).catch((error) => {
+      stream.start();
+      await waitFor(() => check() || stream.ended).catch((error) => {
         throw new Error(`${what}: ${JSON.stringify(events.map((e) => [e.type, e.id, e.data]))}`, {
           cause: error,
         });
@@ -100,7 +83,7 @@ function reader(response: Response) {
       if (!check())
         throw new Error(`ended before ${what}: ${JSON.stringify(events.map((e) => e.data))}`);
     },
-    cancel: () => (started ? started.cancel() : response.body!.cancel()),
+    cancel: stream.cancel,
   };
 }
 
