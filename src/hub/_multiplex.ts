@@ -376,7 +376,6 @@ class Connection implements FanOutOwner {
 class MultiplexMember implements TopicMember {
   readonly topic: string;
   readonly connection: Connection;
-  readonly shared = false;
   catchUp: CatchUp | undefined;
   removed = false;
 
@@ -389,7 +388,7 @@ class MultiplexMember implements TopicMember {
     return this.connection.session;
   }
 
-  get member(): string | undefined {
+  memberName(): string | undefined {
     return this.connection.logic.member;
   }
 

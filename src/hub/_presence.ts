@@ -129,8 +129,8 @@ export class Presence {
     let count = 0;
     for (const member of this.#local.get(key) ?? []) {
       count++;
-      if (member.member !== undefined)
-        names.set(member.member, (names.get(member.member) ?? 0) + 1);
+      const name = member.memberName();
+      if (name !== undefined) names.set(name, (names.get(name) ?? 0) + 1);
     }
     const snapshot: Snapshot = { instance: this.#instance, count, members: [...names] };
     try {

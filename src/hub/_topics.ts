@@ -51,11 +51,9 @@ export interface TopicMember extends CatchUpReader {
   catchUp: CatchUp | undefined;
   readonly session: FanOutSession;
   /** Who it is, for presence (`undefined`: anonymous). */
-  readonly member: string | undefined;
+  memberName(): string | undefined;
   /** Sends one entry (the shared bytes when given); false when the session has no more room. */
   send(entry: LogEntry, bytes: Uint8Array | undefined, time?: number): boolean;
-  /** Takes the shared bytes of an entry (false: it encodes each entry itself). */
-  readonly shared: boolean;
 }
 
 /** Hears that a topic's local members changed (presence). */
@@ -94,7 +92,11 @@ export class Topics {
     const topic = this.#topic(key);
     session.releaseRequest(topic.name);
     if (lost) session.deliver(encodeEntryBytes({ event: 'history-lost', data: lost }));
-    topic.add(new Subscriber(topic, session, logic), start);
+    const subscriber =
+      logic.filter === undefined && logic.coalesce === undefined && logic.member === undefined
+        ? new Subscriber(topic, session)
+        : new TunedSubscriber(topic, session, logic);
+    topic.add(subscriber, start);
     return response;
   }
 
@@ -131,27 +133,26 @@ export class Topics {
 
 const NO_MEMBERS: ReadonlySet<TopicMember> = new Set();
 
+/**
+ * A subscriber of `hub.subscribe` without filter, coalesce or member (one with any is a
+ * {@link TunedSubscriber}), one per connection: three fields and one accessor, which
+ * JavaScriptCore (Bun) fits in 48 bytes, where a fourth field (the logic), a second accessor or a
+ * property added to the prototype later makes it 64 (measured). Hence methods, not getters.
+ */
 class Subscriber implements FanOutOwner, TopicMember {
   readonly topic: Topic;
   readonly session: FanOutSession;
-  readonly logic: SubscriptionLogic;
   /** `undefined` while live: the topic hands it every entry. */
   catchUp: CatchUp | undefined;
 
-  // On the prototype, not fields: one field less on every connection for each.
-  get shared(): true {
-    return true;
-  }
-
-  get member(): string | undefined {
-    return this.logic.member;
-  }
-
-  constructor(topic: Topic, session: FanOutSession, logic: SubscriptionLogic) {
+  constructor(topic: Topic, session: FanOutSession) {
     this.topic = topic;
     this.session = session;
-    this.logic = logic;
     session.owner = this;
+  }
+
+  memberName(): string | undefined {
+    return undefined;
   }
 
   sessionEnded(): void {
@@ -173,14 +174,16 @@ class Subscriber implements FanOutOwner, TopicMember {
 
   /** Sends one entry (the shared bytes when given); false when the session has no more room. */
   send(entry: LogEntry, bytes: Uint8Array | undefined, time: number = now()): boolean {
-    const { filter, coalesce } = this.logic;
-    let key: string | undefined;
-    if (filter !== undefined || coalesce !== undefined) {
-      const event = clientEventOf(entry, entry.id);
-      if (HubError.isInstance(event)) return this.topic.skip(event);
-      if (filter !== undefined && !filter(event)) return true;
-      key = coalesce?.(event);
-    }
+    return this.deliver(entry, bytes, undefined, time);
+  }
+
+  /** Sends `entry` (its shared bytes when given) under a coalescing key. */
+  protected deliver(
+    entry: LogEntry,
+    bytes: Uint8Array | undefined,
+    key: string | undefined,
+    time: number,
+  ): boolean {
     let payload = bytes;
     if (payload === undefined) {
       const encoded = encodeEntry(entry);
@@ -188,6 +191,32 @@ class Subscriber implements FanOutOwner, TopicMember {
       payload = encoded;
     }
     return this.session.deliver(payload, key, time);
+  }
+}
+
+/** A subscriber with a filter, a coalesce key or a member name. */
+class TunedSubscriber extends Subscriber {
+  readonly #logic: SubscriptionLogic;
+
+  constructor(topic: Topic, session: FanOutSession, logic: SubscriptionLogic) {
+    super(topic, session);
+    this.#logic = logic;
+  }
+
+  override memberName(): string | undefined {
+    return this.#logic.member;
+  }
+
+  override send(entry: LogEntry, bytes: Uint8Array | undefined, time: number = now()): boolean {
+    const { filter, coalesce } = this.#logic;
+    let key: string | undefined;
+    if (filter !== undefined || coalesce !== undefined) {
+      const event = clientEventOf(entry, entry.id);
+      if (HubError.isInstance(event)) return this.topic.skip(event);
+      if (filter !== undefined && !filter(event)) return true;
+      key = coalesce?.(event);
+    }
+    return this.deliver(entry, bytes, key, time);
   }
 }
 
@@ -279,7 +308,9 @@ class Topic {
       }
       if (skipped) continue;
       try {
-        if (!subscriber.shared) {
+        // A subscriber of hub.subscribe takes the shared bytes; a multiplexed one encodes each
+        // entry with its connection's id.
+        if (!(subscriber instanceof Subscriber)) {
           if (!subscriber.send(entry, undefined, time)) this.#fallBehind(subscriber, entry.id);
           continue;
         }
