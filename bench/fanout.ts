@@ -31,7 +31,7 @@
  *   Deno's in `runtimeResults`, every entry naming its `runtime`, and the versions in `runtimes`.
  *   It is rewritten by every run: a run without node leaves `results` empty.
  * - BENCH_FANOUT_BROADCASTS: paced broadcasts per run for the latency percentiles, at most
- *   75000 / N but at least 15. @default 50
+ *   75000 / N but at least 40. @default 50
  * - BENCH_FANOUT_DELIVERIES: events per burst over all clients; broadcasts per burst = this / N,
  *   clamped to 20..2000. @default 100000
  * - BENCH_FANOUT_REDIS_N: connections of the Redis part. @default 100
