@@ -24,6 +24,7 @@ const EDGE = [
   'test/client/fetch-event-stream.test.ts',
   'test/client/event-source.test.ts',
   'test/server/create-event-stream.test.ts',
+  'test/server/outbox-web.test.ts',
   'test/hub/hub.test.ts',
 ];
 
