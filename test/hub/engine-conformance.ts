@@ -116,12 +116,13 @@ export function engineConformance(name: string, factory: EngineFactory): void {
     test('maxLen keeps the log bounded', async () => {
       const engine = await create();
       const key = uniqueKey('capped');
-      for (let index = 0; index < 1000; index++)
+      // 400: four of Redis' stream nodes (100 entries each), enough for it to trim whole ones.
+      for (let index = 0; index < 400; index++)
         await engine.append(key, { data: String(index) }, { maxLen: 50 });
       const kept = await engine.range(key, undefined, 10_000);
       expect(kept.length).toBeGreaterThanOrEqual(50);
-      expect(kept.length).toBeLessThan(300); // Redis trims approximately, in whole nodes
-      expect(kept.at(-1)?.event.data).toBe('999');
+      expect(kept.length).toBeLessThan(250); // Redis trims approximately, in whole nodes
+      expect(kept.at(-1)?.event.data).toBe('399');
     });
 
     test('maxAgeMs trims entries older than the age, even in a small log', async () => {

@@ -165,7 +165,7 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
         await hub.subscribe(new Request('http://hub.test/t'), 'burst', { highWaterMark: 512 }),
       );
       fast.start();
-      const count = 3000; // more than a catching-up subscriber holds (1024): it replays again
+      const count = 1500; // more than a catching-up subscriber holds (1024): it replays again
       const ids = await publishAll(hub, 'burst', numbers(1, count));
       await fast.until(() => fast.events.length === count);
       expect(slow.events).toEqual([]);
@@ -405,10 +405,13 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
       expect(joined).toHaveLength(9);
     }, 60_000);
 
-    test('5000 subscribers on one topic all receive every event, in order', async () => {
+    // Thousands on the memory engine; on Redis and PostgreSQL 1000, as each subscription that
+    // arrives before the topic's tail is up asks the engine for the log's end (5000 queries took
+    // 3 to 6 s of the suite), and the fan-out past the one tail is the same code.
+    const count = engineName === 'memory' ? 5000 : 1000;
+    test(`${count} subscribers on one topic all receive every event, in order`, async () => {
       engine = create();
       hub = createHub({ engine, onError: vi.fn() });
-      const count = 5000;
       const responses = await Promise.all(
         Array.from({ length: count }, () =>
           hub.subscribe(new Request('http://hub.test/t'), 'broadcast', { heartbeatMs: 0 }),
