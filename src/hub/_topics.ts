@@ -67,6 +67,8 @@ export class Topics {
   readonly #onError: (error: unknown) => void;
   readonly #topics = new Map<string, Topic>();
   readonly #changed: MembersChanged;
+  /** Per key, the read of the log's end in flight for subscriptions that came before the tail. */
+  readonly #ends = new Map<string, Promise<string | undefined>>();
 
   constructor(engine: HubEngine, onError: (error: unknown) => void, changed: MembersChanged) {
     this.#engine = engine;
@@ -85,7 +87,7 @@ export class Topics {
     if (start.from === 'now' && !this.#topics.get(key)?.ready) {
       // The topic's tail is not up yet: what is appended from now on is what the log holds
       // after its current end, and the subscriber replays it once the tail is up.
-      start = { from: 'after', id: (await this.#engine.bounds(key))?.last };
+      start = { from: 'after', id: await this.#logEnd(key) };
     }
     const { response, session } = openEventStream(request, options);
     if (!session || session.aborted) return response;
@@ -98,6 +100,26 @@ export class Topics {
         : new TunedSubscriber(topic, session, logic);
     topic.add(subscriber, start);
     return response;
+  }
+
+  /**
+   * The log's end, one read shared by the subscriptions that arrive while it is in flight (every
+   * client reconnecting at once after a deploy asks once, not once each). The read may have been
+   * made a moment before a subscription arrived: it then replays the few entries appended in
+   * between too, which never leaves a gap after its subscription answered.
+   */
+  #logEnd(key: string): Promise<string | undefined> {
+    let end = this.#ends.get(key);
+    if (end === undefined) {
+      const reading = this.#engine.bounds(key).then((bounds) => bounds?.last);
+      const done = () => {
+        if (this.#ends.get(key) === reading) this.#ends.delete(key);
+      };
+      reading.then(done, done);
+      this.#ends.set(key, reading);
+      end = reading;
+    }
+    return end;
   }
 
   /** Adds a member to the topic of `key` (multiplexed connections); returns its removal. */
