@@ -22,8 +22,9 @@
  *    tells (a join's first replay, or the queue was dropped while a replay read and the cursor
  *    moved past them), the log's oldest entry does: retention trims oldest first, so a log that
  *    still has the cursor's entry lost nothing after it, and one that no longer has it may have,
- *    which is reported in doubt. The pending queue holds every entry from its first one on: a replay that finds the
- *    log trimmed past that entry hands over the queue instead of skipping it.
+ *    which is reported in doubt. The pending queue holds every entry from its first one on: a
+ *    replay that finds the log trimmed past that entry hands over the queue instead of skipping
+ *    it.
  * 5. The tail itself fell behind and retention trimmed entries it had not read (the engine
  *    reports the gap, {@link CatchUp.gap}): a reader at or before the gap's start has lost the
  *    entries in it, and hears so ({@link CatchUpReader.lost}) before the entry after the gap:
