@@ -38,6 +38,7 @@
  *    delivers asynchronously (Redis) may still bring, are skipped ({@link CatchUp.offer}).
  * @internal
  */
+import type { LogReader } from './_shared-reads.ts';
 import { compareIds, type HubEngine, isTailGap, type LogEntry, type LogTail } from './engine.ts';
 
 /** Entries read from the log per `range` call while replaying. */
@@ -145,7 +146,7 @@ export class CatchUp {
    * same turn as finding nothing pending, so nothing slips in between), false when the reader
    * is done.
    */
-  async run(engine: HubEngine, key: string, reader: CatchUpReader): Promise<boolean> {
+  async run(engine: LogReader, key: string, reader: CatchUpReader): Promise<boolean> {
     this.#caughtUp = false;
     for (;;) {
       if (this.#replay) {
@@ -275,7 +276,7 @@ export class CatchUp {
    *   silent).
    */
   async #checkLoss(
-    engine: HubEngine,
+    engine: LogReader,
     key: string,
     reader: CatchUpReader,
     requested: string | undefined,
@@ -317,7 +318,7 @@ export class CatchUp {
     return entries[low];
   }
 
-  async #replayLog(engine: HubEngine, key: string, reader: CatchUpReader): Promise<boolean> {
+  async #replayLog(engine: LogReader, key: string, reader: CatchUpReader): Promise<boolean> {
     for (;;) {
       const requested = this.cursor;
       // Taken before the read: what is dropped while it is in flight, the next one checks.

@@ -185,7 +185,7 @@ export class Multiplex {
   }
 
   async #start(topic: string, cursors: Cursors | undefined): Promise<Start> {
-    const bounds = await this.settings.engine.bounds(`topic:${topic}`);
+    const bounds = await this.settings.topics.reads.bounds(`topic:${topic}`);
     if (cursors === undefined || !cursors.has(topic)) return { after: bounds?.last };
     const cursor = cursors.get(topic);
     // The log was empty when the topic was subscribed: all it holds came later.

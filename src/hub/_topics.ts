@@ -17,6 +17,7 @@ import { openEventStream, readLastEventId } from '../server/create-event-stream.
 import type { ResolvedEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CatchUp, type CatchUpReader, type HistoryLost } from './_catch-up.ts';
+import { type LogReader, SharedReads } from './_shared-reads.ts';
 import { clientEventOf } from './_validate.ts';
 import {
   compareIds,
@@ -69,9 +70,12 @@ export class Topics {
   readonly #changed: MembersChanged;
   /** Per key, the read of the log's end in flight for subscriptions that came before the tail. */
   readonly #ends = new Map<string, Promise<string | undefined>>();
+  /** The catch-ups' reads, shared by subscriptions asking the same (a reconnect storm). */
+  readonly #reads: SharedReads;
 
   constructor(engine: HubEngine, onError: (error: unknown) => void, changed: MembersChanged) {
     this.#engine = engine;
+    this.#reads = new SharedReads(engine);
     this.#onError = onError;
     this.#changed = changed;
   }
@@ -83,7 +87,7 @@ export class Topics {
     options: ResolvedEventStreamOptions,
     logic: SubscriptionLogic,
   ): Promise<Response> {
-    let { start, lost } = await topicStart(this.#engine, key, readLastEventId(request));
+    let { start, lost } = await topicStart(this.#reads, key, readLastEventId(request));
     if (start.from === 'now' && !this.#topics.get(key)?.ready) {
       // The topic's tail is not up yet: what is appended from now on is what the log holds
       // after its current end, and the subscriber replays it once the tail is up.
@@ -122,6 +126,11 @@ export class Topics {
     return end;
   }
 
+  /** Reads of the log shared with the subscriptions asking the same at about the same time. */
+  get reads(): LogReader {
+    return this.#reads;
+  }
+
   /** Adds a member to the topic of `key` (multiplexed connections); returns its removal. */
   join(key: string, member: TopicMember, start: TopicStart): () => void {
     const topic = this.#topic(key);
@@ -137,9 +146,16 @@ export class Topics {
   #topic(key: string): Topic {
     let topic = this.#topics.get(key);
     if (!topic) {
-      const created = new Topic(this.#engine, key, this.#onError, this.#changed, () => {
-        if (this.#topics.get(key) === created) this.#topics.delete(key);
-      });
+      const created = new Topic(
+        this.#engine,
+        this.#reads,
+        key,
+        this.#onError,
+        this.#changed,
+        () => {
+          if (this.#topics.get(key) === created) this.#topics.delete(key);
+        },
+      );
       this.#topics.set(key, created);
       topic = created;
     }
@@ -243,7 +259,7 @@ class TunedSubscriber extends Subscriber {
 }
 
 class Topic {
-  readonly #engine: HubEngine;
+  readonly #reads: LogReader;
   readonly #key: string;
   readonly #onIdle: () => void;
   readonly #onError: (error: unknown) => void;
@@ -257,12 +273,13 @@ class Topic {
 
   constructor(
     engine: HubEngine,
+    reads: LogReader,
     key: string,
     onError: (e: unknown) => void,
     changed: MembersChanged,
     onIdle: () => void,
   ) {
-    this.#engine = engine;
+    this.#reads = reads;
     this.#key = key;
     this.name = `a subscription to ${key}`;
     this.#onIdle = onIdle;
@@ -393,7 +410,7 @@ class Topic {
     const session = subscriber.session;
     try {
       await session.waitForRoom();
-      await catchUp.run(this.#engine, this.#key, subscriber);
+      await catchUp.run(this.#reads, this.#key, subscriber);
     } catch (error) {
       if (!session.aborted) session.finish({ kind: 'error', error });
     }
@@ -415,7 +432,7 @@ export function encodeEntryBytes(event: EventStreamEvent): Uint8Array {
  * history, or one this topic never had, replays what is left after a `history-lost` event.
  */
 export async function topicStart(
-  engine: HubEngine,
+  engine: LogReader,
   key: string,
   lastEventId: string,
 ): Promise<{ start: TopicStart; lost?: HistoryLost }> {

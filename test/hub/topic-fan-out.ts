@@ -441,6 +441,48 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
       for (const text of await Promise.all(received)) {
         expect(text.match(/^data: .*$/gm)).toEqual(expected);
       }
+      // Their catch-ups (each from the log's end) shared their replays too: 5000 reads before.
+      expect(counted.ranges()).toBeLessThanOrEqual(3);
+    }, 60_000);
+
+    test('a reconnect storm: 2000 clients resuming from one id, with events published meanwhile, share their reads and each get exactly the rest', async () => {
+      const counted = counting((engine = create()));
+      hub = createHub({ engine: counted.engine, onError: vi.fn() });
+      const ids = await publishAll(hub, 'storm', numbers(1, 20));
+      const [boundsBefore, rangesBefore] = [counted.bounds(), counted.ranges()];
+      const count = 2000;
+      const headers = { 'last-event-id': ids[9]! }; // they all had events 1 to 10
+      const subscribing = Array.from({ length: count }, () =>
+        hub.subscribe(new Request('http://hub.test/t', { headers }), 'storm', { heartbeatMs: 0 }),
+      );
+      // Published while the subscriptions read the log: each gets them once, from the log or live.
+      const during = publishAll(hub, 'storm', numbers(21, 25));
+      const responses = await Promise.all(subscribing);
+      await during;
+      await publishAll(hub, 'storm', numbers(26, 30));
+      const expected = numbers(11, 30).map((n) => `data: ${n}`);
+      const texts = await Promise.all(
+        responses.map(async (response) => {
+          const reader = response.body!.getReader();
+          const decoder = new TextDecoder();
+          let text = '';
+          while (!text.includes('data: 30\n')) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += decoder.decode(value, { stream: true });
+          }
+          await reader.cancel();
+          return text;
+        }),
+      );
+      for (const text of texts) {
+        expect(text.match(/^data: .*$/gm)).toEqual(expected);
+        expect(text.match(/^id: .*$/m)?.[0]).toBe(`id: ${ids[10]}`);
+      }
+      // Each asks the log's bounds (where its id stands), replays after it, and checks the bounds
+      // again: 4000 bounds and 2000 replays before the reads were shared.
+      expect(counted.bounds() - boundsBefore).toBeLessThanOrEqual(6);
+      expect(counted.ranges() - rangesBefore).toBeLessThanOrEqual(4);
     }, 60_000);
 
     test('one engine tail per topic, however many subscribers, closed when the last one leaves', async () => {
