@@ -19,7 +19,7 @@ import { createRedisEngine } from '../../src/hub/redis.ts';
 import { prefixed } from '../helpers/hub-engines.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
-import { subscriber } from './topic-fan-out.ts';
+import { counting, subscriber } from './topic-fan-out.ts';
 
 let redis: TestRedis;
 let postgres: TestPostgres;
@@ -410,6 +410,55 @@ describe.each(Object.keys(engines))('multiplexed topics on the %s engine', (engi
     const last = slow.events.at(-1)!.id;
     expect(last.split(',')).toHaveLength(2);
     await slow.cancel();
+  }, 60_000);
+
+  test('a reconnect storm: 200 connections resuming one id share their reads of the log, and each gets exactly the rest', async () => {
+    const [engine] = engines[engineName]!();
+    opened.push(engine);
+    const counted = counting(engine);
+    const hub = createHub({ engine: counted.engine, onError: vi.fn() });
+    hubs.push(hub);
+    const first = reader(await hub.subscribeMany(request(), ['a', 'b']));
+    await first.until(() => first.meta('subscribed').length === 1);
+    for (let index = 1; index <= 4; index++) {
+      await hub.publish('a', { data: `a${index}` });
+      await hub.publish('b', { data: `b${index}` });
+    }
+    await first.until(() => first.of('a').length === 4 && first.of('b').length === 4);
+    const cut = first.events.findIndex((event) => event.data === 'b2');
+    const resumeFrom = first.events[cut]!.id;
+    const seen = first.events.slice(0, cut + 1).map((event) => event.data);
+    await first.cancel();
+
+    const [boundsBefore, rangesBefore] = [counted.bounds(), counted.ranges()];
+    const count = 200;
+    const headers = { 'last-event-id': resumeFrom };
+    const storm = await Promise.all(
+      Array.from({ length: count }, async () =>
+        reader(await hub.subscribeMany(request(headers), ['a', 'b'])),
+      ),
+    );
+    await hub.publish('a', { data: 'a5' });
+    await hub.publish('b', { data: 'b5' });
+    const expectedA = ['a1', 'a2', 'a3', 'a4', 'a5'].filter((data) => !seen.includes(data));
+    await Promise.all(
+      storm.map((connection) =>
+        connection.until(
+          () => connection.of('a').length === expectedA.length && connection.of('b').length === 3,
+        ),
+      ),
+    );
+    for (const connection of storm) {
+      expect(connection.of('a').map((event) => event.data)).toEqual(expectedA);
+      expect(connection.of('b').map((event) => event.data)).toEqual(['b3', 'b4', 'b5']);
+      expect(connection.meta('history-lost')).toEqual([]);
+    }
+    await Promise.all(storm.map((connection) => connection.cancel()));
+    // Per connection and topic: the log's bounds (where the id stands), a replay after it, the
+    // bounds again: 800 bounds and 400 replays before the reads were shared (8 to 12 and 4 to 6
+    // since, on the three engines).
+    expect(counted.bounds() - boundsBefore).toBeLessThanOrEqual(24);
+    expect(counted.ranges() - rangesBefore).toBeLessThanOrEqual(12);
   }, 60_000);
 
   test('history: the last N events of a topic, or those after an id', async () => {

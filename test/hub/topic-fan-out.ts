@@ -481,8 +481,8 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
       }
       // Each asks the log's bounds (where its id stands), replays after it, and checks the bounds
       // again: 4000 bounds and 2000 replays before the reads were shared.
-      expect(counted.bounds() - boundsBefore).toBeLessThanOrEqual(6);
-      expect(counted.ranges() - rangesBefore).toBeLessThanOrEqual(4);
+      expect(counted.bounds() - boundsBefore).toBeLessThanOrEqual(12); // 4 to 6 measured
+      expect(counted.ranges() - rangesBefore).toBeLessThanOrEqual(8); // 2 to 3
     }, 60_000);
 
     test('one engine tail per topic, however many subscribers, closed when the last one leaves', async () => {
