@@ -96,6 +96,23 @@ export const numbers = (from: number, to: number) =>
  * Publishes a burst, 100 at a time without waiting for each (Redis runs one connection's commands
  * in order, so ids still follow the data); resolves with the ids in order.
  */
+/**
+ * A body's text up to `marker` (or its end), read without a parser: thousands of these run at
+ * once in the storm tests.
+ */
+export async function readUntil(response: Response, marker: string): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return text;
+}
+
 export async function publishAll(hub: Hub, topic: string, data: string[]): Promise<string[]> {
   const ids: string[] = [];
   for (let start = 0; start < data.length; start += 100) {
@@ -422,18 +439,7 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
       // They all came before the topic's tail was up: one read of the log's end served them all.
       expect(counted.bounds()).toBe(1);
       // Subscribed (every hub.subscribe resolved): every event published from now on reaches them.
-      const received = responses.map(async (response) => {
-        const reader = response.body!.getReader();
-        const decoder = new TextDecoder();
-        let text = '';
-        while (!text.includes('data: 10\n')) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-        }
-        await reader.cancel();
-        return text;
-      });
+      const received = responses.map((response) => readUntil(response, 'data: 10\n'));
       for (let index = 1; index <= 10; index++) {
         await hub.publish('broadcast', { data: String(index) });
       }
@@ -462,18 +468,7 @@ export function topicFanOut(engineName: 'memory' | 'redis' | 'postgres'): void {
       await publishAll(hub, 'storm', numbers(26, 30));
       const expected = numbers(11, 30).map((n) => `data: ${n}`);
       const texts = await Promise.all(
-        responses.map(async (response) => {
-          const reader = response.body!.getReader();
-          const decoder = new TextDecoder();
-          let text = '';
-          while (!text.includes('data: 30\n')) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            text += decoder.decode(value, { stream: true });
-          }
-          await reader.cancel();
-          return text;
-        }),
+        responses.map((response) => readUntil(response, 'data: 30\n')),
       );
       for (const text of texts) {
         expect(text.match(/^data: .*$/gm)).toEqual(expected);
