@@ -3,7 +3,7 @@
  * flight waits for the next read, made once that one returns, never for the answer in flight;
  * other questions read on their own; a failure reaches only the askers of that read.
  */
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { SharedReads } from '../../src/hub/_shared-reads.ts';
 import type { LogEntry } from '../../src/hub/engine.ts';
 
@@ -131,4 +131,34 @@ test('a reader that throws instead of rejecting rejects its askers, and the ques
   await expect(shared.bounds('t')).rejects.toBe(failure);
   expect(await shared.bounds('t')).toEqual({ first: '1-0', last: '1-0' });
   expect(calls).toBe(2);
+});
+
+test('a read that hangs holds the next one back for the patience only: then it is made beside it', async () => {
+  const { reads, reader } = heldReader();
+  const patienceMs = 30;
+  const shared = new SharedReads(reader, patienceMs);
+  const hung = shared.bounds('t'); // never answered until the end
+  const started = performance.now();
+  const waiting = [shared.bounds('t'), shared.bounds('t')];
+  expect(reads).toHaveLength(1);
+  await vi.waitFor(() => expect(reads).toHaveLength(2), { timeout: 2000, interval: 5 });
+  expect(performance.now() - started).toBeGreaterThanOrEqual(patienceMs - 2);
+  // Asked while the second is in flight: waits for it (or the patience), not for the hung one.
+  const third = shared.bounds('t');
+  reads[1]!.answer({ first: '1-0', last: '2-0' });
+  for (const answer of await Promise.all(waiting))
+    expect(answer).toEqual({ first: '1-0', last: '2-0' });
+  await vi.waitFor(() => expect(reads).toHaveLength(3), { timeout: 2000, interval: 5 });
+  reads[2]!.answer({ first: '1-0', last: '3-0' });
+  expect(await third).toEqual({ first: '1-0', last: '3-0' });
+  // The hung read answers at last: its asker gets its answer, and nothing else is read.
+  reads[0]!.answer({ first: '1-0', last: '1-0' });
+  expect(await hung).toEqual({ first: '1-0', last: '1-0' });
+  await tick();
+  expect(reads).toHaveLength(3);
+  // All landed: a new question reads at once.
+  const fresh = shared.bounds('t');
+  expect(reads).toHaveLength(4);
+  reads[3]!.answer(undefined);
+  expect(await fresh).toBeUndefined();
 });
