@@ -17,6 +17,7 @@ import { openEventStream, readLastEventId } from '../server/create-event-stream.
 import type { ResolvedEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CatchUp, type CatchUpReader, type HistoryLost } from './_catch-up.ts';
+import { ReplayedBytes } from './_replayed-bytes.ts';
 import { type LogReader, SharedReads } from './_shared-reads.ts';
 import { clientEventOf } from './_validate.ts';
 import {
@@ -201,9 +202,14 @@ class Subscriber implements FanOutOwner, TopicMember {
     return this.session.aborted;
   }
 
-  /** Takes an entry while catching up (encoded for this subscriber alone). */
+  /** Takes an entry while catching up (its bytes shared with the others catching up). */
   take(entry: LogEntry): Promise<void> | undefined {
-    return this.send(entry, undefined) ? undefined : this.session.waitForRoom();
+    const bytes = this.topic.replayed.of(entry);
+    if (HubError.isInstance(bytes)) {
+      this.topic.skip(bytes);
+      return undefined;
+    }
+    return this.send(entry, bytes) ? undefined : this.session.waitForRoom();
   }
 
   lost(lost: HistoryLost): void {
@@ -270,6 +276,8 @@ class Topic {
   ready = false;
   /** What messages call a subscriber's stream (one string for all of them). */
   readonly name: string;
+  /** The bytes of the entries its subscribers are catching up on, encoded once for all. */
+  readonly replayed: ReplayedBytes = new ReplayedBytes(encodeEntry);
 
   constructor(
     engine: HubEngine,
@@ -408,11 +416,14 @@ class Topic {
   /** Catches up at the pace of the client (once it has room), then the subscriber is live. */
   async #catchUp(subscriber: TopicMember, catchUp: CatchUp): Promise<void> {
     const session = subscriber.session;
+    this.replayed.started();
     try {
       await session.waitForRoom();
       await catchUp.run(this.#reads, this.#key, subscriber);
     } catch (error) {
       if (!session.aborted) session.finish({ kind: 'error', error });
+    } finally {
+      this.replayed.ended();
     }
   }
 }
