@@ -363,6 +363,8 @@ export interface FollowOptions {
   after: string | undefined;
   /** Ends the following (the reader's stream ended). */
   signal: AbortSignal;
+  /** Where the replays read the log (reads shared by readers asking the same); the engine by default. */
+  reads?: LogReader;
   /** Takes one entry (the next one waits for its promise); returns true to stop after it. */
   take(entry: LogEntry): Promise<boolean>;
   onError?: (error: unknown) => void;
@@ -396,7 +398,7 @@ export async function followLog(options: FollowOptions): Promise<void> {
   signal.addEventListener('abort', interrupt, { once: true });
   try {
     await tail.ready;
-    while (await catchUp.run(engine, key, reader)) await catchUp.next();
+    while (await catchUp.run(options.reads ?? engine, key, reader)) await catchUp.next();
   } finally {
     signal.removeEventListener('abort', interrupt);
     tail.close();

@@ -23,6 +23,7 @@ import { claimRun, idempotencyKeyOf } from './_idempotency.ts';
 import { createLeases } from './_lease.ts';
 import type { RunCanceller } from './_run-cancel.ts';
 import { contextKey, eventIdOf, logId, logKey, randomRunId, stateKey } from './_run-ids.ts';
+import type { LogReader } from './_shared-reads.ts';
 import { clientEventOf, isTerminal, parseRunEventId, storedEventOf } from './_validate.ts';
 import type { StoredEvent } from './engine.ts';
 import type { ResolvedHubOptions } from './options.ts';
@@ -48,7 +49,11 @@ export interface Runs {
 }
 
 /** @internal */
-export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Runs {
+export function createRuns(
+  hub: ResolvedHubOptions,
+  canceller: RunCanceller,
+  reads: LogReader,
+): Runs {
   const { engine, onError, runTtlMs, maxRunEvents } = hub;
   const leases = createLeases(hub);
 
@@ -259,6 +264,7 @@ export function createRuns(hub: ResolvedHubOptions, canceller: RunCanceller): Ru
         try {
           await followLog({
             engine,
+            reads,
             key: logKey(runId),
             after,
             signal: stream.signal,

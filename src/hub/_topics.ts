@@ -18,7 +18,7 @@ import type { ResolvedEventStreamOptions } from '../server/options.ts';
 import type { EventStreamEvent } from '../server/types.ts';
 import { CatchUp, type CatchUpReader, type HistoryLost } from './_catch-up.ts';
 import { ReplayedBytes } from './_replayed-bytes.ts';
-import { type LogReader, SharedReads } from './_shared-reads.ts';
+import type { LogReader, SharedReads } from './_shared-reads.ts';
 import { clientEventOf } from './_validate.ts';
 import {
   compareIds,
@@ -74,9 +74,14 @@ export class Topics {
   /** The catch-ups' reads, shared by subscriptions asking the same (a reconnect storm). */
   readonly #reads: SharedReads;
 
-  constructor(engine: HubEngine, onError: (error: unknown) => void, changed: MembersChanged) {
+  constructor(
+    engine: HubEngine,
+    reads: SharedReads,
+    onError: (error: unknown) => void,
+    changed: MembersChanged,
+  ) {
     this.#engine = engine;
-    this.#reads = new SharedReads(engine);
+    this.#reads = reads;
     this.#onError = onError;
     this.#changed = changed;
   }

@@ -20,6 +20,7 @@ import { handleTopics } from './_multiplex-control.ts';
 import { Presence, type TopicPresence } from './_presence.ts';
 import { createRunCanceller } from './_run-cancel.ts';
 import { createRuns } from './_runs.ts';
+import { SharedReads } from './_shared-reads.ts';
 import { type SubscriptionLogic, Topics } from './_topics.ts';
 import { parseRunEventId, RUN_ID, storedEventOf, topicProblem } from './_validate.ts';
 import { type HubEngine, isLogId } from './engine.ts';
@@ -125,12 +126,14 @@ export function createHub(options: HubOptions = {}): Hub {
   const resolved = resolveHubOptions(options);
   const { engine } = resolved;
   const canceller = createRunCanceller(engine, resolved.runTtlMs);
-  const runs = createRuns(resolved, canceller);
+  // Reads of the logs shared by the responses asking the same at once (a reconnect storm).
+  const reads = new SharedReads(engine);
+  const runs = createRuns(resolved, canceller, reads);
   const presence =
     resolved.presenceTtlMs === undefined
       ? undefined
       : new Presence(engine, resolved.presenceTtlMs, resolved.onError);
-  const topics = new Topics(engine, resolved.onError, (key, members) =>
+  const topics = new Topics(engine, reads, resolved.onError, (key, members) =>
     presence?.changed(key, members),
   );
   const multiplex = new Multiplex({

@@ -3,6 +3,7 @@ import { type FetchLike, fetchEventStream, type ServerSentEvent } from '../../sr
 import { createHub, type Hub, type HubEngine, type RunProducer } from '../../src/hub/index.ts';
 import { ResponseError, ServerError, StreamError } from '../../src/index.ts';
 import { hubEngines, windowFactor } from '../helpers/hub-engines.ts';
+import { counting, readUntil } from './topic-fan-out.ts';
 
 const engines: Record<string, () => HubEngine> = hubEngines('hub-test');
 
@@ -104,6 +105,52 @@ describe.each(Object.keys(engines))('hub on the %s engine', (engineName) => {
     expect(first.map((event) => event.data)).toEqual(['e1', 'e2', 'e3']);
     expect(rest.map((event) => event.data)).toEqual(['e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10']);
     expect(starts).toBe(1);
+  });
+
+  test('300 clients resuming one run at once share their replay reads, and each gets exactly the rest', async () => {
+    engine = engines[engineName]!();
+    const counted = counting(engine);
+    hub = createHub({ engine: counted.engine, onError: () => {} });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let starts = 0;
+    const producer: RunProducer = async (run) => {
+      starts++;
+      for (let index = 1; index <= 10; index++) {
+        if (index === 6) await gate; // the rest comes while the resumed clients listen
+        await run.send({ data: `e${index}` });
+      }
+    };
+    const first = await hub.stream(
+      new Request('http://hub.test/run', { method: 'POST' }),
+      producer,
+    );
+    const text = await readUntil(first, 'data: e5\n');
+    const ids = [...text.matchAll(/^id: (.*)$/gm)].map((match) => match[1]!);
+    const rangesBefore = counted.ranges();
+    const resumed = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        hub.stream(
+          new Request('http://hub.test/run', {
+            method: 'POST',
+            headers: { 'last-event-id': ids[1]! }, // after e2
+          }),
+          producer,
+        ),
+      ),
+    );
+    release();
+    const expected = ['e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9', 'e10'].map(
+      (data) => `data: ${data}`,
+    );
+    for (const body of await Promise.all(
+      resumed.map((response) => readUntil(response, 'event: done')),
+    )) {
+      expect(body.match(/^data: e.*$/gm)).toEqual(expected);
+    }
+    expect(starts).toBe(1);
+    // One replay each before the reads were shared (300).
+    expect(counted.ranges() - rangesBefore).toBeLessThanOrEqual(10);
   });
 
   test('a run that outlives four deadlines arrives complete and in order, resumed at each one', async () => {
